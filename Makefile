@@ -1,0 +1,138 @@
+# faultline: one entry point.
+#   make              build/faultline and build/libfaultline.so
+#   make test         install missing Debian packages, build, run every test
+#   make demo         same set-up, then a short memory-fault demo
+#   make bench        overhead benchmarks (ratios against runs without the shim)
+#   make install PREFIX=/usr/local DESTDIR=
+# Knobs: debug=1 (-O0), sanitize=address|undefined|thread (unit tests and
+# controller only: the shim is preloaded plain, PITFALLS 16), V=1 (verbose).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CXX ?= g++
+CC ?= gcc
+
+BUILD := build
+variant := $(if $(filter 1,$(debug)),debug,release)$(if $(sanitize),-$(sanitize))
+OBJ := $(BUILD)/obj/$(variant)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+OPT := $(if $(filter 1,$(debug)),-O0,-O2) -g
+SAN := $(if $(sanitize),-fsanitize=$(sanitize) -fno-omit-frame-pointer)
+WARN := -Wall -Wextra -Wshadow -Wno-missing-field-initializers
+CXXFLAGS_BASE := -std=c++20 $(OPT) $(WARN) -I. -MD -MP
+# The shim lives in other people's processes: no exceptions, no RTTI, no
+# libstdc++ at run time, nothing exported but the hooks.
+SHIM_FLAGS := -fPIC -fno-exceptions -fno-rtti -fvisibility=hidden -fno-threadsafe-statics \
+              -ftls-model=initial-exec -fno-stack-protector
+CTL_FLAGS := $(SAN)
+
+COMMON_SRC := $(wildcard common/*.cpp)
+SHIM_SRC := $(wildcard shim/*.cpp)
+CTL_SRC := $(wildcard controller/*.cpp)
+UNIT_SRC := $(wildcard tests/unit/*.cpp)
+TARGET_SRC := $(wildcard tests/targets/*.cpp)
+BENCH_SRC := $(wildcard bench/*.cpp)
+
+SHIM_OBJ := $(SHIM_SRC:%.cpp=$(OBJ)/shim-pic/%.o) $(COMMON_SRC:%.cpp=$(OBJ)/shim-pic/%.o)
+CTL_LIB_OBJ := $(filter-out $(OBJ)/ctl/controller/main.o,$(CTL_SRC:%.cpp=$(OBJ)/ctl/%.o)) \
+               $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
+CTL_OBJ := $(OBJ)/ctl/controller/main.o $(CTL_LIB_OBJ)
+UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/trigger.o
+
+SHIM := $(BUILD)/libfaultline.so
+CLI := $(BUILD)/faultline
+UNIT := $(BUILD)/unit-tests
+TARGETS := $(patsubst tests/targets/%.cpp,$(BUILD)/targets/%,$(filter-out tests/targets/lib%,$(TARGET_SRC))) \
+           $(patsubst tests/targets/%.cpp,$(BUILD)/targets/%.so,$(filter tests/targets/lib%,$(TARGET_SRC)))
+BENCHES := $(patsubst bench/%.cpp,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps test unit integration demo bench install clean format check-format
+all: $(SHIM) $(CLI)
+
+$(OBJ)/shim-pic/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX(shim) $<")
+	$(Q)$(CXX) $(CXXFLAGS_BASE) $(SHIM_FLAGS) -c $< -o $@
+
+$(OBJ)/ctl/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX $<")
+	$(Q)$(CXX) $(CXXFLAGS_BASE) $(CTL_FLAGS) -c $< -o $@
+
+# Linked with the C driver: no libstdc++ dependency in the host process.
+$(SHIM): $(SHIM_OBJ)
+	@$(if $(Q),echo "  LD $@")
+	$(Q)$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed
+
+$(CLI): $(CTL_OBJ)
+	@$(if $(Q),echo "  LD $@")
+	$(Q)$(CXX) $(CTL_FLAGS) -o $@ $^ -Wl,--export-dynamic-symbol=faultline_cli_marker
+
+$(UNIT): $(UNIT_OBJ) $(CTL_LIB_OBJ)
+	@$(if $(Q),echo "  LD $@")
+	$(Q)$(CXX) $(CTL_FLAGS) -o $@ $^
+
+$(BUILD)/targets/lib%.so: tests/targets/lib%.cpp
+	@mkdir -p $(dir $@)
+	$(Q)$(CXX) $(CXXFLAGS_BASE) -O1 -fPIC -shared -o $@ $<
+
+$(BUILD)/targets/%: tests/targets/%.cpp
+	@mkdir -p $(dir $@)
+	$(Q)$(CXX) $(CXXFLAGS_BASE) -O1 -o $@ $< -L$(BUILD)/targets $(LDLIBS_EXTRA) -lpthread -Wl,-rpath,'$$ORIGIN'
+
+$(BUILD)/bench/%: bench/%.cpp
+	@mkdir -p $(dir $@)
+	$(Q)$(CXX) $(CXXFLAGS_BASE) -O2 -o $@ $< -lpthread
+
+# targets that link test libraries
+$(BUILD)/targets/early_ctor: $(BUILD)/targets/libearly_alloc.so
+$(BUILD)/targets/early_ctor: LDLIBS_EXTRA := -learly_alloc
+
+deps:
+	$(Q)scripts/install-deps
+
+unit: $(UNIT)
+	$(Q)$(UNIT)
+
+integration: all $(TARGETS)
+	$(Q)tests/integration/run
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(TARGETS)
+	$(Q)$(UNIT)
+	$(Q)tests/integration/run
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)examples/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCHES) $(TARGETS)
+	$(Q)bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/faultline \
+	    $(DESTDIR)$(PREFIX)/share/doc/faultline $(DESTDIR)$(PREFIX)/share/faultline/examples
+	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/faultline
+	install -m 0644 $(SHIM) $(DESTDIR)$(PREFIX)/lib/faultline/libfaultline.so
+	install -m 0644 README.md ARCHITECTURE.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/faultline/
+	cp -r examples/. $(DESTDIR)$(PREFIX)/share/faultline/examples/
+
+format:
+	clang-format -i $(COMMON_SRC) $(SHIM_SRC) $(CTL_SRC) $(UNIT_SRC) $(TARGET_SRC) $(BENCH_SRC) \
+	    $(wildcard common/*.h shim/*.h controller/*.h)
+
+check-format:
+	clang-format --dry-run -Werror $(COMMON_SRC) $(SHIM_SRC) $(CTL_SRC) $(UNIT_SRC) $(TARGET_SRC) \
+	    $(BENCH_SRC) $(wildcard common/*.h shim/*.h controller/*.h)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,192 @@
+// The session segment: the only channel between the controller and the shim
+// (docs/segment.md). One POSIX shared-memory object per session,
+// /dev/shm/faultline.<NAME>, mapped by the CLI and by every attached process.
+//
+// Rules of the road:
+//  - fixed-width fields and lock-free atomics only (static_asserts below and
+//    tests/unit/test_segment.cpp pin every offset);
+//  - readers (the shim's hooks) never lock: they load the per-family armed
+//    mask, then the slots it names, and check the slot's state word again
+//    before acting, so a slot re-armed under them is never acted upon;
+//  - writers (enable/disable, a creating shim) serialise on `writer_lock`,
+//    a pid-owned spin lock that a dead owner cannot wedge;
+//  - counters a hot path bumps on every call live in per-thread slots with a
+//    single writer each, so that no two cores fight over a cache line.
+#pragma once
+
+#include "hooks.h"
+#include "rule.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace faultline {
+
+constexpr uint64_t kSegmentMagic = 0x314e4c544c554146ull; // "FAULTLN1"
+constexpr uint32_t kAbiVersion = 1;
+constexpr unsigned kMaxRules = 64; // one bit each in the armed masks
+constexpr unsigned kMaxHooks = 128;
+constexpr unsigned kMaxProcesses = 256;
+constexpr unsigned kMaxThreadSlots = 512;
+constexpr size_t kMaxSessionName = 48;
+
+static_assert(kHookCount <= kMaxHooks);
+
+enum class RuleState : uint8_t { Free = 0, Writing = 1, Armed = 2, Retired = 3 };
+
+// state word: generation << 8 | RuleState. The generation changes whenever
+// the slot is written, so a reader holding an old word can tell.
+inline RuleState state_of(uint64_t word) { return RuleState(word & 0xff); }
+
+struct alignas(64) RuleSlot {
+    std::atomic<uint64_t> state;
+    uint32_t id;               // session-wide rule id, printed by enable
+    uint32_t pad;
+    uint64_t arm_seq;          // arming order: the first armed rule wins
+    int64_t armed_ns;          // CLOCK_MONOTONIC at arming
+    int64_t armed_wall_ns;     // CLOCK_REALTIME at arming, for display
+    std::atomic<int64_t> retired_ns; // CLOCK_MONOTONIC at retirement
+    std::atomic<uint64_t> ordinal;   // matching calls, for after=/every=/nth=
+    std::atomic<uint64_t> taken;     // injections reserved against times=
+    std::atomic<uint64_t> injected;
+    uint64_t seen_base;        // thread-slot sums when armed (slots are reused)
+    uint64_t matched_base;
+    Rule rule;
+};
+
+// Counters for one thread: written only by the thread that owns the slot
+// (plain load + store, no lock prefix), summed by readers.
+struct alignas(64) ThreadSlot {
+    std::atomic<int32_t> owner_tid; // 0: free
+    std::atomic<int32_t> owner_pid;
+    uint8_t pad[56];
+    std::atomic<uint64_t> seen[kMaxRules];
+    std::atomic<uint64_t> matched[kMaxRules];
+    std::atomic<uint64_t> calls[kMaxHooks];
+};
+
+struct HookCounters {
+    std::atomic<uint64_t> errors;   // calls that returned an error, real or injected
+    std::atomic<uint64_t> injected;
+};
+
+struct ProcessSlot {
+    std::atomic<int32_t> pid;  // 0: free
+    uint32_t pad;
+    uint64_t start_ticks;      // /proc/PID/stat starttime: tells a reused pid
+    int64_t attached_ns;       // CLOCK_REALTIME
+    char comm[16];
+};
+
+struct alignas(64) Segment {
+    // -- header: validated before anything else is read --------------------
+    std::atomic<uint64_t> magic; // written last by the creator
+    uint32_t abi_version;
+    uint32_t pad0;
+    uint64_t size;               // sizeof(Segment)
+    uint32_t owner_uid;
+    uint32_t flags;
+    char name[64];
+    uint64_t seed;
+    int64_t created_ns;          // CLOCK_REALTIME
+    std::atomic<int32_t> controller_pid; // the `faultline run` recording it, 0 if none
+    std::atomic<int32_t> writer_lock;    // pid holding the arming lock, 0 if free
+    std::atomic<uint32_t> next_rule_id;
+    uint32_t pad1;
+    std::atomic<uint64_t> next_arm_seq;
+    // bit i set: rule slot i is armed and of that family. The hooks' fast
+    // path is one relaxed load of their family's word.
+    std::atomic<uint64_t> armed[kFamilyCount];
+    uint8_t pad2[8];
+
+    HookCounters hooks[kMaxHooks];
+    ProcessSlot processes[kMaxProcesses];
+    RuleSlot rules[kMaxRules];
+    std::atomic<uint64_t> overflow_seen[kMaxRules];    // threads beyond kMaxThreadSlots
+    std::atomic<uint64_t> overflow_matched[kMaxRules];
+    std::atomic<uint64_t> overflow_calls[kMaxHooks];
+    ThreadSlot threads[kMaxThreadSlots];
+};
+
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+static_assert(std::atomic<int64_t>::is_always_lock_free);
+static_assert(std::atomic<int32_t>::is_always_lock_free);
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+static_assert(sizeof(std::atomic<uint64_t>) == 8);
+static_assert(offsetof(Segment, magic) == 0);
+static_assert(offsetof(Segment, abi_version) == 8);
+static_assert(offsetof(Segment, size) == 16);
+
+// -- names and files ----------------------------------------------------------
+
+bool valid_session_name(std::string_view name);
+// "/faultline.NAME" for shm_open; false if the name is invalid.
+bool segment_shm_name(std::string_view name, char* out, size_t cap);
+
+enum class SegmentError {
+    None,
+    BadName,
+    NotFound,
+    Exists,
+    System,    // errno says why
+    WrongOwner,
+    BadMode,   // group/other write bits
+    BadMagic,
+    BadVersion,
+    BadSize,
+};
+const char* segment_error_text(SegmentError e);
+
+// Creates /dev/shm/faultline.NAME (mode 0600, O_EXCL) and initialises it.
+Segment* segment_create(std::string_view name, uint64_t seed, SegmentError& err);
+// Maps an existing segment after checking owner, mode, magic, version, size.
+// Waits up to ~200 ms for a creator that has not finished initialising.
+Segment* segment_open(std::string_view name, SegmentError& err);
+// Checks a mapped header (the owner/mode checks need the fd: segment_open).
+SegmentError segment_check_header(const Segment* seg, size_t mapped);
+// A private, anonymous segment shared only with forked children (the shim's
+// FAULTLINE_RULES-without-a-session mode).
+Segment* segment_create_private(uint64_t seed);
+void segment_unmap(Segment* seg);
+bool segment_unlink(std::string_view name);
+
+// -- writers --------------------------------------------------------------------
+
+bool segment_lock(Segment* seg);
+void segment_unlock(Segment* seg);
+
+// Arms rules[0..n) all or nothing; fills ids[] and fills in generated names.
+// Returns false (nothing armed) when there are not enough free slots or a
+// name is already armed; `why` says which.
+bool segment_arm(Segment* seg, Rule* rules, size_t n, uint32_t* ids, const char*& why);
+// Disarms by id or name. Returns the number of rules disarmed.
+unsigned segment_disarm(Segment* seg, std::string_view id_or_name);
+unsigned segment_disarm_all(Segment* seg);
+// Retires one slot if it still holds the rule `word` was read from; used by
+// readers for times= and for= (no lock: a CAS on the state word).
+bool segment_retire(Segment* seg, unsigned slot, uint64_t word, int64_t now_ns);
+
+// -- processes -------------------------------------------------------------------
+
+void segment_attach_process(Segment* seg, int32_t pid, const char* comm);
+void segment_detach_process(Segment* seg, int32_t pid);
+uint64_t process_start_ticks(int32_t pid); // 0 if the process is gone
+bool process_alive(int32_t pid, uint64_t start_ticks);
+// Attached processes still alive, and whether the controller is.
+unsigned segment_live_processes(const Segment* seg);
+bool segment_is_stale(const Segment* seg);
+
+// -- counters ------------------------------------------------------------------------
+
+struct RuleCounters {
+    uint64_t seen, matched, injected;
+};
+RuleCounters segment_rule_counters(const Segment* seg, unsigned slot);
+uint64_t segment_hook_calls(const Segment* seg, unsigned hook);
+
+int64_t monotonic_ns();
+int64_t realtime_ns();
+
+} // namespace faultline

@@ -1,0 +1,335 @@
+// The malloc family: mem.fail, mem.limit, mem.delay, mem.ballast.
+//
+// Fast path (no memory rule armed in the session): one relaxed load of the
+// family mask, a branch, the original. Everything else is in mem_decide().
+// Failure semantics per function follow PITFALLS 14; free and realloc(p, 0)
+// are never failed.
+
+#include "bootstrap_arena.h"
+#include "mem_ballast.h"
+#include "mem_limit.h"
+#include "runtime.h"
+#include "thread_state.h"
+#include "trigger.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <dlfcn.h>
+#include <malloc.h>
+
+namespace faultline::shim {
+
+namespace {
+
+struct Originals {
+    void* (*malloc)(size_t);
+    void* (*calloc)(size_t, size_t);
+    void* (*realloc)(void*, size_t);
+    void* (*reallocarray)(void*, size_t, size_t);
+    int (*posix_memalign)(void**, size_t, size_t);
+    void* (*aligned_alloc)(size_t, size_t);
+    void* (*memalign)(size_t, size_t);
+    void* (*valloc)(size_t);
+    void* (*pvalloc)(size_t);
+    void (*free)(void*);
+    size_t (*malloc_usable_size)(void*);
+};
+
+Originals g_orig;
+std::atomic<bool> g_resolved{false};
+
+// dlsym may allocate (older glibc, musl): such nested calls see `resolving`
+// and are served from the bootstrap arena.
+__attribute__((noinline)) void resolve_originals() {
+    if (g_resolved.load(std::memory_order_acquire) || tls.resolving) return;
+    tls.resolving = true;
+    Originals o;
+    o.malloc = reinterpret_cast<decltype(o.malloc)>(dlsym(RTLD_NEXT, "malloc"));
+    o.calloc = reinterpret_cast<decltype(o.calloc)>(dlsym(RTLD_NEXT, "calloc"));
+    o.realloc = reinterpret_cast<decltype(o.realloc)>(dlsym(RTLD_NEXT, "realloc"));
+    o.reallocarray = reinterpret_cast<decltype(o.reallocarray)>(dlsym(RTLD_NEXT, "reallocarray"));
+    o.posix_memalign =
+        reinterpret_cast<decltype(o.posix_memalign)>(dlsym(RTLD_NEXT, "posix_memalign"));
+    o.aligned_alloc =
+        reinterpret_cast<decltype(o.aligned_alloc)>(dlsym(RTLD_NEXT, "aligned_alloc"));
+    o.memalign = reinterpret_cast<decltype(o.memalign)>(dlsym(RTLD_NEXT, "memalign"));
+    o.valloc = reinterpret_cast<decltype(o.valloc)>(dlsym(RTLD_NEXT, "valloc"));
+    o.pvalloc = reinterpret_cast<decltype(o.pvalloc)>(dlsym(RTLD_NEXT, "pvalloc"));
+    o.free = reinterpret_cast<decltype(o.free)>(dlsym(RTLD_NEXT, "free"));
+    o.malloc_usable_size =
+        reinterpret_cast<decltype(o.malloc_usable_size)>(dlsym(RTLD_NEXT, "malloc_usable_size"));
+    // Publish free first: a block the real malloc returned must never reach
+    // a null free.
+    g_orig.free = o.free;
+    g_orig.malloc_usable_size = o.malloc_usable_size;
+    g_orig.calloc = o.calloc;
+    g_orig.realloc = o.realloc;
+    g_orig.reallocarray = o.reallocarray;
+    g_orig.posix_memalign = o.posix_memalign;
+    g_orig.aligned_alloc = o.aligned_alloc;
+    g_orig.memalign = o.memalign;
+    g_orig.valloc = o.valloc;
+    g_orig.pvalloc = o.pvalloc;
+    g_orig.malloc = o.malloc;
+    g_resolved.store(true, std::memory_order_release);
+    tls.resolving = false;
+}
+
+template <class Fn> inline Fn original(Fn Originals::*field) {
+    Fn f = g_orig.*field;
+    if (__builtin_expect(f != nullptr, 1)) return f;
+    resolve_originals();
+    return g_orig.*field; // still null while resolving: callers use the arena
+}
+
+struct MemDecision {
+    bool fail = false;
+    uint64_t limit_slots = 0; // mem.limit rules this allocation counts against
+};
+
+bool size_in_range(const Rule& r, size_t size) { return size >= r.min_size && size <= r.max_size; }
+
+void sleep_for(const Rule& r, ThreadState& ts) {
+    int64_t ns = r.delay_ns;
+    if (r.jitter_ns) ns += int64_t(next_random(ts) % uint64_t(2 * r.jitter_ns + 1)) - r.jitter_ns;
+    if (ns <= 0) return;
+    timespec req{time_t(ns / 1000000000), long(ns % 1000000000)}, rem;
+    while (nanosleep(&req, &rem) != 0 && errno == EINTR) req = rem;
+}
+
+// Takes or releases ballast to match the active mem.ballast rules.
+void sync_ballast(Segment& seg, uint64_t mask, CallContext& ctx) {
+    uint64_t want = 0;
+    int credit = -1;
+    int64_t now = 0;
+    for (uint64_t m = mask; m; m &= m - 1) {
+        unsigned i = unsigned(__builtin_ctzll(m));
+        const RuleSlot& s = seg.rules[i];
+        if (s.rule.kind != Kind::MemBallast) continue;
+        if (state_of(s.state.load(std::memory_order_acquire)) != RuleState::Armed) continue;
+        if (s.rule.proc[0] && !glob_match(s.rule.proc, ctx.comm)) continue;
+        if ((s.rule.start_ns || s.rule.for_ns) &&
+            detail::timing(s, ctx, now) != detail::Timing::Active)
+            continue;
+        want += s.rule.amount;
+        credit = int(i);
+    }
+    ballast_sync(seg, want, credit);
+}
+
+// The slow path shared by every allocating hook. Runs with the hook depth
+// raised; errno is the caller's on return unless the call fails.
+MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask) {
+    MemDecision d;
+    ThreadState& ts = tls;
+    Segment* seg = g_segment;
+    if (ts.depth || !seg || ts.resolving) return d;
+    HookScope scope(ts);
+    int saved_errno = errno;
+    prepare_thread(ts);
+    unsigned h = unsigned(hook);
+    bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
+         ts.slot != nullptr);
+    CallContext ctx{ts, g_comm, monotonic_ns};
+    sync_ballast(*seg, mask, ctx);
+
+    auto matches = [&](const Rule& r, unsigned slot) {
+        if (r.ops && !(r.ops & fn)) return false;
+        switch (r.kind) {
+        case Kind::MemFail:
+        case Kind::MemDelay: return size_in_range(r, size);
+        case Kind::MemLimit:
+            if (!size_in_range(r, size)) return false;
+            d.limit_slots |= uint64_t(1) << slot;
+            return limit_held(*seg, slot) + size > r.amount;
+        default: return false; // mem.ballast acts in sync_ballast
+        }
+    };
+    Injection inj;
+    if (pick_rule(*seg, mask, ctx, matches, inj)) {
+        seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
+        if (inj.rule->kind == Kind::MemDelay) {
+            sleep_for(*inj.rule, ts);
+        } else {
+            seg->hooks[h].errors.fetch_add(1, std::memory_order_relaxed);
+            d.fail = true;
+            d.limit_slots = 0;
+        }
+    }
+    errno = saved_errno;
+    return d;
+}
+
+// After the real call: mem.limit book-keeping and real failures.
+void mem_after(Hook hook, void* p, size_t size, const MemDecision& d) {
+    if (!p && g_segment)
+        g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);
+    if (p && d.limit_slots && g_segment) limit_track(*g_segment, p, size, d.limit_slots);
+}
+
+// Memory rules armed: the slow path. `call` performs the real allocation.
+template <class Call>
+inline void* allocate(Hook hook, uint32_t fn, size_t size, uint64_t mask, Call&& call) {
+    MemDecision d = mem_decide(hook, fn, size, mask);
+    if (d.fail) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    void* p = call();
+    mem_after(hook, p, size, d);
+    return p;
+}
+
+// No rule armed: give back ballast of a rule that was just disarmed.
+inline void idle_check() {
+    if (__builtin_expect(g_ballast_bytes.load(std::memory_order_relaxed) != 0, 0) && g_segment)
+        ballast_sync(*g_segment, 0, -1);
+}
+
+bool mul_overflows(size_t a, size_t b, size_t& out) { return __builtin_mul_overflow(a, b, &out); }
+
+} // namespace
+
+} // namespace faultline::shim
+
+using namespace faultline;
+using namespace faultline::shim;
+
+#define FL_EXPORT extern "C" __attribute__((visibility("default")))
+
+FL_EXPORT void* malloc(size_t n) {
+    uint64_t mask = armed_mask(Family::Mem);
+    auto real = original(&Originals::malloc);
+    if (__builtin_expect(!real, 0)) return arena_alloc(n);
+    if (__builtin_expect(mask == 0, 1)) {
+        idle_check();
+        return real(n);
+    }
+    return allocate(Hook::MemMalloc, kFnMalloc, n, mask, [&] { return real(n); });
+}
+
+FL_EXPORT void* calloc(size_t n, size_t m) {
+    uint64_t mask = armed_mask(Family::Mem);
+    auto real = original(&Originals::calloc);
+    if (__builtin_expect(!real, 0)) {
+        size_t total;
+        if (mul_overflows(n, m, total)) {
+            errno = ENOMEM;
+            return nullptr;
+        }
+        return arena_alloc(total); // static storage: already zero
+    }
+    if (__builtin_expect(mask == 0, 1)) return real(n, m);
+    size_t total;
+    if (mul_overflows(n, m, total)) return real(n, m); // the real one reports it
+    return allocate(Hook::MemCalloc, kFnCalloc, total, mask, [&] { return real(n, m); });
+}
+
+namespace {
+void* realloc_impl(void* p, size_t n, Hook hook, uint32_t fn, void* (*call)(void*, size_t)) {
+    if (__builtin_expect(in_arena(p), 0)) {
+        // Move an arena block to the real heap; the arena keeps its copy.
+        void* q = malloc(n);
+        if (q) {
+            size_t old = arena_block_size(p);
+            memcpy(q, p, old < n ? old : n);
+        }
+        return q;
+    }
+    uint64_t mask = armed_mask(Family::Mem);
+    if (__builtin_expect(mask == 0, 1) || (p && n == 0)) return call(p, n);
+    void* q = allocate(hook, fn, n, mask, [&] { return call(p, n); });
+    if (q && p && limit_tracking()) limit_untrack(p);
+    return q;
+}
+} // namespace
+
+FL_EXPORT void* realloc(void* p, size_t n) {
+    auto real = original(&Originals::realloc);
+    if (__builtin_expect(!real, 0)) {
+        void* q = arena_alloc(n);
+        if (q && p && in_arena(p)) {
+            size_t old = arena_block_size(p);
+            memcpy(q, p, old < n ? old : n);
+        }
+        return q;
+    }
+    return realloc_impl(p, n, Hook::MemRealloc, kFnRealloc, real);
+}
+
+FL_EXPORT void* reallocarray(void* p, size_t n, size_t m) {
+    size_t total;
+    if (mul_overflows(n, m, total)) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    auto real = original(&Originals::reallocarray);
+    if (__builtin_expect(!real || in_arena(p), 0)) return realloc(p, total);
+    uint64_t mask = armed_mask(Family::Mem);
+    if (__builtin_expect(mask == 0, 1) || (p && total == 0)) return real(p, n, m);
+    void* q = allocate(Hook::MemReallocarray, kFnReallocarray, total, mask,
+                       [&] { return real(p, n, m); });
+    if (q && p && limit_tracking()) limit_untrack(p);
+    return q;
+}
+
+FL_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
+    auto real = original(&Originals::posix_memalign);
+    if (__builtin_expect(!real, 0)) {
+        void* p = arena_alloc(n, align);
+        if (!p) return ENOMEM;
+        *out = p;
+        return 0;
+    }
+    uint64_t mask = armed_mask(Family::Mem);
+    if (__builtin_expect(mask == 0, 1)) return real(out, align, n);
+    // Fails by return value only: *out and errno stay as they were.
+    int saved_errno = errno;
+    MemDecision d = mem_decide(Hook::MemPosixMemalign, kFnPosixMemalign, n, mask);
+    if (d.fail) {
+        errno = saved_errno;
+        return ENOMEM;
+    }
+    int rc = real(out, align, n);
+    mem_after(Hook::MemPosixMemalign, rc == 0 ? *out : nullptr, n, d);
+    return rc;
+}
+
+#define FL_ALIGNED_HOOK(fn_name, hook, bit)                                                       \
+    FL_EXPORT void* fn_name(size_t align, size_t n) {                                              \
+        auto real = original(&Originals::fn_name);                                                 \
+        if (__builtin_expect(!real, 0)) return arena_alloc(n, align);                             \
+        uint64_t mask = armed_mask(Family::Mem);                                                   \
+        if (__builtin_expect(mask == 0, 1)) return real(align, n);                                 \
+        return allocate(hook, bit, n, mask, [&] { return real(align, n); });                      \
+    }
+FL_ALIGNED_HOOK(aligned_alloc, Hook::MemAlignedAlloc, kFnAlignedAlloc)
+FL_ALIGNED_HOOK(memalign, Hook::MemMemalign, kFnMemalign)
+#undef FL_ALIGNED_HOOK
+
+#define FL_PAGE_HOOK(fn_name, hook, bit)                                                           \
+    FL_EXPORT void* fn_name(size_t n) {                                                            \
+        auto real = original(&Originals::fn_name);                                                 \
+        if (__builtin_expect(!real, 0)) return arena_alloc(n, 4096);                              \
+        uint64_t mask = armed_mask(Family::Mem);                                                   \
+        if (__builtin_expect(mask == 0, 1)) return real(n);                                        \
+        return allocate(hook, bit, n, mask, [&] { return real(n); });                             \
+    }
+FL_PAGE_HOOK(valloc, Hook::MemValloc, kFnValloc)
+FL_PAGE_HOOK(pvalloc, Hook::MemPvalloc, kFnPvalloc)
+#undef FL_PAGE_HOOK
+
+FL_EXPORT void free(void* p) {
+    if (__builtin_expect(in_arena(p), 0)) return;
+    auto real = original(&Originals::free);
+    if (__builtin_expect(!real, 0)) return; // cannot be ours to free yet
+    if (__builtin_expect(armed_mask(Family::Mem) != 0, 0) && limit_tracking()) limit_untrack(p);
+    real(p);
+}
+
+FL_EXPORT size_t malloc_usable_size(void* p) {
+    if (__builtin_expect(in_arena(p), 0)) return arena_block_size(p);
+    auto real = original(&Originals::malloc_usable_size);
+    return real ? real(p) : 0;
+}

@@ -1,0 +1,22 @@
+// Book-keeping for mem.limit: which live blocks were allocated while a limit
+// rule was armed, and how many bytes they hold, per rule, in this process.
+// A fixed open-addressing table in its own mapping; lock-free, no malloc.
+#pragma once
+
+#include "common/segment.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace faultline::shim {
+
+// Bytes held for the rule in `slot`; restarts from 0 when the slot holds a
+// new rule (its generation changed).
+uint64_t limit_held(const Segment& seg, unsigned slot);
+// Records a successful allocation counted against the rules in `slots`.
+void limit_track(const Segment& seg, void* p, size_t size, uint64_t slots);
+// Forgets a block being freed or moved by realloc.
+void limit_untrack(void* p);
+bool limit_tracking();
+
+} // namespace faultline::shim

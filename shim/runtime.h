@@ -1,0 +1,26 @@
+// Process-wide state of the shim: the attached segment, the per-family
+// armed masks the hooks' fast paths read, and the process identity used for
+// `proc=` and for seeding.
+#pragma once
+
+#include "common/rule.h"
+#include "common/segment.h"
+
+#include <atomic>
+#include <cstdint>
+
+namespace faultline::shim {
+
+// Points at a static all-zero array until a valid segment is attached, then at
+// the segment's masks: a hook's "is anything armed?" is one relaxed load.
+extern std::atomic<std::atomic<uint64_t>*> g_armed;
+extern Segment* g_segment; // null while dormant
+extern std::atomic<uint32_t> g_process_gen; // bumped in every fork child
+extern char g_comm[16];
+extern uint64_t g_lineage; // seeds differ between parent and forked children
+
+inline uint64_t armed_mask(Family f) {
+    return g_armed.load(std::memory_order_relaxed)[unsigned(f)].load(std::memory_order_relaxed);
+}
+
+} // namespace faultline::shim

@@ -1,0 +1,57 @@
+// Per-thread state of the shim: plain data in initial-exec TLS (PITFALLS 3),
+// so touching it never allocates, not even on a thread's first call.
+#pragma once
+
+#include "common/segment.h"
+
+#include <cstdint>
+
+namespace faultline::shim {
+
+struct ThreadState {
+    int depth;             // > 0 inside a hook: nested calls go straight through
+    int32_t tid;
+    uint32_t process_gen;  // g_process_gen when the fields below were set
+    uint32_t ordinal;      // order in which this thread first reached a slow path
+    uint64_t rng;          // splitmix64 state, seeded per thread
+    ThreadSlot* slot;      // this thread's counters in the segment; null: overflow
+    bool ready;            // the fields above are valid for this process
+    bool resolving;        // resolving originals: allocations go to the arena
+};
+
+extern __thread ThreadState tls __attribute__((tls_model("initial-exec")));
+
+// Makes tls valid for the current process (first use, or first use after
+// fork): claims a counter slot and seeds the random stream.
+void prepare_thread(ThreadState& ts);
+
+// Counter bumps: single writer per slot, so a plain load+store suffices and
+// no lock prefix lands on the hot path. Null slot: shared overflow counters.
+inline void bump(std::atomic<uint64_t>& own, std::atomic<uint64_t>& shared, bool owned) {
+    if (owned) own.store(own.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    else shared.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Uniform 64-bit draw from the thread's stream.
+inline uint64_t next_random(ThreadState& ts) {
+    uint64_t z = (ts.rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+inline double next_unit(ThreadState& ts) { return double(next_random(ts) >> 11) * 0x1.0p-53; }
+
+// Marks the thread as inside a hook for its lifetime (PITFALLS 2).
+class HookScope {
+  public:
+    explicit HookScope(ThreadState& ts) : ts_(ts) { ++ts_.depth; }
+    ~HookScope() { --ts_.depth; }
+    HookScope(const HookScope&) = delete;
+    HookScope& operator=(const HookScope&) = delete;
+
+  private:
+    ThreadState& ts_;
+};
+
+} // namespace faultline::shim

@@ -1,0 +1,60 @@
+#include "trigger.h"
+
+namespace faultline::shim::detail {
+
+unsigned armed_in_order(const Segment& seg, uint64_t mask, uint8_t* out) {
+    unsigned n = 0;
+    while (mask) {
+        unsigned i = unsigned(__builtin_ctzll(mask));
+        mask &= mask - 1;
+        // Insertion sort by arming order: there are rarely more than a few.
+        unsigned j = n++;
+        while (j > 0 && seg.rules[out[j - 1]].arm_seq > seg.rules[i].arm_seq) {
+            out[j] = out[j - 1];
+            --j;
+        }
+        out[j] = uint8_t(i);
+    }
+    return n;
+}
+
+Timing timing(const RuleSlot& s, CallContext& ctx, int64_t& now) {
+    if (!now) now = ctx.clock();
+    const Rule& r = s.rule;
+    int64_t active_from = s.armed_ns + r.start_ns;
+    if (now < active_from) return Timing::Inactive;
+    if (r.for_ns && now >= active_from + r.for_ns) return Timing::Expired;
+    return Timing::Active;
+}
+
+bool decide(Segment& seg, unsigned slot, uint64_t word, CallContext& ctx, int64_t& now) {
+    RuleSlot& s = seg.rules[slot];
+    const Rule& r = s.rule;
+    if (r.after || r.every || r.nth) {
+        // A session-wide ordinal: "the 3rd matching call" counts every thread
+        // and process of the session.
+        uint64_t n = s.ordinal.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (r.nth) {
+            if (n != r.nth) return false;
+        } else {
+            if (n <= r.after) return false;
+            if (r.every && (n - r.after) % r.every != 0) return false;
+        }
+    }
+    if (r.p < 1.0 && next_unit(ctx.thread) >= r.p) return false;
+    if (r.times) {
+        uint64_t k = s.taken.fetch_add(1, std::memory_order_relaxed);
+        if (k >= r.times) return false;
+        if (k + 1 == r.times) {
+            if (!now) now = ctx.clock();
+            segment_retire(&seg, slot, word, now);
+        }
+    }
+    // A slot disarmed and re-armed meanwhile holds another rule's bytes: the
+    // generation tells. (Retiring keeps the generation.)
+    if ((s.state.load(std::memory_order_acquire) >> 8) != (word >> 8)) return false;
+    s.injected.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+} // namespace faultline::shim::detail

@@ -1,0 +1,80 @@
+// The trigger engine: decides whether a call is faulted, and by which rule.
+//
+// Order of evaluation (CONTRACT 4, docs/rules.md), per armed rule of the
+// call's family, in arming order:
+//   active (start=/for=) → seen → kind and its filters → proc= → caller= →
+//   matched → after=/every=/nth= → p= → times= → inject
+// The first rule that injects wins; later rules are not evaluated.
+//
+// Free of hooks and globals so that unit tests drive it with a fake clock
+// and a fake thread.
+#pragma once
+
+#include "common/segment.h"
+#include "common/units.h"
+#include "thread_state.h"
+
+#include <cstdint>
+
+namespace faultline::shim {
+
+// What the engine needs to know about the calling thread and process.
+struct CallContext {
+    ThreadState& thread;
+    const char* comm;            // process name, for proc=
+    int64_t (*clock)();          // CLOCK_MONOTONIC, read only when a rule needs it
+};
+
+struct Injection {
+    unsigned slot = 0;
+    const Rule* rule = nullptr;
+};
+
+namespace detail {
+
+// Armed slots of `mask`, sorted by arming order; returns their count.
+unsigned armed_in_order(const Segment& seg, uint64_t mask, uint8_t* out);
+
+enum class Timing { Inactive, Active, Expired };
+Timing timing(const RuleSlot& s, CallContext& ctx, int64_t& now);
+
+// The counting, probability and times= steps for a rule that matched.
+bool decide(Segment& seg, unsigned slot, uint64_t word, CallContext& ctx, int64_t& now);
+
+} // namespace detail
+
+// Runs the order of evaluation over the rules armed in `mask`. `matches(rule,
+// slot)` is the kind's own test (kind, fn=, sizes, peers...). On injection fills
+// `out` and returns true; the rule's `injected` counter is already bumped.
+template <class Matches>
+bool pick_rule(Segment& seg, uint64_t mask, CallContext& ctx, Matches&& matches, Injection& out) {
+    uint8_t order[kMaxRules];
+    unsigned n = detail::armed_in_order(seg, mask, order);
+    ThreadState& ts = ctx.thread;
+    bool owned = ts.slot != nullptr;
+    int64_t now = 0; // read lazily: most rules have no timing
+    for (unsigned k = 0; k < n; ++k) {
+        unsigned i = order[k];
+        RuleSlot& s = seg.rules[i];
+        uint64_t word = s.state.load(std::memory_order_acquire);
+        if (state_of(word) != RuleState::Armed) continue;
+        const Rule& r = s.rule;
+        if (r.start_ns || r.for_ns) {
+            detail::Timing t = detail::timing(s, ctx, now);
+            if (t == detail::Timing::Expired) segment_retire(&seg, i, word, now);
+            if (t != detail::Timing::Active) continue;
+        }
+        bump(owned ? ts.slot->seen[i] : seg.overflow_seen[i], seg.overflow_seen[i], owned);
+        if (!matches(r, i)) continue;
+        if (r.proc[0] && !glob_match(r.proc, ctx.comm)) continue;
+        bump(owned ? ts.slot->matched[i] : seg.overflow_matched[i], seg.overflow_matched[i],
+             owned);
+        if (!detail::decide(seg, i, word, ctx, now)) continue;
+        out.slot = i;
+        out.rule = &r;
+        return true;
+    }
+    return false;
+}
+
+} // namespace faultline::shim
