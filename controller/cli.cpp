@@ -1,0 +1,116 @@
+#include "cli.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace faultline::cli {
+
+void fail(std::string what, std::string why, int code) {
+    throw Failure{std::move(what), std::move(why), code};
+}
+
+Args::Args(std::string command, std::string usage, std::string summary,
+           std::initializer_list<Option> options)
+    : command_(std::move(command)), usage_(std::move(usage)), summary_(std::move(summary)),
+      options_(options) {}
+
+bool Args::parse(const std::vector<std::string>& argv, bool stop_at_dashes) {
+    for (size_t i = 0; i < argv.size(); ++i) {
+        const std::string& a = argv[i];
+        if (a == "--help" || a == "-h") {
+            print_help();
+            return false;
+        }
+        if (a == "--" && stop_at_dashes) {
+            after_dashes_.assign(argv.begin() + long(i) + 1, argv.end());
+            return true;
+        }
+        if (a.size() > 1 && a[0] == '-' && a != "-") {
+            std::string name = a, inline_value;
+            bool has_inline = false;
+            if (a.rfind("--", 0) == 0) {
+                size_t eq = a.find('=');
+                if (eq != std::string::npos) {
+                    name = a.substr(0, eq);
+                    inline_value = a.substr(eq + 1);
+                    has_inline = true;
+                }
+            }
+            const Option* opt = nullptr;
+            for (auto& o : options_)
+                if (name == o.name || (a.size() == 2 && o.letter && a[1] == o.letter)) opt = &o;
+            if (!opt) usage_error("unknown option '" + a + "'");
+            if (opt->takes_value) {
+                if (!has_inline) {
+                    if (i + 1 >= argv.size()) usage_error(std::string(opt->name) + " needs a value");
+                    inline_value = argv[++i];
+                }
+                values_[opt->name].push_back(inline_value);
+            } else {
+                if (has_inline) usage_error(std::string(opt->name) + " takes no value");
+                values_[opt->name].push_back("");
+            }
+            continue;
+        }
+        positionals_.push_back(a);
+    }
+    return true;
+}
+
+std::optional<std::string> Args::get(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return std::nullopt;
+    return it->second.back();
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? std::vector<std::string>{} : it->second;
+}
+
+void Args::print_help() const {
+    printf("usage: faultline %s %s\n\n%s\n", command_.c_str(), usage_.c_str(), summary_.c_str());
+    if (options_.empty()) return;
+    printf("\noptions:\n");
+    for (auto& o : options_) {
+        std::string flag = o.letter ? std::string("-") + o.letter + ", " : "    ";
+        flag += o.name;
+        if (o.takes_value) flag += " VALUE";
+        printf("  %-24s %s\n", flag.c_str(), o.help);
+    }
+    printf("  %-24s %s\n", "-h, --help", "this help");
+}
+
+void Args::usage_error(const std::string& why) const {
+    fail(command_, why + " (see faultline " + command_ + " --help)");
+}
+
+std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                char buf[8];
+                snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else {
+                out += char(c);
+            }
+        }
+    }
+    return out + "\"";
+}
+
+std::string session_name(const Args& args, const char* command) {
+    if (auto s = args.get("--session")) return *s;
+    const char* env = getenv("FAULTLINE_SESSION");
+    if (env && *env) return env;
+    fail(command, "no session: give -s NAME or set FAULTLINE_SESSION");
+}
+
+} // namespace faultline::cli

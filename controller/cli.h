@@ -1,0 +1,60 @@
+// Shared pieces of the faultline commands: exit codes, error reporting,
+// option parsing, JSON strings.
+#pragma once
+
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace faultline::cli {
+
+// CONTRACT 3: 0 success, 1 a failed check, 2 bad usage or input.
+enum Exit { kOk = 0, kCheckFailed = 1, kUsage = 2 };
+
+// Thrown by commands for errors a user can cause; main() prints
+// "faultline: <what>: <why>" and exits with `code`.
+struct Failure {
+    std::string what;
+    std::string why;
+    int code = kUsage;
+};
+[[noreturn]] void fail(std::string what, std::string why, int code = kUsage);
+
+struct Option {
+    const char* name;  // "--seed"
+    char letter;       // 's', or 0
+    bool takes_value;
+    const char* help;
+};
+
+// Options, positionals, and with `stop_at_dashes` everything after "--".
+class Args {
+  public:
+    Args(std::string command, std::string usage, std::string summary,
+         std::initializer_list<Option> options);
+    // Parses argv; false when --help was printed.
+    bool parse(const std::vector<std::string>& argv, bool stop_at_dashes = false);
+
+    bool has(const std::string& name) const { return values_.count(name) > 0; }
+    std::optional<std::string> get(const std::string& name) const;
+    std::vector<std::string> all(const std::string& name) const;
+    const std::vector<std::string>& positionals() const { return positionals_; }
+    const std::vector<std::string>& after_dashes() const { return after_dashes_; }
+    void print_help() const;
+    [[noreturn]] void usage_error(const std::string& why) const;
+
+  private:
+    std::string command_, usage_, summary_;
+    std::vector<Option> options_;
+    std::map<std::string, std::vector<std::string>> values_;
+    std::vector<std::string> positionals_, after_dashes_;
+};
+
+std::string json_string(const std::string& s);
+
+// The session a live command acts on: -s, else $FAULTLINE_SESSION.
+std::string session_name(const Args& args, const char* command);
+
+} // namespace faultline::cli

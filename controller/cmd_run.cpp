@@ -1,0 +1,147 @@
+// faultline run: create or join a session, arm rules, start the target under
+// the shim, wait, disarm, exit with the target's status (CONTRACT 2).
+
+#include "cli.h"
+#include "commands.h"
+#include "launcher.h"
+#include "session.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace faultline {
+
+using cli::fail;
+
+namespace {
+
+volatile sig_atomic_t g_child = 0;
+
+void forward_signal(int sig) {
+    if (g_child > 0) kill(g_child, sig);
+}
+
+uint64_t parse_seed(const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = strtoull(text.c_str(), &end, 10);
+    if (text.empty() || *end || errno || text[0] == '-')
+        fail("run", "--seed '" + text + "': expected a whole number");
+    return v;
+}
+
+uint64_t random_seed() {
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof s, 0) != sizeof s) s = uint64_t(getpid()) * 2654435761u ^ uint64_t(time(nullptr));
+    return s;
+}
+
+} // namespace
+
+int cmd_run(const Argv& argv) {
+    cli::Args args("run", "[-s NAME] [-r RULE]... [--seed N] [--no-inherit] -- CMD [ARG...]",
+                   "Starts CMD under the shim in session NAME (default fl-<pid>), arms the rules,\n"
+                   "waits for CMD and exits with its status (128+N when killed by signal N).\n"
+                   "A live session NAME is joined: its rules stay, yours are added.",
+                   {{"--session", 's', true, "session name (joined when it is live)"},
+                    {"--rule", 'r', true, "arm RULE (repeatable; 'A; B' holds several)"},
+                    {"--config", 'c', true, "rules from a TOML file (not supported yet)"},
+                    {"--output", 'o', true, "record into FILE.db (recording: not supported yet)"},
+                    {"--seed", 0, true, "seed for every random decision (printed with -v)"},
+                    {"--no-inherit", 0, false, "children and exec'd programs run without the shim"},
+                    {"--verbose", 'v', false, "print the session, seed and rule ids on stderr"}});
+    if (!args.parse(argv, true)) return cli::kOk;
+    if (!args.positionals().empty())
+        args.usage_error("unexpected '" + args.positionals()[0] + "': put the command after --");
+    Argv command = args.after_dashes();
+    if (command.empty()) args.usage_error("no command given after --");
+    if (args.has("--config"))
+        fail("run", "-c: experiment files are not supported yet; use -r RULE");
+
+    std::vector<Rule> rules = parse_rule_texts(args.all("--rule"), "run");
+    std::string name = args.get("--session").value_or("fl-" + std::to_string(getpid()));
+    if (!valid_session_name(name))
+        fail("run", "session name '" + name + "': use letters, digits, '_', '-' and '.'");
+    uint64_t seed = args.has("--seed") ? parse_seed(*args.get("--seed")) : random_seed();
+    bool verbose = args.has("--verbose");
+    if (auto out = args.get("--output"); out && *out != "none")
+        fprintf(stderr, "faultline: run: -o %s: recording is not supported yet; nothing is "
+                        "recorded\n", out->c_str());
+
+    std::string shim = find_shim("run");
+    std::string program = resolve_program(command[0], "run");
+    for (auto& w : check_target(program, "run")) fprintf(stderr, "faultline: run: warning: %s\n", w.c_str());
+
+    // Create, or join a live session, or replace a stale one.
+    bool created = true;
+    std::optional<Session> session;
+    SegmentError err;
+    if (Segment* existing = segment_open(name, err)) {
+        bool stale = segment_is_stale(existing);
+        segment_unmap(existing);
+        if (stale) {
+            segment_unlink(name);
+        } else {
+            session.emplace(Session::open(name, "run"));
+            created = false;
+            if (args.has("--seed") && session->segment().seed != seed)
+                fprintf(stderr, "faultline: run: warning: joined session '%s' keeps its seed %llu\n",
+                        name.c_str(), (unsigned long long)session->segment().seed);
+        }
+    } else if (err != SegmentError::NotFound) {
+        fail("run", "session '" + name + "': " + segment_error_text(err));
+    }
+    if (!session) session.emplace(Session::create(name, seed, "run"));
+    Segment& seg = session->segment();
+    if (created) seg.controller_pid.store(int32_t(getpid()));
+
+    std::vector<uint32_t> ids;
+    try {
+        ids = session->arm(rules, "run");
+    } catch (...) {
+        if (created) segment_unlink(name);
+        throw;
+    }
+    if (verbose) {
+        fprintf(stderr, "faultline: session %s (%s), seed %llu\n", name.c_str(),
+                created ? "created" : "joined", (unsigned long long)seg.seed);
+        for (size_t i = 0; i < ids.size(); ++i)
+            fprintf(stderr, "faultline: rule %u %s: %s\n", ids[i], rules[i].name, rules[i].text);
+    }
+
+    // Ctrl-C reaches the whole foreground group: the target gets it itself.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    struct sigaction sa = {};
+    sa.sa_handler = forward_signal;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
+
+    LaunchEnv env{shim, name, !args.has("--no-inherit")};
+    int pid = launch(command, env);
+    if (pid < 0) fail("run", std::string("fork: ") + strerror(errno), cli::kCheckFailed);
+    g_child = pid;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+
+    // Disarm: everything when the session is ours, our rules when joined.
+    if (created) {
+        segment_disarm_all(&seg);
+        seg.controller_pid.store(0);
+        if (segment_live_processes(&seg) == 0) segment_unlink(name);
+    } else {
+        for (uint32_t id : ids) segment_disarm(&seg, std::to_string(id));
+    }
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+} // namespace faultline

@@ -1,0 +1,154 @@
+// faultline status / sessions / gc / hooks: looking at sessions and at what
+// the shim intercepts.
+
+#include "cli.h"
+#include "commands.h"
+#include "common/hooks.h"
+#include "session.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace faultline {
+
+using cli::fail;
+
+int cmd_status(const Argv& argv) {
+    cli::Args args("status", "-s NAME [--json]",
+                   "Shows a session: seed, controller, attached processes, and per function the\n"
+                   "calls, errors (real and injected) and injections. Calls are counted while a\n"
+                   "rule of the function's family is armed.",
+                   {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
+                    {"--json", 0, false, "machine-readable output"}});
+    if (!args.parse(argv)) return cli::kOk;
+    if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
+    Session session = Session::open(cli::session_name(args, "status"), "status");
+    Segment& seg = session.segment();
+    auto procs = session.processes();
+    auto rules = session.rules();
+    unsigned armed = 0;
+    for (auto& r : rules) armed += r.state != "retired";
+    int32_t ctl = seg.controller_pid.load();
+    bool ctl_alive = ctl && process_alive(ctl, 0);
+
+    if (args.has("--json")) {
+        printf("{\"session\":%s,\"seed\":%llu,\"created_unix\":%.3f,\"controller_pid\":",
+               cli::json_string(session.name()).c_str(), (unsigned long long)seg.seed,
+               double(seg.created_ns) / 1e9);
+        if (ctl_alive) printf("%d", ctl);
+        else printf("null");
+        printf(",\"stale\":%s,\"armed_rules\":%u,\"processes\":[", segment_is_stale(&seg) ? "true" : "false", armed);
+        for (size_t i = 0; i < procs.size(); ++i)
+            printf("%s{\"pid\":%d,\"comm\":%s}", i ? "," : "", procs[i].pid,
+                   cli::json_string(procs[i].comm).c_str());
+        printf("],\"functions\":[");
+        bool first = true;
+        for (auto& h : kHooks) {
+            unsigned i = unsigned(h.hook);
+            printf("%s{\"function\":\"%s.%s\",\"calls\":%llu,\"errors\":%llu,\"injected\":%llu}",
+                   first ? "" : ",", kFamilyNames[unsigned(h.family)], h.name,
+                   (unsigned long long)segment_hook_calls(&seg, i),
+                   (unsigned long long)seg.hooks[i].errors.load(),
+                   (unsigned long long)seg.hooks[i].injected.load());
+            first = false;
+        }
+        printf("]}\n");
+        return cli::kOk;
+    }
+    char when[64];
+    time_t t = time_t(seg.created_ns / 1000000000);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
+    printf("session    %s (created %s)\n", session.name().c_str(), when);
+    printf("seed       %llu\n", (unsigned long long)seg.seed);
+    if (ctl_alive) printf("controller pid %d\n", ctl);
+    else printf("controller none\n");
+    printf("rules      %u armed, %zu in all (faultline list -s %s)\n", armed, rules.size(),
+           session.name().c_str());
+    printf("processes ");
+    for (auto& p : procs) printf(" %d(%s)", p.pid, p.comm.c_str());
+    printf("%s\n\n", procs.empty() ? " none" : "");
+    printf("%-24s %12s %10s %10s\n", "FUNCTION", "CALLS", "ERRORS", "INJECTED");
+    for (auto& h : kHooks) {
+        unsigned i = unsigned(h.hook);
+        uint64_t calls = segment_hook_calls(&seg, i), errors = seg.hooks[i].errors.load(),
+                 injected = seg.hooks[i].injected.load();
+        if (!calls && !errors && !injected) continue;
+        std::string fn = std::string(kFamilyNames[unsigned(h.family)]) + "." + h.name;
+        printf("%-24s %12llu %10llu %10llu\n", fn.c_str(), (unsigned long long)calls,
+               (unsigned long long)errors, (unsigned long long)injected);
+    }
+    return cli::kOk;
+}
+
+int cmd_sessions(const Argv& argv) {
+    cli::Args args("sessions", "[--json]",
+                   "Lists the sessions in /dev/shm. A session is stale when neither its\n"
+                   "controller nor any attached process is alive (faultline gc removes it).",
+                   {{"--json", 0, false, "machine-readable output"}});
+    if (!args.parse(argv)) return cli::kOk;
+    if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
+    auto sessions = list_sessions();
+    if (args.has("--json")) {
+        printf("[");
+        for (size_t i = 0; i < sessions.size(); ++i) {
+            auto& s = sessions[i];
+            printf("%s{\"name\":%s,\"valid\":%s,\"stale\":%s,\"processes\":%u,\"armed_rules\":%u,"
+                   "\"problem\":%s}",
+                   i ? "," : "", cli::json_string(s.name).c_str(), s.valid ? "true" : "false",
+                   s.stale ? "true" : "false", s.live_processes, s.armed_rules,
+                   s.valid ? "null" : cli::json_string(s.problem).c_str());
+        }
+        printf("]\n");
+        return cli::kOk;
+    }
+    printf("%-24s %-8s %10s %6s\n", "SESSION", "STATE", "PROCESSES", "RULES");
+    for (auto& s : sessions) {
+        if (!s.valid) {
+            printf("%-24s %-8s %s\n", s.name.c_str(), "invalid", s.problem.c_str());
+            continue;
+        }
+        printf("%-24s %-8s %10u %6u\n", s.name.c_str(), s.stale ? "stale" : "live",
+               s.live_processes, s.armed_rules);
+    }
+    return cli::kOk;
+}
+
+int cmd_gc(const Argv& argv) {
+    cli::Args args("gc", "", "Removes stale sessions (no live controller or process) of this user.",
+                   {});
+    if (!args.parse(argv)) return cli::kOk;
+    if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
+    for (auto& s : list_sessions()) {
+        if (!s.valid || !s.stale) continue;
+        if (segment_unlink(s.name)) printf("removed %s\n", s.name.c_str());
+    }
+    return cli::kOk;
+}
+
+int cmd_hooks(const Argv& argv) {
+    cli::Args args("hooks", "[--json]", "Lists every intercepted function, by family.",
+                   {{"--json", 0, false, "machine-readable output"}});
+    if (!args.parse(argv)) return cli::kOk;
+    if (args.has("--json")) {
+        printf("[");
+        bool first = true;
+        for (auto& h : kHooks) {
+            printf("%s{\"family\":\"%s\",\"function\":\"%s\",\"faults\":%s}", first ? "" : ",",
+                   kFamilyNames[unsigned(h.family)], h.name, cli::json_string(h.faults).c_str());
+            first = false;
+        }
+        printf("]\n");
+        return cli::kOk;
+    }
+    for (unsigned f = 0; f < kFamilyCount; ++f) {
+        bool any = false;
+        for (auto& h : kHooks) any = any || unsigned(h.family) == f;
+        if (!any) continue;
+        printf("%s\n", kFamilyNames[f]);
+        for (auto& h : kHooks)
+            if (unsigned(h.family) == f) printf("  %-20s %s\n", h.name, h.faults);
+    }
+    return cli::kOk;
+}
+
+} // namespace faultline

@@ -1,0 +1,20 @@
+// One function per faultline command; each returns the exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace faultline {
+
+using Argv = std::vector<std::string>;
+
+int cmd_run(const Argv& argv);
+int cmd_enable(const Argv& argv);
+int cmd_disable(const Argv& argv);
+int cmd_list(const Argv& argv);
+int cmd_status(const Argv& argv);
+int cmd_sessions(const Argv& argv);
+int cmd_gc(const Argv& argv);
+int cmd_hooks(const Argv& argv);
+
+} // namespace faultline

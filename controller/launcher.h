@@ -1,0 +1,32 @@
+// Starting a target under the shim: finding the shim, checking that the
+// target can be interposed at all, and exec'ing it with the environment set.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace faultline {
+
+// Absolute path of libfaultline.so: $FAULTLINE_SHIM, else next to the
+// faultline binary, else ../lib/faultline/. Throws cli::Failure if none.
+std::string find_shim(const char* command);
+
+// Resolves CMD through PATH; throws (exit 127) when it does not exist.
+std::string resolve_program(const std::string& program, const char* command);
+
+// Refuses targets the shim cannot reach (static binaries, Go: PITFALLS 17)
+// and returns warnings for symbols the executable itself defines, which win
+// over the preload (PITFALLS 18).
+std::vector<std::string> check_target(const std::string& path, const char* command);
+
+struct LaunchEnv {
+    std::string shim;    // absolute path
+    std::string session;
+    bool inherit = true; // children and exec'd programs join the session
+};
+
+// fork + exec with LD_PRELOAD, FAULTLINE_SESSION (and FAULTLINE_NO_INHERIT)
+// set. Returns the child's pid.
+int launch(const std::vector<std::string>& argv, const LaunchEnv& env);
+
+} // namespace faultline
