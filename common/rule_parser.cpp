@@ -367,11 +367,22 @@ class Parser {
             while (!text.empty() && (text[0] == ' ' || text[0] == '\t' || text[0] == '\n'))
                 text.remove_prefix(1);
             if (text.empty()) break;
+            // A token ends at white space outside quotes: sql='INSERT INTO t*'.
             size_t end = 0;
-            while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '\n')
-                ++end;
+            char quote = 0;
+            for (; end < text.size(); ++end) {
+                char c = text[end];
+                if (quote) {
+                    if (c == quote) quote = 0;
+                } else if (c == '\'' || c == '"') {
+                    quote = c;
+                } else if (c == ' ' || c == '\t' || c == '\n') {
+                    break;
+                }
+            }
             std::string_view token(text.data(), end);
             text.remove_prefix(end);
+            if (quote) return fail(token, "unterminated quote");
 
             if (used + token.size() + 2 > sizeof rule_.text) return fail(token, "rule too long");
 
@@ -387,6 +398,9 @@ class Parser {
                 if (eq == token.npos || eq == 0) return fail(token, "expected KEY=VALUE");
                 std::string_view key(token.data(), eq);
                 std::string_view value(token.data() + eq + 1, token.size() - eq - 1);
+                if (value.size() >= 2 && (value[0] == '\'' || value[0] == '"') &&
+                    value.back() == value[0])
+                    value = std::string_view(value.data() + 1, value.size() - 2);
                 RuleKey k = kKeyCount;
                 for (unsigned i = 0; i < kKeyCount; ++i)
                     if (key == kKeyNames[i]) k = RuleKey(i);
@@ -447,7 +461,13 @@ bool parse_rules(std::string_view text, Rule* out, size_t cap, size_t& count, Pa
     memset(&err, 0, sizeof err);
     size_t index = 0;
     while (true) {
-        size_t semi = text.find(';');
+        size_t semi = text.npos;
+        char quote = 0;
+        for (size_t i = 0; i < text.size() && semi == text.npos; ++i) {
+            if (quote) quote = text[i] == quote ? 0 : quote;
+            else if (text[i] == '\'' || text[i] == '"') quote = text[i];
+            else if (text[i] == ';') semi = i;
+        }
         std::string_view one(text.data(), semi == text.npos ? text.size() : semi);
         bool blank = true;
         for (char c : one) blank = blank && (c == ' ' || c == '\t' || c == '\n');
