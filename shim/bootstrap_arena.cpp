@@ -5,9 +5,9 @@
 
 namespace faultline::shim {
 
-namespace {
-constexpr size_t kArenaSize = 256 * 1024;
 alignas(4096) unsigned char g_arena[kArenaSize];
+
+namespace {
 std::atomic<size_t> g_used{0};
 constexpr size_t kHeader = 16; // the block's size, just before the block
 } // namespace
@@ -27,10 +27,6 @@ void* arena_alloc(size_t size, size_t align) {
             return g_arena + start;
         }
     }
-}
-
-bool in_arena(const void* p) {
-    return uintptr_t(p) - uintptr_t(g_arena) < kArenaSize;
 }
 
 size_t arena_block_size(const void* p) {

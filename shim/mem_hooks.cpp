@@ -181,73 +181,61 @@ inline void* allocate(Hook hook, uint32_t fn, size_t size, uint64_t mask, Call&&
     return p;
 }
 
-// No rule armed: give back ballast of a rule that was just disarmed.
-inline void idle_check() {
-    if (__builtin_expect(g_ballast_bytes.load(std::memory_order_relaxed) != 0, 0) && g_segment)
-        ballast_sync(*g_segment, 0, -1);
-}
-
 bool mul_overflows(size_t a, size_t b, size_t& out) { return __builtin_mul_overflow(a, b, &out); }
 
-} // namespace
+// The fast path's test: originals resolved, no memory rule armed, no ballast
+// left to give back. Hooks that pass it tail-call the original with no frame
+// of their own; everything else goes to their out-of-line slow path.
+template <class Fn> inline bool fast(Fn f) {
+    return __builtin_expect(f != nullptr && armed_mask(Family::Mem) == 0 &&
+                                g_ballast_bytes.load(std::memory_order_relaxed) == 0,
+                            1);
+}
 
-} // namespace faultline::shim
+// Slow paths start here: resolve the original (or use the arena while
+// resolving), give back ballast when nothing is armed, else decide.
+#define FL_SLOW __attribute__((noinline))
 
-using namespace faultline;
-using namespace faultline::shim;
-
-#define FL_EXPORT extern "C" __attribute__((visibility("default")))
-
-FL_EXPORT void* malloc(size_t n) {
-    uint64_t mask = armed_mask(Family::Mem);
+FL_SLOW void* malloc_slow(size_t n) {
     auto real = original(&Originals::malloc);
-    if (__builtin_expect(!real, 0)) return arena_alloc(n);
-    if (__builtin_expect(mask == 0, 1)) {
-        idle_check();
+    if (!real) return arena_alloc(n);
+    uint64_t mask = armed_mask(Family::Mem);
+    if (mask == 0) {
+        if (g_segment) ballast_sync(*g_segment, 0, -1);
         return real(n);
     }
     return allocate(Hook::MemMalloc, kFnMalloc, n, mask, [&] { return real(n); });
 }
 
-FL_EXPORT void* calloc(size_t n, size_t m) {
-    uint64_t mask = armed_mask(Family::Mem);
+FL_SLOW void* calloc_slow(size_t n, size_t m) {
     auto real = original(&Originals::calloc);
-    if (__builtin_expect(!real, 0)) {
-        size_t total;
-        if (mul_overflows(n, m, total)) {
+    size_t total;
+    bool overflow = mul_overflows(n, m, total);
+    if (!real) {
+        if (overflow) {
             errno = ENOMEM;
             return nullptr;
         }
         return arena_alloc(total); // static storage: already zero
     }
-    if (__builtin_expect(mask == 0, 1)) return real(n, m);
-    size_t total;
-    if (mul_overflows(n, m, total)) return real(n, m); // the real one reports it
+    uint64_t mask = armed_mask(Family::Mem);
+    if (mask == 0 || overflow) return real(n, m); // the real one reports overflow
     return allocate(Hook::MemCalloc, kFnCalloc, total, mask, [&] { return real(n, m); });
 }
 
-namespace {
-void* realloc_impl(void* p, size_t n, Hook hook, uint32_t fn, void* (*call)(void*, size_t)) {
-    if (__builtin_expect(in_arena(p), 0)) {
-        // Move an arena block to the real heap; the arena keeps its copy.
-        void* q = malloc(n);
-        if (q) {
-            size_t old = arena_block_size(p);
-            memcpy(q, p, old < n ? old : n);
-        }
-        return q;
+// Moves an arena block to the real heap; the arena keeps its copy.
+void* move_from_arena(void* p, size_t n) {
+    void* q = malloc(n);
+    if (q) {
+        size_t old = arena_block_size(p);
+        memcpy(q, p, old < n ? old : n);
     }
-    uint64_t mask = armed_mask(Family::Mem);
-    if (__builtin_expect(mask == 0, 1) || (p && n == 0)) return call(p, n);
-    void* q = allocate(hook, fn, n, mask, [&] { return call(p, n); });
-    if (q && p && limit_tracking()) limit_untrack(p);
     return q;
 }
-} // namespace
 
-FL_EXPORT void* realloc(void* p, size_t n) {
+FL_SLOW void* realloc_slow(void* p, size_t n) {
     auto real = original(&Originals::realloc);
-    if (__builtin_expect(!real, 0)) {
+    if (!real) {
         void* q = arena_alloc(n);
         if (q && p && in_arena(p)) {
             size_t old = arena_block_size(p);
@@ -255,35 +243,40 @@ FL_EXPORT void* realloc(void* p, size_t n) {
         }
         return q;
     }
-    return realloc_impl(p, n, Hook::MemRealloc, kFnRealloc, real);
+    if (in_arena(p)) return move_from_arena(p, n);
+    uint64_t mask = armed_mask(Family::Mem);
+    if (mask == 0 || (p && n == 0)) return real(p, n);
+    void* q = allocate(Hook::MemRealloc, kFnRealloc, n, mask, [&] { return real(p, n); });
+    if (q && p && limit_tracking()) limit_untrack(p);
+    return q;
 }
 
-FL_EXPORT void* reallocarray(void* p, size_t n, size_t m) {
+FL_SLOW void* reallocarray_slow(void* p, size_t n, size_t m) {
     size_t total;
     if (mul_overflows(n, m, total)) {
         errno = ENOMEM;
         return nullptr;
     }
     auto real = original(&Originals::reallocarray);
-    if (__builtin_expect(!real || in_arena(p), 0)) return realloc(p, total);
+    if (!real || in_arena(p)) return realloc(p, total);
     uint64_t mask = armed_mask(Family::Mem);
-    if (__builtin_expect(mask == 0, 1) || (p && total == 0)) return real(p, n, m);
+    if (mask == 0 || (p && total == 0)) return real(p, n, m);
     void* q = allocate(Hook::MemReallocarray, kFnReallocarray, total, mask,
                        [&] { return real(p, n, m); });
     if (q && p && limit_tracking()) limit_untrack(p);
     return q;
 }
 
-FL_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
+FL_SLOW int posix_memalign_slow(void** out, size_t align, size_t n) {
     auto real = original(&Originals::posix_memalign);
-    if (__builtin_expect(!real, 0)) {
+    if (!real) {
         void* p = arena_alloc(n, align);
         if (!p) return ENOMEM;
         *out = p;
         return 0;
     }
     uint64_t mask = armed_mask(Family::Mem);
-    if (__builtin_expect(mask == 0, 1)) return real(out, align, n);
+    if (mask == 0) return real(out, align, n);
     // Fails by return value only: *out and errno stay as they were.
     int saved_errno = errno;
     MemDecision d = mem_decide(Hook::MemPosixMemalign, kFnPosixMemalign, n, mask);
@@ -296,13 +289,75 @@ FL_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
     return rc;
 }
 
+template <class Fn>
+FL_SLOW void* aligned_slow(Fn Originals::*field, Hook hook, uint32_t bit, size_t align, size_t n) {
+    auto real = original(field);
+    if (!real) return arena_alloc(n, align);
+    uint64_t mask = armed_mask(Family::Mem);
+    if (mask == 0) return real(align, n);
+    return allocate(hook, bit, n, mask, [&] { return real(align, n); });
+}
+
+template <class Fn>
+FL_SLOW void* page_slow(Fn Originals::*field, Hook hook, uint32_t bit, size_t n) {
+    auto real = original(field);
+    if (!real) return arena_alloc(n, 4096);
+    uint64_t mask = armed_mask(Family::Mem);
+    if (mask == 0) return real(n);
+    return allocate(hook, bit, n, mask, [&] { return real(n); });
+}
+
+FL_SLOW void free_slow(void* p) {
+    auto real = original(&Originals::free);
+    if (!real) return; // nothing the real allocator gave out can exist yet
+    if (armed_mask(Family::Mem) != 0 && limit_tracking()) limit_untrack(p);
+    real(p);
+}
+
+} // namespace
+
+} // namespace faultline::shim
+
+using namespace faultline;
+using namespace faultline::shim;
+
+#define FL_EXPORT extern "C" __attribute__((visibility("default")))
+
+FL_EXPORT void* malloc(size_t n) {
+    auto real = g_orig.malloc;
+    if (fast(real)) return real(n);
+    return malloc_slow(n);
+}
+
+FL_EXPORT void* calloc(size_t n, size_t m) {
+    auto real = g_orig.calloc;
+    if (fast(real)) return real(n, m);
+    return calloc_slow(n, m);
+}
+
+FL_EXPORT void* realloc(void* p, size_t n) {
+    auto real = g_orig.realloc;
+    if (fast(real) && !in_arena(p)) return real(p, n);
+    return realloc_slow(p, n);
+}
+
+FL_EXPORT void* reallocarray(void* p, size_t n, size_t m) {
+    auto real = g_orig.reallocarray;
+    if (fast(real) && !in_arena(p)) return real(p, n, m);
+    return reallocarray_slow(p, n, m);
+}
+
+FL_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
+    auto real = g_orig.posix_memalign;
+    if (fast(real)) return real(out, align, n);
+    return posix_memalign_slow(out, align, n);
+}
+
 #define FL_ALIGNED_HOOK(fn_name, hook, bit)                                                       \
     FL_EXPORT void* fn_name(size_t align, size_t n) {                                              \
-        auto real = original(&Originals::fn_name);                                                 \
-        if (__builtin_expect(!real, 0)) return arena_alloc(n, align);                             \
-        uint64_t mask = armed_mask(Family::Mem);                                                   \
-        if (__builtin_expect(mask == 0, 1)) return real(align, n);                                 \
-        return allocate(hook, bit, n, mask, [&] { return real(align, n); });                      \
+        auto real = g_orig.fn_name;                                                                \
+        if (fast(real)) return real(align, n);                                                     \
+        return aligned_slow(&Originals::fn_name, hook, bit, align, n);                             \
     }
 FL_ALIGNED_HOOK(aligned_alloc, Hook::MemAlignedAlloc, kFnAlignedAlloc)
 FL_ALIGNED_HOOK(memalign, Hook::MemMemalign, kFnMemalign)
@@ -310,11 +365,9 @@ FL_ALIGNED_HOOK(memalign, Hook::MemMemalign, kFnMemalign)
 
 #define FL_PAGE_HOOK(fn_name, hook, bit)                                                           \
     FL_EXPORT void* fn_name(size_t n) {                                                            \
-        auto real = original(&Originals::fn_name);                                                 \
-        if (__builtin_expect(!real, 0)) return arena_alloc(n, 4096);                              \
-        uint64_t mask = armed_mask(Family::Mem);                                                   \
-        if (__builtin_expect(mask == 0, 1)) return real(n);                                        \
-        return allocate(hook, bit, n, mask, [&] { return real(n); });                             \
+        auto real = g_orig.fn_name;                                                                \
+        if (fast(real)) return real(n);                                                            \
+        return page_slow(&Originals::fn_name, hook, bit, n);                                       \
     }
 FL_PAGE_HOOK(valloc, Hook::MemValloc, kFnValloc)
 FL_PAGE_HOOK(pvalloc, Hook::MemPvalloc, kFnPvalloc)
@@ -322,10 +375,9 @@ FL_PAGE_HOOK(pvalloc, Hook::MemPvalloc, kFnPvalloc)
 
 FL_EXPORT void free(void* p) {
     if (__builtin_expect(in_arena(p), 0)) return;
-    auto real = original(&Originals::free);
-    if (__builtin_expect(!real, 0)) return; // cannot be ours to free yet
-    if (__builtin_expect(armed_mask(Family::Mem) != 0, 0) && limit_tracking()) limit_untrack(p);
-    real(p);
+    auto real = g_orig.free;
+    if (__builtin_expect(real != nullptr && armed_mask(Family::Mem) == 0, 1)) return real(p);
+    free_slow(p);
 }
 
 FL_EXPORT size_t malloc_usable_size(void* p) {
