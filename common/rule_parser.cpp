@@ -13,7 +13,9 @@ namespace faultline {
 
 namespace {
 
-constexpr uint64_t bit(RuleKey k) { return uint64_t(1) << k; }
+constexpr uint64_t bit(RuleKey k) {
+    return uint64_t(1) << k;
+}
 
 constexpr uint64_t kCommonKeys = bit(kKeyName) | bit(kKeyP) | bit(kKeyAfter) | bit(kKeyEvery) |
                                  bit(kKeyNth) | bit(kKeyTimes) | bit(kKeyStart) | bit(kKeyFor) |
@@ -57,10 +59,10 @@ constexpr KindSpec kKinds[] = {
 };
 
 constexpr const char* kKeyNames[kKeyCount] = {
-    "name",  "p",      "after", "every",   "nth",  "times", "start",   "for", "caller",
-    "proc",  "trace",  "fn",    "min",     "max",  "limit", "delay",   "jitter", "size",
-    "peer",  "lport",  "proto", "on",      "timeout", "rto", "rate",   "dir", "scope",
-    "burst", "bytes",  "errno", "host",    "error", "sql",  "file",    "rc",  "op",
+    "name",  "p",     "after", "every", "nth",     "times", "start", "for",    "caller",
+    "proc",  "trace", "fn",    "min",   "max",     "limit", "delay", "jitter", "size",
+    "peer",  "lport", "proto", "on",    "timeout", "rto",   "rate",  "dir",    "scope",
+    "burst", "bytes", "errno", "host",  "error",   "sql",   "file",  "rc",     "op",
 };
 
 const KindSpec* find_kind(std::string_view name) {
@@ -157,9 +159,9 @@ class Parser {
                 if (!parse_count(pfx, bits, why) || bits > 128)
                     return fail(token, "bad IPv6 prefix length (0..128)");
                 peer.prefix = uint8_t(bits);
-                rest = colon == rest.npos ? std::string_view()
-                                          : std::string_view(rest.data() + colon,
-                                                             rest.size() - colon);
+                rest = colon == rest.npos
+                           ? std::string_view()
+                           : std::string_view(rest.data() + colon, rest.size() - colon);
             } else {
                 peer.prefix = 128;
             }
@@ -197,8 +199,8 @@ class Parser {
             memcpy(buf, addr.data(), addr.size());
             buf[addr.size()] = 0;
             if (inet_pton(peer.family == 4 ? AF_INET : AF_INET6, buf, peer.addr) != 1)
-                return fail(token, peer.family == 4 ? "not an IPv4 address"
-                                                    : "not an IPv6 address");
+                return fail(token,
+                            peer.family == 4 ? "not an IPv4 address" : "not an IPv6 address");
         }
         if (!port.empty()) {
             const char* why = nullptr;
@@ -225,34 +227,47 @@ class Parser {
             if (digits_only) return fail(token, "a name cannot be all digits (ids are)");
             return true;
         }
-        case kKeyP: ok = parse_probability(v, rule_.p, why); break;
-        case kKeyAfter: ok = parse_count(v, rule_.after, why); break;
+        case kKeyP:
+            ok = parse_probability(v, rule_.p, why);
+            break;
+        case kKeyAfter:
+            ok = parse_count(v, rule_.after, why);
+            break;
         case kKeyEvery:
-            ok = parse_count(v, rule_.every, why) && (rule_.every > 0 || (why = "must be >= 1", false));
+            ok = parse_count(v, rule_.every, why) &&
+                 (rule_.every > 0 || (why = "must be >= 1", false));
             break;
         case kKeyNth:
             ok = parse_count(v, rule_.nth, why) && (rule_.nth > 0 || (why = "must be >= 1", false));
             break;
         case kKeyTimes:
-            ok = parse_count(v, rule_.times, why) && (rule_.times > 0 || (why = "must be >= 1", false));
+            ok = parse_count(v, rule_.times, why) &&
+                 (rule_.times > 0 || (why = "must be >= 1", false));
             break;
-        case kKeyStart: ok = parse_duration(v, rule_.start_ns, why); break;
+        case kKeyStart:
+            ok = parse_duration(v, rule_.start_ns, why);
+            break;
         case kKeyFor:
             ok = parse_duration(v, rule_.for_ns, why) &&
                  (rule_.for_ns > 0 || (why = "must be longer than 0", false));
             break;
-        case kKeyCaller: return copy_text(token, v, rule_.caller, sizeof rule_.caller);
-        case kKeyProc: return copy_text(token, v, rule_.proc, sizeof rule_.proc);
+        case kKeyCaller:
+            return copy_text(token, v, rule_.caller, sizeof rule_.caller);
+        case kKeyProc:
+            return copy_text(token, v, rule_.proc, sizeof rule_.proc);
         case kKeyTrace:
             if (v != "0" && v != "1") return fail(token, "trace= is 0 or 1");
             rule_.trace = v == "1";
             return true;
         case kKeyFn:
             ok = parse_list(v, kMemFns, rule_.ops, why);
-            if (!ok) why = "unknown function (malloc, calloc, realloc, reallocarray, "
-                           "posix_memalign, aligned_alloc, memalign, valloc, pvalloc)";
+            if (!ok)
+                why = "unknown function (malloc, calloc, realloc, reallocarray, "
+                      "posix_memalign, aligned_alloc, memalign, valloc, pvalloc)";
             break;
-        case kKeyMin: ok = parse_size(v, rule_.min_size, why); break;
+        case kKeyMin:
+            ok = parse_size(v, rule_.min_size, why);
+            break;
         case kKeyMax:
             ok = parse_size(v, rule_.max_size, why);
             if (ok && rule_.kind == Kind::NetSlice && rule_.max_size == 0) {
@@ -262,10 +277,18 @@ class Parser {
             break;
         case kKeyLimit:
         case kKeySize:
-        case kKeyBytes: ok = parse_size(v, rule_.amount, why); break;
-        case kKeyBurst: ok = parse_size(v, rule_.burst, why); break;
-        case kKeyDelay: ok = parse_duration(v, rule_.delay_ns, why); break;
-        case kKeyJitter: ok = parse_duration(v, rule_.jitter_ns, why); break;
+        case kKeyBytes:
+            ok = parse_size(v, rule_.amount, why);
+            break;
+        case kKeyBurst:
+            ok = parse_size(v, rule_.burst, why);
+            break;
+        case kKeyDelay:
+            ok = parse_duration(v, rule_.delay_ns, why);
+            break;
+        case kKeyJitter:
+            ok = parse_duration(v, rule_.jitter_ns, why);
+            break;
         case kKeyTimeout:
             ok = parse_duration(v, rule_.timeout_ns, why) &&
                  (rule_.timeout_ns > 0 || (why = "must be longer than 0", false));
@@ -274,13 +297,21 @@ class Parser {
             ok = parse_duration(v, rule_.rto_ns, why) &&
                  (rule_.rto_ns > 0 || (why = "must be longer than 0", false));
             break;
-        case kKeyRate: ok = parse_rate(v, rule_.rate, why); break;
-        case kKeyPeer: return parse_peer(token, v);
-        case kKeyLport: ok = parse_port(v, rule_.lport, why); break;
+        case kKeyRate:
+            ok = parse_rate(v, rule_.rate, why);
+            break;
+        case kKeyPeer:
+            return parse_peer(token, v);
+        case kKeyLport:
+            ok = parse_port(v, rule_.lport, why);
+            break;
         case kKeyProto:
-            if (v == "tcp") rule_.proto = Proto::Tcp;
-            else if (v == "udp") rule_.proto = Proto::Udp;
-            else return fail(token, "proto= is tcp or udp");
+            if (v == "tcp")
+                rule_.proto = Proto::Tcp;
+            else if (v == "udp")
+                rule_.proto = Proto::Udp;
+            else
+                return fail(token, "proto= is tcp or udp");
             return true;
         case kKeyOn:
             if (fam == Family::Net) {
@@ -296,15 +327,22 @@ class Parser {
             if (!ok) why = "unknown operation (read, write, sync, lock, open, truncate)";
             break;
         case kKeyDir:
-            if (v == "send") rule_.dir = Direction::Send;
-            else if (v == "recv") rule_.dir = Direction::Recv;
-            else if (v == "both") rule_.dir = Direction::Both;
-            else return fail(token, "dir= is send, recv or both");
+            if (v == "send")
+                rule_.dir = Direction::Send;
+            else if (v == "recv")
+                rule_.dir = Direction::Recv;
+            else if (v == "both")
+                rule_.dir = Direction::Both;
+            else
+                return fail(token, "dir= is send, recv or both");
             return true;
         case kKeyScope:
-            if (v == "socket") rule_.scope = Scope::Socket;
-            else if (v == "process") rule_.scope = Scope::Process;
-            else return fail(token, "scope= is socket or process");
+            if (v == "socket")
+                rule_.scope = Scope::Socket;
+            else if (v == "process")
+                rule_.scope = Scope::Process;
+            else
+                return fail(token, "scope= is socket or process");
             return true;
         case kKeyErrno:
             if (!errno_from_name(v, rule_.code)) return fail(token, "unknown errno name");
@@ -313,22 +351,27 @@ class Parser {
             if (!eai_from_name(v, rule_.code))
                 return fail(token, "unknown getaddrinfo error (EAI_AGAIN, EAI_NONAME, EAI_FAIL)");
             return true;
-        case kKeyHost: return copy_text(token, v, rule_.host, sizeof rule_.host);
-        case kKeySql: return copy_text(token, v, rule_.sql, sizeof rule_.sql);
-        case kKeyFile: return copy_text(token, v, rule_.file, sizeof rule_.file);
+        case kKeyHost:
+            return copy_text(token, v, rule_.host, sizeof rule_.host);
+        case kKeySql:
+            return copy_text(token, v, rule_.sql, sizeof rule_.sql);
+        case kKeyFile:
+            return copy_text(token, v, rule_.file, sizeof rule_.file);
         case kKeyRc: {
             int code = 0;
             if (!sqlite_code_from_name(v, code)) return fail(token, "unknown SQLite result code");
             if (rule_.kind == Kind::DbIo) {
                 int primary = code & 0xff;
-                if (primary != SQLITE_IOERR && primary != SQLITE_FULL &&
-                    primary != SQLITE_BUSY && primary != SQLITE_CANTOPEN)
-                    return fail(token, "db.io takes rc= IOERR (or IOERR_*), FULL, BUSY or CANTOPEN");
+                if (primary != SQLITE_IOERR && primary != SQLITE_FULL && primary != SQLITE_BUSY &&
+                    primary != SQLITE_CANTOPEN)
+                    return fail(token,
+                                "db.io takes rc= IOERR (or IOERR_*), FULL, BUSY or CANTOPEN");
             }
             rule_.code = code;
             return true;
         }
-        case kKeyCount: break;
+        case kKeyCount:
+            break;
         }
         return ok ? true : fail(token, why);
     }
@@ -339,11 +382,20 @@ class Parser {
         rule_.p = 1.0;
         rule_.max_size = UINT64_MAX;
         switch (rule_.kind) {
-        case Kind::NetTimeout: rule_.timeout_ns = 30'000'000'000; break;
-        case Kind::NetLoss: rule_.rto_ns = 200'000'000; break;
-        case Kind::NetRefuse: rule_.code = ECONNREFUSED; break;
-        case Kind::DbIo: rule_.code = SQLITE_IOERR; break;
-        default: break;
+        case Kind::NetTimeout:
+            rule_.timeout_ns = 30'000'000'000;
+            break;
+        case Kind::NetLoss:
+            rule_.rto_ns = 200'000'000;
+            break;
+        case Kind::NetRefuse:
+            rule_.code = ECONNREFUSED;
+            break;
+        case Kind::DbIo:
+            rule_.code = SQLITE_IOERR;
+            break;
+        default:
+            break;
         }
     }
 
@@ -449,7 +501,9 @@ Family kind_family(Kind k) {
     return Family::Mem;
 }
 
-bool kind_available(Kind k) { return kind_family(k) == Family::Mem; }
+bool kind_available(Kind k) {
+    return kind_family(k) == Family::Mem;
+}
 
 bool parse_rule(std::string_view text, Rule& out, ParseError& err) {
     memset(&err, 0, sizeof err);
@@ -464,9 +518,12 @@ bool parse_rules(std::string_view text, Rule* out, size_t cap, size_t& count, Pa
         size_t semi = text.npos;
         char quote = 0;
         for (size_t i = 0; i < text.size() && semi == text.npos; ++i) {
-            if (quote) quote = text[i] == quote ? 0 : quote;
-            else if (text[i] == '\'' || text[i] == '"') quote = text[i];
-            else if (text[i] == ';') semi = i;
+            if (quote)
+                quote = text[i] == quote ? 0 : quote;
+            else if (text[i] == '\'' || text[i] == '"')
+                quote = text[i];
+            else if (text[i] == ';')
+                semi = i;
         }
         std::string_view one(text.data(), semi == text.npos ? text.size() : semi);
         bool blank = true;

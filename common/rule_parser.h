@@ -11,8 +11,8 @@
 namespace faultline {
 
 struct ParseError {
-    char token[96];  // the offending token, as written
-    char why[160];   // what is wrong with it
+    char token[96];    // the offending token, as written
+    char why[160];     // what is wrong with it
     size_t rule_index; // which rule of a RULES list
 };
 

@@ -44,16 +44,26 @@ bool segment_shm_name(std::string_view name, char* out, size_t cap) {
 
 const char* segment_error_text(SegmentError e) {
     switch (e) {
-    case SegmentError::None: return "no error";
-    case SegmentError::BadName: return "invalid session name (letters, digits, '_', '-', '.')";
-    case SegmentError::NotFound: return "no such session";
-    case SegmentError::Exists: return "session already exists";
-    case SegmentError::System: return strerror(errno);
-    case SegmentError::WrongOwner: return "segment belongs to another user";
-    case SegmentError::BadMode: return "segment is writable by group or others";
-    case SegmentError::BadMagic: return "not a faultline segment (bad magic)";
-    case SegmentError::BadVersion: return "segment from another faultline version (ABI)";
-    case SegmentError::BadSize: return "segment has the wrong size";
+    case SegmentError::None:
+        return "no error";
+    case SegmentError::BadName:
+        return "invalid session name (letters, digits, '_', '-', '.')";
+    case SegmentError::NotFound:
+        return "no such session";
+    case SegmentError::Exists:
+        return "session already exists";
+    case SegmentError::System:
+        return strerror(errno);
+    case SegmentError::WrongOwner:
+        return "segment belongs to another user";
+    case SegmentError::BadMode:
+        return "segment is writable by group or others";
+    case SegmentError::BadMagic:
+        return "not a faultline segment (bad magic)";
+    case SegmentError::BadVersion:
+        return "segment from another faultline version (ABI)";
+    case SegmentError::BadSize:
+        return "segment has the wrong size";
     }
     return "?";
 }
@@ -213,7 +223,9 @@ bool segment_lock(Segment* seg) {
     return false;
 }
 
-void segment_unlock(Segment* seg) { seg->writer_lock.store(0, std::memory_order_release); }
+void segment_unlock(Segment* seg) {
+    seg->writer_lock.store(0, std::memory_order_release);
+}
 
 namespace {
 
@@ -280,7 +292,8 @@ bool segment_arm(Segment* seg, Rule* rules, size_t n, uint32_t* ids, const char*
         taken[slots[i]] = true;
         if (rules[i].name[0]) {
             bool twice = name_armed(seg, rules[i].name);
-            for (size_t j = 0; j < i; ++j) twice = twice || strcmp(rules[j].name, rules[i].name) == 0;
+            for (size_t j = 0; j < i; ++j)
+                twice = twice || strcmp(rules[j].name, rules[i].name) == 0;
             if (twice) {
                 segment_unlock(seg);
                 why = "a rule with this name is already armed";

@@ -38,20 +38,22 @@ enum class RuleState : uint8_t { Free = 0, Writing = 1, Armed = 2, Retired = 3 }
 
 // state word: generation << 8 | RuleState. The generation changes whenever
 // the slot is written, so a reader holding an old word can tell.
-inline RuleState state_of(uint64_t word) { return RuleState(word & 0xff); }
+inline RuleState state_of(uint64_t word) {
+    return RuleState(word & 0xff);
+}
 
 struct alignas(64) RuleSlot {
     std::atomic<uint64_t> state;
-    uint32_t id;               // session-wide rule id, printed by enable
+    uint32_t id; // session-wide rule id, printed by enable
     uint32_t pad;
-    uint64_t arm_seq;          // arming order: the first armed rule wins
-    int64_t armed_ns;          // CLOCK_MONOTONIC at arming
-    int64_t armed_wall_ns;     // CLOCK_REALTIME at arming, for display
+    uint64_t arm_seq;                // arming order: the first armed rule wins
+    int64_t armed_ns;                // CLOCK_MONOTONIC at arming
+    int64_t armed_wall_ns;           // CLOCK_REALTIME at arming, for display
     std::atomic<int64_t> retired_ns; // CLOCK_MONOTONIC at retirement
     std::atomic<uint64_t> ordinal;   // matching calls, for after=/every=/nth=
     std::atomic<uint64_t> taken;     // injections reserved against times=
     std::atomic<uint64_t> injected;
-    uint64_t seen_base;        // thread-slot sums when armed (slots are reused)
+    uint64_t seen_base; // thread-slot sums when armed (slots are reused)
     uint64_t matched_base;
     Rule rule;
 };
@@ -68,15 +70,15 @@ struct alignas(64) ThreadSlot {
 };
 
 struct HookCounters {
-    std::atomic<uint64_t> errors;   // calls that returned an error, real or injected
+    std::atomic<uint64_t> errors; // calls that returned an error, real or injected
     std::atomic<uint64_t> injected;
 };
 
 struct ProcessSlot {
-    std::atomic<int32_t> pid;  // 0: free
+    std::atomic<int32_t> pid; // 0: free
     uint32_t pad;
-    uint64_t start_ticks;      // /proc/PID/stat starttime: tells a reused pid
-    int64_t attached_ns;       // CLOCK_REALTIME
+    uint64_t start_ticks; // /proc/PID/stat starttime: tells a reused pid
+    int64_t attached_ns;  // CLOCK_REALTIME
     char comm[16];
 };
 
@@ -85,12 +87,12 @@ struct alignas(64) Segment {
     std::atomic<uint64_t> magic; // written last by the creator
     uint32_t abi_version;
     uint32_t pad0;
-    uint64_t size;               // sizeof(Segment)
+    uint64_t size; // sizeof(Segment)
     uint32_t owner_uid;
     uint32_t flags;
     char name[64];
     uint64_t seed;
-    int64_t created_ns;          // CLOCK_REALTIME
+    int64_t created_ns;                  // CLOCK_REALTIME
     std::atomic<int32_t> controller_pid; // the `faultline run` recording it, 0 if none
     std::atomic<int32_t> writer_lock;    // pid holding the arming lock, 0 if free
     std::atomic<uint32_t> next_rule_id;
@@ -104,7 +106,7 @@ struct alignas(64) Segment {
     HookCounters hooks[kMaxHooks];
     ProcessSlot processes[kMaxProcesses];
     RuleSlot rules[kMaxRules];
-    std::atomic<uint64_t> overflow_seen[kMaxRules];    // threads beyond kMaxThreadSlots
+    std::atomic<uint64_t> overflow_seen[kMaxRules]; // threads beyond kMaxThreadSlots
     std::atomic<uint64_t> overflow_matched[kMaxRules];
     std::atomic<uint64_t> overflow_calls[kMaxHooks];
     ThreadSlot threads[kMaxThreadSlots];
@@ -130,9 +132,9 @@ enum class SegmentError {
     BadName,
     NotFound,
     Exists,
-    System,    // errno says why
+    System, // errno says why
     WrongOwner,
-    BadMode,   // group/other write bits
+    BadMode, // group/other write bits
     BadMagic,
     BadVersion,
     BadSize,

@@ -92,12 +92,8 @@ bool lookup_unit(std::string_view unit, const Unit* table, size_t n, uint64_t& f
 }
 
 constexpr Unit kDurationUnits[] = {
-    {"ns", 1},
-    {"us", 1000},
-    {"ms", 1000000},
-    {"s", 1000000000},
-    {"m", 60000000000},
-    {"h", 3600000000000},
+    {"ns", 1},         {"us", 1000},       {"ms", 1000000},
+    {"s", 1000000000}, {"m", 60000000000}, {"h", 3600000000000},
 };
 
 constexpr Unit kSizeUnits[] = {
@@ -255,7 +251,8 @@ struct SqliteCode {
     const char* name; // without the SQLITE_ prefix
     int code;
 };
-#define FL_SQLITE(name) {#name, SQLITE_##name}
+#define FL_SQLITE(name)                                                                            \
+    { #name, SQLITE_##name }
 constexpr SqliteCode kSqliteCodes[] = {
     FL_SQLITE(ERROR),
     FL_SQLITE(INTERNAL),

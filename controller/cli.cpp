@@ -42,7 +42,8 @@ bool Args::parse(const std::vector<std::string>& argv, bool stop_at_dashes) {
             if (!opt) usage_error("unknown option '" + a + "'");
             if (opt->takes_value) {
                 if (!has_inline) {
-                    if (i + 1 >= argv.size()) usage_error(std::string(opt->name) + " needs a value");
+                    if (i + 1 >= argv.size())
+                        usage_error(std::string(opt->name) + " needs a value");
                     inline_value = argv[++i];
                 }
                 values_[opt->name].push_back(inline_value);
@@ -89,10 +90,18 @@ std::string json_string(const std::string& s) {
     std::string out = "\"";
     for (unsigned char c : s) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
         default:
             if (c < 0x20) {
                 char buf[8];

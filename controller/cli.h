@@ -23,8 +23,8 @@ struct Failure {
 [[noreturn]] void fail(std::string what, std::string why, int code = kUsage);
 
 struct Option {
-    const char* name;  // "--seed"
-    char letter;       // 's', or 0
+    const char* name; // "--seed"
+    char letter;      // 's', or 0
     bool takes_value;
     const char* help;
 };

@@ -42,7 +42,8 @@ int cmd_disable(const Argv& argv) {
     if (!args.parse(argv)) return cli::kOk;
     bool all = args.has("--all");
     if (all == !args.positionals().empty())
-        args.usage_error(all ? "give ids/names or --all, not both" : "give rule ids or names, or --all");
+        args.usage_error(all ? "give ids/names or --all, not both"
+                             : "give rule ids or names, or --all");
     Session session = Session::open(cli::session_name(args, "disable"), "disable");
     if (all) {
         segment_disarm_all(&session.segment());
@@ -53,11 +54,12 @@ int cmd_disable(const Argv& argv) {
     for (auto& target : args.positionals()) {
         if (segment_disarm(&session.segment(), target) > 0) continue;
         bool retired = false;
-        for (auto& r : known) retired = retired || std::to_string(r.id) == target || r.name == target;
+        for (auto& r : known)
+            retired = retired || std::to_string(r.id) == target || r.name == target;
         // Disarming a rule that already retired (times=, for=) is not an error.
         if (!retired) {
-            fprintf(stderr, "faultline: disable: %s: no such rule in session '%s'\n", target.c_str(),
-                    session.name().c_str());
+            fprintf(stderr, "faultline: disable: %s: no such rule in session '%s'\n",
+                    target.c_str(), session.name().c_str());
             rc = cli::kUsage;
         }
     }
@@ -85,8 +87,10 @@ int cmd_list(const Argv& argv) {
                    cli::json_string(r.text).c_str(), (unsigned long long)r.counters.seen,
                    (unsigned long long)r.counters.matched, (unsigned long long)r.counters.injected,
                    r.armed_at_s);
-            if (r.retired_at_s < 0) printf("null}");
-            else printf("%.3f}", r.retired_at_s);
+            if (r.retired_at_s < 0)
+                printf("null}");
+            else
+                printf("%.3f}", r.retired_at_s);
         }
         printf("]\n");
         return cli::kOk;

@@ -8,10 +8,10 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstring>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <optional>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -40,7 +40,8 @@ uint64_t parse_seed(const std::string& text) {
 
 uint64_t random_seed() {
     uint64_t s = 0;
-    if (getrandom(&s, sizeof s, 0) != sizeof s) s = uint64_t(getpid()) * 2654435761u ^ uint64_t(time(nullptr));
+    if (getrandom(&s, sizeof s, 0) != sizeof s)
+        s = uint64_t(getpid()) * 2654435761u ^ uint64_t(time(nullptr));
     return s;
 }
 
@@ -73,12 +74,15 @@ int cmd_run(const Argv& argv) {
     uint64_t seed = args.has("--seed") ? parse_seed(*args.get("--seed")) : random_seed();
     bool verbose = args.has("--verbose");
     if (auto out = args.get("--output"); out && *out != "none")
-        fprintf(stderr, "faultline: run: -o %s: recording is not supported yet; nothing is "
-                        "recorded\n", out->c_str());
+        fprintf(stderr,
+                "faultline: run: -o %s: recording is not supported yet; nothing is "
+                "recorded\n",
+                out->c_str());
 
     std::string shim = find_shim("run");
     std::string program = resolve_program(command[0], "run");
-    for (auto& w : check_target(program, "run")) fprintf(stderr, "faultline: run: warning: %s\n", w.c_str());
+    for (auto& w : check_target(program, "run"))
+        fprintf(stderr, "faultline: run: warning: %s\n", w.c_str());
 
     // Create, or join a live session, or replace a stale one.
     bool created = true;
@@ -93,7 +97,8 @@ int cmd_run(const Argv& argv) {
             session.emplace(Session::open(name, "run"));
             created = false;
             if (args.has("--seed") && session->segment().seed != seed)
-                fprintf(stderr, "faultline: run: warning: joined session '%s' keeps its seed %llu\n",
+                fprintf(stderr,
+                        "faultline: run: warning: joined session '%s' keeps its seed %llu\n",
                         name.c_str(), (unsigned long long)session->segment().seed);
         }
     } else if (err != SegmentError::NotFound) {
@@ -130,7 +135,8 @@ int cmd_run(const Argv& argv) {
     if (pid < 0) fail("run", std::string("fork: ") + strerror(errno), cli::kCheckFailed);
     g_child = pid;
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
 
     // Disarm: everything when the session is ours, our rules when joined.
     if (created) {

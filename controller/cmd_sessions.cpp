@@ -35,9 +35,12 @@ int cmd_status(const Argv& argv) {
         printf("{\"session\":%s,\"seed\":%llu,\"created_unix\":%.3f,\"controller_pid\":",
                cli::json_string(session.name()).c_str(), (unsigned long long)seg.seed,
                double(seg.created_ns) / 1e9);
-        if (ctl_alive) printf("%d", ctl);
-        else printf("null");
-        printf(",\"stale\":%s,\"armed_rules\":%u,\"processes\":[", segment_is_stale(&seg) ? "true" : "false", armed);
+        if (ctl_alive)
+            printf("%d", ctl);
+        else
+            printf("null");
+        printf(",\"stale\":%s,\"armed_rules\":%u,\"processes\":[",
+               segment_is_stale(&seg) ? "true" : "false", armed);
         for (size_t i = 0; i < procs.size(); ++i)
             printf("%s{\"pid\":%d,\"comm\":%s}", i ? "," : "", procs[i].pid,
                    cli::json_string(procs[i].comm).c_str());
@@ -60,8 +63,10 @@ int cmd_status(const Argv& argv) {
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
     printf("session    %s (created %s)\n", session.name().c_str(), when);
     printf("seed       %llu\n", (unsigned long long)seg.seed);
-    if (ctl_alive) printf("controller pid %d\n", ctl);
-    else printf("controller none\n");
+    if (ctl_alive)
+        printf("controller pid %d\n", ctl);
+    else
+        printf("controller none\n");
     printf("rules      %u armed, %zu in all (faultline list -s %s)\n", armed, rules.size(),
            session.name().c_str());
     printf("processes ");

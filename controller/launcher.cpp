@@ -34,12 +34,14 @@ std::string absolute(const std::string& p) {
 std::string find_shim(const char* command) {
     if (const char* env = getenv("FAULTLINE_SHIM"); env && *env) {
         std::string p = absolute(env);
-        if (p.empty() || !is_file(p)) fail(command, std::string("FAULTLINE_SHIM=") + env + ": no such file");
+        if (p.empty() || !is_file(p))
+            fail(command, std::string("FAULTLINE_SHIM=") + env + ": no such file");
         return p;
     }
     std::string self = absolute("/proc/self/exe");
     std::string dir = self.substr(0, self.rfind('/'));
-    for (std::string candidate : {dir + "/libfaultline.so", dir + "/../lib/faultline/libfaultline.so"})
+    for (std::string candidate :
+         {dir + "/libfaultline.so", dir + "/../lib/faultline/libfaultline.so"})
         if (is_file(candidate)) return absolute(candidate);
     fail(command, "cannot find libfaultline.so next to " + self +
                       " or in ../lib/faultline/ (set FAULTLINE_SHIM)");

@@ -20,7 +20,7 @@ std::string resolve_program(const std::string& program, const char* command);
 std::vector<std::string> check_target(const std::string& path, const char* command);
 
 struct LaunchEnv {
-    std::string shim;    // absolute path
+    std::string shim; // absolute path
     std::string session;
     bool inherit = true; // children and exec'd programs join the session
 };

@@ -33,7 +33,8 @@ constexpr Command kCommands[] = {
 };
 
 // Commands of the contract that later work will bring.
-constexpr const char* kPlanned[] = {"pause", "mark", "probe", "record", "report", "experiment", "top"};
+constexpr const char* kPlanned[] = {"pause",  "mark",       "probe", "record",
+                                    "report", "experiment", "top"};
 
 void usage(FILE* out) {
     fprintf(out, "usage: faultline COMMAND [OPTIONS]\n\n"

@@ -13,7 +13,9 @@ extern unsigned char g_arena[kArenaSize] __attribute__((visibility("hidden")));
 
 void* arena_alloc(size_t size, size_t align = 16);
 // Inline: free() asks this on every call.
-inline bool in_arena(const void* p) { return uintptr_t(p) - uintptr_t(g_arena) < kArenaSize; }
+inline bool in_arena(const void* p) {
+    return uintptr_t(p) - uintptr_t(g_arena) < kArenaSize;
+}
 size_t arena_block_size(const void* p); // usable size of an arena block
 
 } // namespace faultline::shim

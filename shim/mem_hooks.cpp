@@ -88,7 +88,9 @@ struct MemDecision {
     uint64_t limit_slots = 0; // mem.limit rules this allocation counts against
 };
 
-bool size_in_range(const Rule& r, size_t size) { return size >= r.min_size && size <= r.max_size; }
+bool size_in_range(const Rule& r, size_t size) {
+    return size >= r.min_size && size <= r.max_size;
+}
 
 void sleep_for(const Rule& r, ThreadState& ts) {
     int64_t ns = r.delay_ns;
@@ -138,12 +140,14 @@ MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask) {
         if (r.ops && !(r.ops & fn)) return false;
         switch (r.kind) {
         case Kind::MemFail:
-        case Kind::MemDelay: return size_in_range(r, size);
+        case Kind::MemDelay:
+            return size_in_range(r, size);
         case Kind::MemLimit:
             if (!size_in_range(r, size)) return false;
             d.limit_slots |= uint64_t(1) << slot;
             return limit_held(*seg, slot) + size > r.amount;
-        default: return false; // mem.ballast acts in sync_ballast
+        default:
+            return false; // mem.ballast acts in sync_ballast
         }
     };
     Injection inj;
@@ -181,7 +185,9 @@ inline void* allocate(Hook hook, uint32_t fn, size_t size, uint64_t mask, Call&&
     return p;
 }
 
-bool mul_overflows(size_t a, size_t b, size_t& out) { return __builtin_mul_overflow(a, b, &out); }
+bool mul_overflows(size_t a, size_t b, size_t& out) {
+    return __builtin_mul_overflow(a, b, &out);
+}
 
 // The fast path's test: originals resolved, no memory rule armed, no ballast
 // left to give back. Hooks that pass it tail-call the original with no frame
@@ -353,7 +359,7 @@ FL_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
     return posix_memalign_slow(out, align, n);
 }
 
-#define FL_ALIGNED_HOOK(fn_name, hook, bit)                                                       \
+#define FL_ALIGNED_HOOK(fn_name, hook, bit)                                                        \
     FL_EXPORT void* fn_name(size_t align, size_t n) {                                              \
         auto real = g_orig.fn_name;                                                                \
         if (fast(real)) return real(align, n);                                                     \

@@ -93,6 +93,8 @@ void limit_untrack(void* p) {
     }
 }
 
-bool limit_tracking() { return g_table.load(std::memory_order_relaxed) != nullptr; }
+bool limit_tracking() {
+    return g_table.load(std::memory_order_relaxed) != nullptr;
+}
 
 } // namespace faultline::shim

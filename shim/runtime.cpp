@@ -2,9 +2,9 @@
 // thread its counters and random stream. Nothing is torn down at exit: hooks
 // keep running after our destructors (PITFALLS 4).
 
+#include "runtime.h"
 #include "common/rule_parser.h"
 #include "log.h"
-#include "runtime.h"
 #include "thread_state.h"
 
 #include <cerrno>
@@ -94,7 +94,9 @@ ThreadSlot* claim_slot(Segment* seg, int32_t tid, int32_t pid) {
     return nullptr;
 }
 
-void after_fork_prepare() { ++g_forks; }
+void after_fork_prepare() {
+    ++g_forks;
+}
 
 void after_fork_child() {
     // Only the forking thread lives on: its slot belongs to the parent's

@@ -14,7 +14,7 @@ namespace faultline::shim {
 // Points at a static all-zero array until a valid segment is attached, then at
 // the segment's masks: a hook's "is anything armed?" is one relaxed load.
 extern std::atomic<std::atomic<uint64_t>*> g_armed;
-extern Segment* g_segment; // null while dormant
+extern Segment* g_segment;                  // null while dormant
 extern std::atomic<uint32_t> g_process_gen; // bumped in every fork child
 extern char g_comm[16];
 extern uint64_t g_lineage; // seeds differ between parent and forked children

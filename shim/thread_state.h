@@ -9,14 +9,14 @@
 namespace faultline::shim {
 
 struct ThreadState {
-    int depth;             // > 0 inside a hook: nested calls go straight through
+    int depth; // > 0 inside a hook: nested calls go straight through
     int32_t tid;
-    uint32_t process_gen;  // g_process_gen when the fields below were set
-    uint32_t ordinal;      // order in which this thread first reached a slow path
-    uint64_t rng;          // splitmix64 state, seeded per thread
-    ThreadSlot* slot;      // this thread's counters in the segment; null: overflow
-    bool ready;            // the fields above are valid for this process
-    bool resolving;        // resolving originals: allocations go to the arena
+    uint32_t process_gen; // g_process_gen when the fields below were set
+    uint32_t ordinal;     // order in which this thread first reached a slow path
+    uint64_t rng;         // splitmix64 state, seeded per thread
+    ThreadSlot* slot;     // this thread's counters in the segment; null: overflow
+    bool ready;           // the fields above are valid for this process
+    bool resolving;       // resolving originals: allocations go to the arena
 };
 
 extern __thread ThreadState tls __attribute__((tls_model("initial-exec")));
@@ -28,8 +28,10 @@ void prepare_thread(ThreadState& ts);
 // Counter bumps: single writer per slot, so a plain load+store suffices and
 // no lock prefix lands on the hot path. Null slot: shared overflow counters.
 inline void bump(std::atomic<uint64_t>& own, std::atomic<uint64_t>& shared, bool owned) {
-    if (owned) own.store(own.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    else shared.fetch_add(1, std::memory_order_relaxed);
+    if (owned)
+        own.store(own.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    else
+        shared.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Uniform 64-bit draw from the thread's stream.
@@ -40,7 +42,9 @@ inline uint64_t next_random(ThreadState& ts) {
     return z ^ (z >> 31);
 }
 
-inline double next_unit(ThreadState& ts) { return double(next_random(ts) >> 11) * 0x1.0p-53; }
+inline double next_unit(ThreadState& ts) {
+    return double(next_random(ts) >> 11) * 0x1.0p-53;
+}
 
 // Marks the thread as inside a hook for its lifetime (PITFALLS 2).
 class HookScope {

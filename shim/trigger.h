@@ -21,8 +21,8 @@ namespace faultline::shim {
 // What the engine needs to know about the calling thread and process.
 struct CallContext {
     ThreadState& thread;
-    const char* comm;            // process name, for proc=
-    int64_t (*clock)();          // CLOCK_MONOTONIC, read only when a rule needs it
+    const char* comm;   // process name, for proc=
+    int64_t (*clock)(); // CLOCK_MONOTONIC, read only when a rule needs it
 };
 
 struct Injection {
@@ -67,8 +67,7 @@ bool pick_rule(Segment& seg, uint64_t mask, CallContext& ctx, Matches&& matches,
         bump(owned ? ts.slot->seen[i] : seg.overflow_seen[i], seg.overflow_seen[i], owned);
         if (!matches(r, i)) continue;
         if (r.proc[0] && !glob_match(r.proc, ctx.comm)) continue;
-        bump(owned ? ts.slot->matched[i] : seg.overflow_matched[i], seg.overflow_matched[i],
-             owned);
+        bump(owned ? ts.slot->matched[i] : seg.overflow_matched[i], seg.overflow_matched[i], owned);
         if (!detail::decide(seg, i, word, ctx, now)) continue;
         out.slot = i;
         out.rule = &r;

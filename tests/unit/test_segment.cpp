@@ -65,7 +65,9 @@ TEST_CASE("session names") {
 }
 
 namespace {
-std::string unique_name() { return "unit-" + std::to_string(getpid()); }
+std::string unique_name() {
+    return "unit-" + std::to_string(getpid());
+}
 } // namespace
 
 TEST_CASE("create, open, validate, unlink") {

@@ -15,7 +15,9 @@ using namespace faultline::shim;
 namespace {
 
 int64_t g_now = 0;
-int64_t fake_clock() { return g_now; }
+int64_t fake_clock() {
+    return g_now;
+}
 
 // A private segment, a thread with its own counter slot, and helpers.
 struct Fixture {

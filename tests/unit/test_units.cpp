@@ -45,10 +45,10 @@ TEST_CASE("durations") {
     CHECK(dur("1h") == 3'600'000'000'000);
     CHECK(dur("10ns") == 10);
     CHECK(dur("0s") == 0);
-    CHECK(dur_bad("30"));      // no unit
-    CHECK(dur_bad("30sec"));   // unknown unit
-    CHECK(dur_bad("ms"));      // no number
-    CHECK(dur_bad("-1s"));     // negative
+    CHECK(dur_bad("30"));    // no unit
+    CHECK(dur_bad("30sec")); // unknown unit
+    CHECK(dur_bad("ms"));    // no number
+    CHECK(dur_bad("-1s"));   // negative
     CHECK(dur_bad("1.2.3s"));
     CHECK(dur_bad("9999999h")); // beyond a year
 }
