@@ -45,14 +45,17 @@ CTL_LIB_OBJ := $(filter-out $(OBJ)/ctl/controller/main.o,$(CTL_SRC:%.cpp=$(OBJ)/
 CTL_OBJ := $(OBJ)/ctl/controller/main.o $(CTL_LIB_OBJ)
 UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/trigger.o
 
-SHIM := $(BUILD)/libfaultline.so
-CLI := $(BUILD)/faultline
-UNIT := $(BUILD)/unit-tests
+# The default variant's programs live in build/; others in build/<variant>/
+# so that debug and sanitizer builds coexist with it.
+BIN := $(if $(filter release,$(variant)),$(BUILD),$(BUILD)/$(variant))
+SHIM := $(BIN)/libfaultline.so
+CLI := $(BIN)/faultline
+UNIT := $(BIN)/unit-tests
 TARGETS := $(patsubst tests/targets/%.cpp,$(BUILD)/targets/%,$(filter-out tests/targets/lib%,$(TARGET_SRC))) \
            $(patsubst tests/targets/%.cpp,$(BUILD)/targets/%.so,$(filter tests/targets/lib%,$(TARGET_SRC)))
 BENCHES := $(patsubst bench/%.cpp,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit integration demo bench install clean format check-format
+.PHONY: all deps test unit unit-sanitized integration demo bench install clean format check-format
 all: $(SHIM) $(CLI)
 
 $(OBJ)/shim-pic/%.o: %.cpp
@@ -67,14 +70,17 @@ $(OBJ)/ctl/%.o: %.cpp
 
 # Linked with the C driver: no libstdc++ dependency in the host process.
 $(SHIM): $(SHIM_OBJ)
+	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed
 
 $(CLI): $(CTL_OBJ)
+	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CXX) $(CTL_FLAGS) -o $@ $^ -Wl,--export-dynamic-symbol=faultline_cli_marker
 
 $(UNIT): $(UNIT_OBJ) $(CTL_LIB_OBJ)
+	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD $@")
 	$(Q)$(CXX) $(CTL_FLAGS) -o $@ $^
 
@@ -99,6 +105,10 @@ deps:
 
 unit: $(UNIT)
 	$(Q)$(UNIT)
+
+# The shim's core under ASan+UBSan (PITFALLS 16: the preload tests run plain).
+unit-sanitized:
+	$(Q)$(MAKE) --no-print-directory sanitize=address,undefined unit
 
 integration: all $(TARGETS)
 	$(Q)tests/integration/run
