@@ -5,7 +5,8 @@
 # threads wait on a barrier, so nothing else in the process (start-up, stdio,
 # thread creation) reaches it. Proves that counting is exact under threads
 # (PITFALLS 7: per-thread slots, atomics) and that p= injects about p
-# (CONTRACT 4 common keys, CONTRACT 3 list).
+# (CONTRACT 4 common keys, CONTRACT 3 list). Then times=, every=, nth= and
+# after=, which count session-wide, give exact NULL totals under 4 threads.
 # Target: tests/targets/mem_threads.cpp.
 
 source ./mem_live.sh
@@ -45,3 +46,31 @@ expect_eq "status: mem.malloc injected == NULLs the program saw" "$nulls" "$mall
 finish_live "$name"
 expect_eq "target and faultline run exit 0" 0 "$LIVE_RC"
 check "faultline run removed its session" test ! -e "/dev/shm/faultline.$name"
+
+# Session-wide counting under threads: times=, every= and nth= are exact no
+# matter how the 4 x 50000 calls interleave.
+# threads_under RULE: runs the target with RULE armed live; sets NULLS (the
+# program's total) and STATE (the rule's state in `faultline list`).
+threads_under() {
+    local name out
+    name=$(new_session)
+    out=$TEST_TMP/$name.out
+    NULLS=
+    STATE=
+    start_live "$name" "$out" -- "$TARGETS/mem_threads" 4 50000 || return 1
+    "$FAULTLINE" enable -s "$name" "$1 name=r" >/dev/null
+    go_live "$name"
+    wait_for_line "$out" '^calls=' 10
+    NULLS=$(sed -n 's/^calls=200000 nulls=//p' "$out")
+    STATE=$(rule_field "$name" r state)
+    finish_live "$name"
+}
+threads_under 'mem.fail times=1000'
+expect_eq "times=1000 under 4 threads: exactly 1000 NULLs" 1000 "$NULLS"
+expect_eq "times=1000: the rule retired" retired "$STATE"
+threads_under 'mem.fail every=1000'
+expect_eq "every=1000 under 4 threads: exactly 200 NULLs" 200 "$NULLS"
+threads_under 'mem.fail nth=123456'
+expect_eq "nth=123456 under 4 threads: exactly one NULL" 1 "$NULLS"
+threads_under 'mem.fail after=199990'
+expect_eq "after=199990 under 4 threads: exactly 10 NULLs" 10 "$NULLS"
