@@ -121,8 +121,11 @@ void sync_ballast(Segment& seg, uint64_t mask, CallContext& ctx) {
 }
 
 // The slow path shared by every allocating hook. Runs with the hook depth
-// raised; errno is the caller's on return unless the call fails.
-MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask) {
+// raised; errno is the caller's on return unless the call fails. `old` is
+// the block realloc/reallocarray replaces: its bytes, if a limit rule counts
+// them, are given back by the call and must not count twice.
+MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask,
+                       const void* old = nullptr) {
     MemDecision d;
     ThreadState& ts = tls;
     Segment* seg = g_segment;
@@ -136,16 +139,22 @@ MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask) {
     CallContext ctx{ts, g_comm, monotonic_ns};
     sync_ballast(*seg, mask, ctx);
 
+    uint64_t old_slots = 0, old_size = 0;
+    if (old && limit_tracking()) old_size = limit_block(old, old_slots);
+
     auto matches = [&](const Rule& r, unsigned slot) {
         if (r.ops && !(r.ops & fn)) return false;
         switch (r.kind) {
         case Kind::MemFail:
         case Kind::MemDelay:
             return size_in_range(r, size);
-        case Kind::MemLimit:
+        case Kind::MemLimit: {
             if (!size_in_range(r, size)) return false;
             d.limit_slots |= uint64_t(1) << slot;
-            return limit_held(*seg, slot) + size > r.amount;
+            uint64_t held = limit_held(*seg, slot);
+            if (old_slots & (uint64_t(1) << slot)) held = held > old_size ? held - old_size : 0;
+            return held + size > r.amount;
+        }
         default:
             return false; // mem.ballast acts in sync_ballast
         }
@@ -181,6 +190,22 @@ inline void* allocate(Hook hook, uint32_t fn, size_t size, uint64_t mask, Call&&
         return nullptr;
     }
     void* p = call();
+    mem_after(hook, p, size, d);
+    return p;
+}
+
+// realloc and reallocarray: the old block is forgotten before the new one is
+// recorded, because glibc may return the same address (grown in place).
+template <class Call>
+inline void* reallocate(Hook hook, uint32_t fn, void* old, size_t size, uint64_t mask,
+                        Call&& call) {
+    MemDecision d = mem_decide(hook, fn, size, mask, old);
+    if (d.fail) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    void* p = call();
+    if (p && old && limit_tracking()) limit_untrack(old);
     mem_after(hook, p, size, d);
     return p;
 }
@@ -252,9 +277,7 @@ FL_SLOW void* realloc_slow(void* p, size_t n) {
     if (in_arena(p)) return move_from_arena(p, n);
     uint64_t mask = armed_mask(Family::Mem);
     if (mask == 0 || (p && n == 0)) return real(p, n);
-    void* q = allocate(Hook::MemRealloc, kFnRealloc, n, mask, [&] { return real(p, n); });
-    if (q && p && limit_tracking()) limit_untrack(p);
-    return q;
+    return reallocate(Hook::MemRealloc, kFnRealloc, p, n, mask, [&] { return real(p, n); });
 }
 
 FL_SLOW void* reallocarray_slow(void* p, size_t n, size_t m) {
@@ -267,10 +290,8 @@ FL_SLOW void* reallocarray_slow(void* p, size_t n, size_t m) {
     if (!real || in_arena(p)) return realloc(p, total);
     uint64_t mask = armed_mask(Family::Mem);
     if (mask == 0 || (p && total == 0)) return real(p, n, m);
-    void* q = allocate(Hook::MemReallocarray, kFnReallocarray, total, mask,
-                       [&] { return real(p, n, m); });
-    if (q && p && limit_tracking()) limit_untrack(p);
-    return q;
+    return reallocate(Hook::MemReallocarray, kFnReallocarray, p, total, mask,
+                      [&] { return real(p, n, m); });
 }
 
 FL_SLOW int posix_memalign_slow(void** out, size_t align, size_t n) {

@@ -77,6 +77,21 @@ void limit_track(const Segment& seg, void* p, size_t size, uint64_t slots) {
     }
 }
 
+uint64_t limit_block(const void* p, uint64_t& slots) {
+    slots = 0;
+    Entry* t = g_table.load(std::memory_order_acquire);
+    if (!t || !p) return 0;
+    size_t i = home(p);
+    for (unsigned n = 0; n < kProbes; ++n, i = (i + 1) & (kEntries - 1)) {
+        uintptr_t k = t[i].key.load(std::memory_order_acquire);
+        if (k == 0) return 0;
+        if (k != uintptr_t(p)) continue;
+        slots = t[i].slots;
+        return t[i].size;
+    }
+    return 0;
+}
+
 void limit_untrack(void* p) {
     Entry* t = g_table.load(std::memory_order_acquire);
     if (!t || !p) return;

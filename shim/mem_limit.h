@@ -15,6 +15,9 @@ namespace faultline::shim {
 uint64_t limit_held(const Segment& seg, unsigned slot);
 // Records a successful allocation counted against the rules in `slots`.
 void limit_track(const Segment& seg, void* p, size_t size, uint64_t slots);
+// The bytes recorded for block `p` and the rules they count against (`slots`);
+// 0 when the block is not tracked.
+uint64_t limit_block(const void* p, uint64_t& slots);
 // Forgets a block being freed or moved by realloc.
 void limit_untrack(void* p);
 bool limit_tracking();

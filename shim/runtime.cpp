@@ -33,6 +33,7 @@ uint32_t g_forks = 0;
 pthread_key_t g_slot_key;
 bool g_slot_key_ok = false;
 bool g_quiet = false;
+bool g_no_inherit = false; // run --no-inherit: children run without faults
 } // namespace
 
 std::atomic<std::atomic<uint64_t>*> g_armed{g_no_rules};
@@ -107,6 +108,12 @@ void after_fork_child() {
     g_thread_ordinals.store(0, std::memory_order_relaxed);
     tls.ready = false;
     tls.slot = nullptr;
+    if (g_no_inherit) {
+        // Forked children stay outside the session, like exec'd ones.
+        g_armed.store(g_no_rules, std::memory_order_release);
+        g_segment = nullptr;
+        return;
+    }
     if (g_segment) segment_attach_process(g_segment, int32_t(getpid()), g_comm);
 }
 
@@ -159,13 +166,13 @@ bool arm_environment_rules(Segment* seg, const char* text) {
     size_t n = 0;
     ParseError err;
     if (!parse_rules(text, rules, kMaxRules, n, err)) {
-        warn("FAULTLINE_RULES: ", err.token, " : nothing armed");
+        warn("FAULTLINE_RULES: '", err.token, "': nothing armed");
         warn("  why: ", err.why);
         return false;
     }
     for (size_t i = 0; i < n; ++i)
         if (!rule_supported(rules[i], err)) {
-            warn("FAULTLINE_RULES: ", err.token, ": nothing armed");
+            warn("FAULTLINE_RULES: '", err.token, "': nothing armed");
             warn("  why: ", err.why);
             return false;
         }
@@ -218,7 +225,8 @@ __attribute__((constructor(101))) void shim_init() {
         if (seg && !arm_environment_rules(seg, rules)) seg = nullptr;
     }
     const char* no_inherit = getenv("FAULTLINE_NO_INHERIT");
-    if (no_inherit && *no_inherit == '1') strip_environment(own_path());
+    g_no_inherit = no_inherit && *no_inherit == '1';
+    if (g_no_inherit) strip_environment(own_path());
 
     if (seg) {
         g_lineage = mix(g_lineage, seg->seed);
