@@ -43,7 +43,7 @@ SHIM_OBJ := $(SHIM_SRC:%.cpp=$(OBJ)/shim-pic/%.o) $(COMMON_SRC:%.cpp=$(OBJ)/shim
 CTL_LIB_OBJ := $(filter-out $(OBJ)/ctl/controller/main.o,$(CTL_SRC:%.cpp=$(OBJ)/ctl/%.o)) \
                $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
 CTL_OBJ := $(OBJ)/ctl/controller/main.o $(CTL_LIB_OBJ)
-UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/trigger.o
+UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/trigger.o $(OBJ)/ctl/shim/bootstrap_arena.o
 
 # The default variant's programs live in build/; others in build/<variant>/
 # so that debug and sanitizer builds coexist with it.
