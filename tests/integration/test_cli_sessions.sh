@@ -14,7 +14,7 @@ names=()
 pids=()
 sess_cleanup() {
     local p s
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do kill -KILL "$p"; done 2>/dev/null
     for s in "${names[@]}"; do rm -f "/dev/shm/faultline.$s"; done
 }
 trap 'sess_cleanup; cleanup_tmp' EXIT
@@ -78,8 +78,8 @@ expect_eq "both sessions live at first ($stale)" false "$(session_field "$stale"
 expect_eq "both sessions live at first ($live)" false "$(session_field "$live" stale)"
 expect_eq "sessions counts the attached process" 1 "$(session_field "$stale" processes)"
 
-kill -KILL "$stale_run" "$stale_target"
-wait "$stale_run" 2>/dev/null
+# (braces: bash's "Killed" job notice goes to /dev/null too)
+{ kill -KILL "$stale_run" "$stale_target"; wait "$stale_run"; } 2>/dev/null
 wait_until sh -c "! kill -0 $stale_target 2>/dev/null"
 check "after SIGKILL the segment is still there" test -e "/dev/shm/faultline.$stale"
 expect_eq "sessions: the killed session is stale" true "$(session_field "$stale" stale)"
@@ -94,8 +94,7 @@ check "gc does not mention the live session" test "${out/$live/}" = "$out"
 check "the stale segment is gone" test ! -e "/dev/shm/faultline.$stale"
 check "the live segment is kept" test -e "/dev/shm/faultline.$live"
 expect_eq "the live session is no longer listed stale" false "$(session_field "$live" stale)"
-kill -KILL "$live_pid"
-wait "$live_pid" 2>/dev/null
+{ kill -KILL "$live_pid"; wait "$live_pid"; } 2>/dev/null
 "$FAULTLINE" gc >/dev/null
 check "gc removes it once its process is dead" test ! -e "/dev/shm/faultline.$live"
 
@@ -124,8 +123,7 @@ pids+=("$run_pid")
 check "the target sees the fault" wait_until grep -qsx MemoryError "$state"
 target=$(pgrep -P "$run_pid" -x python3)
 pids+=("$target")
-kill -KILL "$run_pid"
-wait "$run_pid" 2>/dev/null
+{ kill -KILL "$run_pid"; wait "$run_pid"; } 2>/dev/null
 check "the target survives its controller" kill -0 "$target"
 sleep 0.1
 expect_eq "the controller is dead: the target still sees the fault" MemoryError "$(cat "$state")"
