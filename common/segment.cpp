@@ -269,6 +269,22 @@ int pick_slot(const Segment* seg, const bool* taken) {
     return best;
 }
 
+// Smallest size any armed mem rule can act on; 0 when one must see every
+// call (mem.ballast takes/releases on any call, start=/for= retire on a call).
+uint64_t mem_gate_of(const Segment* seg) {
+    uint64_t gate = UINT64_MAX;
+    for (unsigned i = 0; i < kMaxRules; ++i) {
+        const RuleSlot& s = seg->rules[i];
+        if (state_of(s.state.load(std::memory_order_acquire)) != RuleState::Armed) continue;
+        const Rule& r = s.rule;
+        if (kind_family(r.kind) != Family::Mem) continue;
+        uint64_t g = r.min_size;
+        if (r.kind == Kind::MemBallast || r.start_ns || r.for_ns) g = 0;
+        gate = g < gate ? g : gate;
+    }
+    return gate;
+}
+
 } // namespace
 
 bool segment_arm(Segment* seg, Rule* rules, size_t n, uint32_t* ids, const char*& why) {
@@ -324,6 +340,9 @@ bool segment_arm(Segment* seg, Rule* rules, size_t n, uint32_t* ids, const char*
         s.state.store(gen << 8 | uint64_t(RuleState::Armed), std::memory_order_release);
         ids[i] = id;
     }
+    // The memory size gate covers every armed mem rule, old and new, and is
+    // published before the masks: a hook that sees a new bit sees its gate.
+    seg->mem_gate.store(mem_gate_of(seg), std::memory_order_release);
     // Publish all at once, family by family: a multi-rule enable is seen whole.
     uint64_t masks[kFamilyCount] = {};
     for (size_t i = 0; i < n; ++i)

@@ -101,7 +101,12 @@ struct alignas(64) Segment {
     // bit i set: rule slot i is armed and of that family. The hooks' fast
     // path is one relaxed load of their family's word.
     std::atomic<uint64_t> armed[kFamilyCount];
-    uint8_t pad2[8];
+    // Size gate of the memory family: an allocation smaller than this can
+    // match no armed mem rule, so a hook only counts it (calls, seen) and
+    // goes on. 0 = no gate. Written by segment_arm before it publishes the
+    // masks; never raised above an armed rule's min= (segments of older
+    // versions hold 0 here: same layout, same ABI).
+    std::atomic<uint64_t> mem_gate;
 
     HookCounters hooks[kMaxHooks];
     ProcessSlot processes[kMaxProcesses];
@@ -120,6 +125,7 @@ static_assert(sizeof(std::atomic<uint64_t>) == 8);
 static_assert(offsetof(Segment, magic) == 0);
 static_assert(offsetof(Segment, abi_version) == 8);
 static_assert(offsetof(Segment, size) == 16);
+static_assert(offsetof(Segment, mem_gate) == offsetof(Segment, armed) + 8 * kFamilyCount);
 
 // -- names and files ----------------------------------------------------------
 

@@ -122,18 +122,25 @@ int cmd_run(const Argv& argv) {
             fprintf(stderr, "faultline: rule %u %s: %s\n", ids[i], rules[i].name, rules[i].text);
     }
 
-    // Ctrl-C reaches the whole foreground group: the target gets it itself.
+    // Ctrl-C reaches the whole foreground group: the target gets it itself,
+    // with the dispositions we were given (the child's are set before ours
+    // change: signals stay blocked across the fork, restored in the child).
+    sigset_t block, saved;
+    sigemptyset(&block);
+    for (int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
+    sigprocmask(SIG_BLOCK, &block, &saved);
+    LaunchEnv env{shim, name, !args.has("--no-inherit"), saved};
+    int pid = launch(command, env);
+    int fork_errno = errno;
+    g_child = pid;
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
     struct sigaction sa = {};
     sa.sa_handler = forward_signal;
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGHUP, &sa, nullptr);
-
-    LaunchEnv env{shim, name, !args.has("--no-inherit")};
-    int pid = launch(command, env);
-    if (pid < 0) fail("run", std::string("fork: ") + strerror(errno), cli::kCheckFailed);
-    g_child = pid;
+    sigprocmask(SIG_SETMASK, &saved, nullptr);
+    if (pid < 0) fail("run", std::string("fork: ") + strerror(fork_errno), cli::kCheckFailed);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -117,6 +117,7 @@ std::vector<std::string> check_target(const std::string& path, const char* comma
 int launch(const std::vector<std::string>& argv, const LaunchEnv& env) {
     int pid = fork();
     if (pid != 0) return pid;
+    sigprocmask(SIG_SETMASK, &env.sigmask, nullptr);
     std::string preload = env.shim;
     if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
     setenv("LD_PRELOAD", preload.c_str(), 1);

@@ -2,6 +2,7 @@
 // target can be interposed at all, and exec'ing it with the environment set.
 #pragma once
 
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct LaunchEnv {
     std::string shim; // absolute path
     std::string session;
     bool inherit = true; // children and exec'd programs join the session
+    sigset_t sigmask;    // the signal mask the target starts with
 };
 
 // fork + exec with LD_PRELOAD, FAULTLINE_SESSION (and FAULTLINE_NO_INHERIT)

@@ -27,6 +27,18 @@ Session Session::create(const std::string& name, uint64_t seed, const char* comm
 }
 
 std::vector<uint32_t> Session::arm(std::vector<Rule>& rules, const char* command) {
+    // Names are input: say which one clashes (segment_arm checks again under
+    // its lock, for enables racing each other).
+    for (size_t i = 0; i < rules.size(); ++i) {
+        std::string name = rules[i].name;
+        if (name.empty()) continue;
+        for (size_t j = 0; j < i; ++j)
+            if (name == rules[j].name) fail(command, "rule name '" + name + "' is given twice");
+        for (auto& r : this->rules())
+            if (r.name == name && r.state != "retired")
+                fail(command, "rule name '" + name + "' is already armed in session '" + name_ +
+                                  "' (rule " + std::to_string(r.id) + ")");
+    }
     std::vector<uint32_t> ids(rules.size());
     const char* why = nullptr;
     if (!rules.empty() && !segment_arm(seg_, rules.data(), rules.size(), ids.data(), why))

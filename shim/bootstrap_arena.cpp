@@ -29,6 +29,10 @@ void* arena_alloc(size_t size, size_t align) {
     }
 }
 
+bool arena_used() {
+    return g_used.load(std::memory_order_acquire) != 0;
+}
+
 size_t arena_block_size(const void* p) {
     return *reinterpret_cast<const size_t*>(static_cast<const unsigned char*>(p) - kHeader);
 }

@@ -17,5 +17,6 @@ inline bool in_arena(const void* p) {
     return uintptr_t(p) - uintptr_t(g_arena) < kArenaSize;
 }
 size_t arena_block_size(const void* p); // usable size of an arena block
+bool arena_used();                      // has the arena served any block?
 
 } // namespace faultline::shim

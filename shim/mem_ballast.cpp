@@ -1,4 +1,5 @@
 #include "mem_ballast.h"
+#include "runtime.h"
 
 #include <sys/mman.h>
 
@@ -31,7 +32,8 @@ void ballast_sync(Segment& seg, uint64_t want, int slot) {
             }
             held = want; // even on failure: do not retry on every allocation
         }
-        g_ballast_bytes.store(held, std::memory_order_relaxed);
+        g_ballast_bytes.store(held, std::memory_order_release);
+        publish_fast(); // ballast held: allocations take the slow path
     }
     g_busy.store(false, std::memory_order_release);
 }

@@ -39,6 +39,54 @@ struct Originals {
 Originals g_orig;
 std::atomic<bool> g_resolved{false};
 
+// What the fast paths call: the original while nothing else needs doing,
+// null otherwise (originals unresolved; ballast held, which the next
+// allocation may have to give back; the bootstrap arena in use, whose blocks
+// free/realloc must recognise). One load tells the fast path all of that.
+struct FastOriginals {
+    std::atomic<void* (*)(size_t)> malloc;
+    std::atomic<void* (*)(size_t, size_t)> calloc;
+    std::atomic<void* (*)(void*, size_t)> realloc;
+    std::atomic<void* (*)(void*, size_t, size_t)> reallocarray;
+    std::atomic<int (*)(void**, size_t, size_t)> posix_memalign;
+    std::atomic<void* (*)(size_t, size_t)> aligned_alloc;
+    std::atomic<void* (*)(size_t, size_t)> memalign;
+    std::atomic<void* (*)(size_t)> valloc;
+    std::atomic<void* (*)(size_t)> pvalloc;
+    std::atomic<void (*)(void*)> free;
+};
+FastOriginals g_fast;
+
+} // namespace
+
+// Recomputes g_fast; again if the state changed meanwhile, so that the last
+// writer never publishes a stale view.
+void publish_fast() {
+    for (;;) {
+        uint64_t ballast = g_ballast_bytes.load(std::memory_order_acquire);
+        bool arena = arena_used();
+        bool alloc_ok = ballast == 0;
+        bool block_ok = !arena;
+        auto set = [](auto& fast, auto orig, bool ok) {
+            fast.store(ok ? orig : nullptr, std::memory_order_release);
+        };
+        set(g_fast.malloc, g_orig.malloc, alloc_ok);
+        set(g_fast.calloc, g_orig.calloc, alloc_ok);
+        set(g_fast.realloc, g_orig.realloc, alloc_ok && block_ok);
+        set(g_fast.reallocarray, g_orig.reallocarray, alloc_ok && block_ok);
+        set(g_fast.posix_memalign, g_orig.posix_memalign, alloc_ok);
+        set(g_fast.aligned_alloc, g_orig.aligned_alloc, alloc_ok);
+        set(g_fast.memalign, g_orig.memalign, alloc_ok);
+        set(g_fast.valloc, g_orig.valloc, alloc_ok);
+        set(g_fast.pvalloc, g_orig.pvalloc, alloc_ok);
+        set(g_fast.free, g_orig.free, block_ok);
+        if (g_ballast_bytes.load(std::memory_order_acquire) == ballast && arena_used() == arena)
+            return;
+    }
+}
+
+namespace {
+
 // dlsym may allocate (older glibc, musl): such nested calls see `resolving`
 // and are served from the bootstrap arena.
 __attribute__((noinline)) void resolve_originals() {
@@ -74,6 +122,7 @@ __attribute__((noinline)) void resolve_originals() {
     g_orig.malloc = o.malloc;
     g_resolved.store(true, std::memory_order_release);
     tls.resolving = false;
+    publish_fast();
 }
 
 template <class Fn> inline Fn original(Fn Originals::*field) {
@@ -181,9 +230,36 @@ void mem_after(Hook hook, void* p, size_t size, const MemDecision& d) {
     if (p && d.limit_slots && g_segment) limit_track(*g_segment, p, size, d.limit_slots);
 }
 
+// Below the session's size gate no armed mem rule can act: count the call as
+// mem_decide and pick_rule would (calls[hook], seen[] of every armed rule)
+// and let it through. Anything unusual (nested call, thread not prepared,
+// no own counter slot, ballast to give back) takes the full path.
+inline bool gated(Hook hook, size_t size, uint64_t mask) {
+    Segment* seg = g_segment;
+    if (!seg || size >= seg->mem_gate.load(std::memory_order_acquire)) return false;
+    if (g_ballast_bytes.load(std::memory_order_relaxed) != 0) return false;
+    // ready is cleared in a fork child (after_fork_child) and is false in a
+    // new thread: with it set, slot belongs to this thread of this process.
+    ThreadState& ts = tls;
+    ThreadSlot* slot = ts.slot;
+    if (ts.depth || !ts.ready || !slot) return false;
+    auto& calls = slot->calls[unsigned(hook)];
+    calls.store(calls.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    for (; mask; mask &= mask - 1) {
+        auto& seen = slot->seen[__builtin_ctzll(mask)];
+        seen.store(seen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    return true;
+}
+
 // Memory rules armed: the slow path. `call` performs the real allocation.
 template <class Call>
 inline void* allocate(Hook hook, uint32_t fn, size_t size, uint64_t mask, Call&& call) {
+    if (gated(hook, size, mask)) {
+        void* p = call();
+        if (!p) g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);
+        return p;
+    }
     MemDecision d = mem_decide(hook, fn, size, mask);
     if (d.fail) {
         errno = ENOMEM;
@@ -214,13 +290,21 @@ bool mul_overflows(size_t a, size_t b, size_t& out) {
     return __builtin_mul_overflow(a, b, &out);
 }
 
-// The fast path's test: originals resolved, no memory rule armed, no ballast
-// left to give back. Hooks that pass it tail-call the original with no frame
-// of their own; everything else goes to their out-of-line slow path.
+// The fast path's test: a fast original (see g_fast) and no memory rule
+// armed. Hooks that pass it tail-call the original with no frame of their
+// own; everything else goes to their out-of-line slow path.
 template <class Fn> inline bool fast(Fn f) {
-    return __builtin_expect(f != nullptr && armed_mask(Family::Mem) == 0 &&
-                                g_ballast_bytes.load(std::memory_order_relaxed) == 0,
-                            1);
+    return __builtin_expect(f != nullptr && armed_mask(Family::Mem) == 0, 1);
+}
+
+// Serves allocations while the originals are being resolved. After the
+// arena's first block, free and realloc must look at every pointer: the fast
+// originals are republished.
+void* bootstrap_alloc(size_t size, size_t align = 16) {
+    bool first = !arena_used();
+    void* p = arena_alloc(size, align);
+    if (first && p) publish_fast();
+    return p;
 }
 
 // Slow paths start here: resolve the original (or use the arena while
@@ -229,7 +313,7 @@ template <class Fn> inline bool fast(Fn f) {
 
 FL_SLOW void* malloc_slow(size_t n) {
     auto real = original(&Originals::malloc);
-    if (!real) return arena_alloc(n);
+    if (!real) return bootstrap_alloc(n);
     uint64_t mask = armed_mask(Family::Mem);
     if (mask == 0) {
         if (g_segment) ballast_sync(*g_segment, 0, -1);
@@ -247,7 +331,7 @@ FL_SLOW void* calloc_slow(size_t n, size_t m) {
             errno = ENOMEM;
             return nullptr;
         }
-        return arena_alloc(total); // static storage: already zero
+        return bootstrap_alloc(total); // static storage: already zero
     }
     uint64_t mask = armed_mask(Family::Mem);
     if (mask == 0 || overflow) return real(n, m); // the real one reports overflow
@@ -267,7 +351,7 @@ void* move_from_arena(void* p, size_t n) {
 FL_SLOW void* realloc_slow(void* p, size_t n) {
     auto real = original(&Originals::realloc);
     if (!real) {
-        void* q = arena_alloc(n);
+        void* q = bootstrap_alloc(n);
         if (q && p && in_arena(p)) {
             size_t old = arena_block_size(p);
             memcpy(q, p, old < n ? old : n);
@@ -297,7 +381,7 @@ FL_SLOW void* reallocarray_slow(void* p, size_t n, size_t m) {
 FL_SLOW int posix_memalign_slow(void** out, size_t align, size_t n) {
     auto real = original(&Originals::posix_memalign);
     if (!real) {
-        void* p = arena_alloc(n, align);
+        void* p = bootstrap_alloc(n, align);
         if (!p) return ENOMEM;
         *out = p;
         return 0;
@@ -319,7 +403,7 @@ FL_SLOW int posix_memalign_slow(void** out, size_t align, size_t n) {
 template <class Fn>
 FL_SLOW void* aligned_slow(Fn Originals::*field, Hook hook, uint32_t bit, size_t align, size_t n) {
     auto real = original(field);
-    if (!real) return arena_alloc(n, align);
+    if (!real) return bootstrap_alloc(n, align);
     uint64_t mask = armed_mask(Family::Mem);
     if (mask == 0) return real(align, n);
     return allocate(hook, bit, n, mask, [&] { return real(align, n); });
@@ -328,13 +412,14 @@ FL_SLOW void* aligned_slow(Fn Originals::*field, Hook hook, uint32_t bit, size_t
 template <class Fn>
 FL_SLOW void* page_slow(Fn Originals::*field, Hook hook, uint32_t bit, size_t n) {
     auto real = original(field);
-    if (!real) return arena_alloc(n, 4096);
+    if (!real) return bootstrap_alloc(n, 4096);
     uint64_t mask = armed_mask(Family::Mem);
     if (mask == 0) return real(n);
     return allocate(hook, bit, n, mask, [&] { return real(n); });
 }
 
 FL_SLOW void free_slow(void* p) {
+    if (in_arena(p)) return; // never the real allocator's
     auto real = original(&Originals::free);
     if (!real) return; // nothing the real allocator gave out can exist yet
     if (armed_mask(Family::Mem) != 0 && limit_tracking()) limit_untrack(p);
@@ -351,38 +436,50 @@ using namespace faultline::shim;
 #define FL_EXPORT extern "C" __attribute__((visibility("default")))
 
 FL_EXPORT void* malloc(size_t n) {
-    auto real = g_orig.malloc;
+    auto real = g_fast.malloc.load(std::memory_order_relaxed);
     if (fast(real)) return real(n);
+    // Rules armed, but maybe none for this size: count and go on, in line
+    // (a non-matching rule costs a few loads and two counter bumps).
+    // Acquire: the size gate read after the mask is the one published with it.
+    uint64_t mask = g_armed.load(std::memory_order_acquire)[unsigned(Family::Mem)].load(
+        std::memory_order_acquire);
+    if (real && mask && gated(Hook::MemMalloc, n, mask)) { // real: no ballast held
+        void* p = real(n);
+        if (__builtin_expect(!p, 0))
+            g_segment->hooks[unsigned(Hook::MemMalloc)].errors.fetch_add(1,
+                                                                         std::memory_order_relaxed);
+        return p;
+    }
     return malloc_slow(n);
 }
 
 FL_EXPORT void* calloc(size_t n, size_t m) {
-    auto real = g_orig.calloc;
+    auto real = g_fast.calloc.load(std::memory_order_relaxed);
     if (fast(real)) return real(n, m);
     return calloc_slow(n, m);
 }
 
 FL_EXPORT void* realloc(void* p, size_t n) {
-    auto real = g_orig.realloc;
-    if (fast(real) && !in_arena(p)) return real(p, n);
+    auto real = g_fast.realloc.load(std::memory_order_relaxed);
+    if (fast(real)) return real(p, n);
     return realloc_slow(p, n);
 }
 
 FL_EXPORT void* reallocarray(void* p, size_t n, size_t m) {
-    auto real = g_orig.reallocarray;
-    if (fast(real) && !in_arena(p)) return real(p, n, m);
+    auto real = g_fast.reallocarray.load(std::memory_order_relaxed);
+    if (fast(real)) return real(p, n, m);
     return reallocarray_slow(p, n, m);
 }
 
 FL_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
-    auto real = g_orig.posix_memalign;
+    auto real = g_fast.posix_memalign.load(std::memory_order_relaxed);
     if (fast(real)) return real(out, align, n);
     return posix_memalign_slow(out, align, n);
 }
 
 #define FL_ALIGNED_HOOK(fn_name, hook, bit)                                                        \
     FL_EXPORT void* fn_name(size_t align, size_t n) {                                              \
-        auto real = g_orig.fn_name;                                                                \
+        auto real = g_fast.fn_name.load(std::memory_order_relaxed);                                \
         if (fast(real)) return real(align, n);                                                     \
         return aligned_slow(&Originals::fn_name, hook, bit, align, n);                             \
     }
@@ -392,7 +489,7 @@ FL_ALIGNED_HOOK(memalign, Hook::MemMemalign, kFnMemalign)
 
 #define FL_PAGE_HOOK(fn_name, hook, bit)                                                           \
     FL_EXPORT void* fn_name(size_t n) {                                                            \
-        auto real = g_orig.fn_name;                                                                \
+        auto real = g_fast.fn_name.load(std::memory_order_relaxed);                                \
         if (fast(real)) return real(n);                                                            \
         return page_slow(&Originals::fn_name, hook, bit, n);                                       \
     }
@@ -401,9 +498,10 @@ FL_PAGE_HOOK(pvalloc, Hook::MemPvalloc, kFnPvalloc)
 #undef FL_PAGE_HOOK
 
 FL_EXPORT void free(void* p) {
-    if (__builtin_expect(in_arena(p), 0)) return;
-    auto real = g_orig.free;
-    if (__builtin_expect(real != nullptr && armed_mask(Family::Mem) == 0, 1)) return real(p);
+    auto real = g_fast.free.load(std::memory_order_relaxed);
+    // free has nothing to do unless a mem.limit table exists (limit_untrack).
+    if (__builtin_expect(real != nullptr && (armed_mask(Family::Mem) == 0 || !limit_tracking()), 1))
+        return real(p);
     free_slow(p);
 }
 

@@ -5,6 +5,8 @@
 
 namespace faultline::shim {
 
+std::atomic<bool> g_limit_tracking{false};
+
 namespace {
 
 struct Entry {
@@ -30,8 +32,10 @@ Entry* table() {
     Entry* expected = nullptr;
     if (!g_table.compare_exchange_strong(expected, static_cast<Entry*>(p))) {
         munmap(p, kEntries * sizeof(Entry));
+        g_limit_tracking.store(true, std::memory_order_release);
         return expected;
     }
+    g_limit_tracking.store(true, std::memory_order_release);
     return static_cast<Entry*>(p);
 }
 
@@ -106,10 +110,6 @@ void limit_untrack(void* p) {
             g_held[__builtin_ctzll(slots)].fetch_sub(int64_t(size), std::memory_order_relaxed);
         return;
     }
-}
-
-bool limit_tracking() {
-    return g_table.load(std::memory_order_relaxed) != nullptr;
 }
 
 } // namespace faultline::shim

@@ -5,6 +5,7 @@
 
 #include "common/segment.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -20,6 +21,11 @@ void limit_track(const Segment& seg, void* p, size_t size, uint64_t slots);
 uint64_t limit_block(const void* p, uint64_t& slots);
 // Forgets a block being freed or moved by realloc.
 void limit_untrack(void* p);
-bool limit_tracking();
+// True once a mem.limit rule made this process track blocks: free() has
+// nothing to do before that. Inline: free() asks on every call.
+extern std::atomic<bool> g_limit_tracking;
+inline bool limit_tracking() {
+    return g_limit_tracking.load(std::memory_order_relaxed);
+}
 
 } // namespace faultline::shim

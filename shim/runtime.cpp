@@ -208,8 +208,16 @@ __attribute__((constructor(101))) void shim_init() {
     const char* quiet = getenv("FAULTLINE_QUIET");
     g_quiet = quiet && *quiet == '1';
     if (&faultline_cli_marker != nullptr) {
+        // The controller itself: stay dormant. A shell forks, attaches, then
+        // execs the CLI under the same pid: take that pid off the session.
+        const char* name = getenv("FAULTLINE_SESSION");
+        SegmentError err;
+        if (Segment* seg = name && *name ? segment_open(name, err) : nullptr) {
+            segment_detach_process(seg, int32_t(getpid()));
+            segment_unmap(seg);
+        }
         errno = saved_errno;
-        return; // the controller itself: stay dormant
+        return;
     }
     prctl(PR_GET_NAME, g_comm, 0, 0, 0);
     g_lineage = hash_text(g_comm);

@@ -19,6 +19,11 @@ extern std::atomic<uint32_t> g_process_gen; // bumped in every fork child
 extern char g_comm[16];
 extern uint64_t g_lineage; // seeds differ between parent and forked children
 
+// Recomputes the originals the malloc hooks' fast paths may call (defined in
+// mem_hooks.cpp); called when the originals are resolved, when ballast is
+// taken or given back, and when the bootstrap arena serves its first block.
+void publish_fast();
+
 inline uint64_t armed_mask(Family f) {
     return g_armed.load(std::memory_order_relaxed)[unsigned(f)].load(std::memory_order_relaxed);
 }
