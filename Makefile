@@ -114,8 +114,9 @@ integration: all $(TARGETS)
 	$(Q)tests/integration/run
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT) $(TARGETS)
+	$(Q)$(MAKE) --no-print-directory -j2 all $(UNIT) $(TARGETS)
 	$(Q)$(UNIT)
+	$(Q)$(MAKE) --no-print-directory -j2 unit-sanitized
 	$(Q)tests/integration/run
 
 demo: deps
