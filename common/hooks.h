@@ -28,6 +28,6 @@ inline constexpr HookInfo kHooks[] = {
 
 inline constexpr unsigned kHookCount = sizeof kHooks / sizeof kHooks[0];
 
-inline constexpr const char* kFamilyNames[kFamilyCount] = {"mem", "net", "db"};
+inline constexpr const char* kFamilyNames[kFamilyCount] = {"mem", "net", "db", "vfs"};
 
 } // namespace faultline

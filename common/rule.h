@@ -10,8 +10,12 @@
 
 namespace faultline {
 
-enum class Family : uint8_t { Mem = 0, Net = 1, Db = 2 };
-constexpr unsigned kFamilyCount = 3;
+// A family is what one armed mask covers: a hook only walks the rules of its
+// own family. SQLite has two: its C API (db.error, db.delay) and its file
+// layer below the VFS (db.io, db.corrupt), so that API calls are never
+// "seen" by file-layer rules and the other way round.
+enum class Family : uint8_t { Mem = 0, Net = 1, Db = 2, Vfs = 3 };
+constexpr unsigned kFamilyCount = 4;
 
 #define FL_KINDS(X)                                                                                \
     X(MemFail, "mem.fail", Mem)                                                                    \
@@ -30,8 +34,8 @@ constexpr unsigned kFamilyCount = 3;
     X(NetCorrupt, "net.corrupt", Net)                                                              \
     X(DbError, "db.error", Db)                                                                     \
     X(DbDelay, "db.delay", Db)                                                                     \
-    X(DbIo, "db.io", Db)                                                                           \
-    X(DbCorrupt, "db.corrupt", Db)
+    X(DbIo, "db.io", Vfs)                                                                          \
+    X(DbCorrupt, "db.corrupt", Vfs)
 
 enum class Kind : uint8_t {
 #define FL_KIND_ENUM(id, name, family) id,

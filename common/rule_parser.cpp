@@ -54,8 +54,8 @@ constexpr KindSpec kKinds[] = {
     {Kind::DbError, "db.error", Family::Db, kDbFilters | bit(kKeyRc), bit(kKeyRc)},
     {Kind::DbDelay, "db.delay", Family::Db, kDbFilters | bit(kKeyDelay) | bit(kKeyJitter),
      bit(kKeyDelay)},
-    {Kind::DbIo, "db.io", Family::Db, bit(kKeyFile) | bit(kKeyOp) | bit(kKeyRc), 0},
-    {Kind::DbCorrupt, "db.corrupt", Family::Db, bit(kKeyFile), 0},
+    {Kind::DbIo, "db.io", Family::Vfs, bit(kKeyFile) | bit(kKeyOp) | bit(kKeyRc), 0},
+    {Kind::DbCorrupt, "db.corrupt", Family::Vfs, bit(kKeyFile), 0},
 };
 
 constexpr const char* kKeyNames[kKeyCount] = {
@@ -502,7 +502,7 @@ Family kind_family(Kind k) {
 }
 
 bool kind_available(Kind k) {
-    return kind_family(k) == Family::Mem;
+    return kind_family(k) != Family::Net;
 }
 
 bool parse_rule(std::string_view text, Rule& out, ParseError& err) {
@@ -553,8 +553,8 @@ bool rule_supported(const Rule& rule, ParseError& err) {
     Rule scratch;
     Parser p(scratch, err);
     if (!kind_available(rule.kind))
-        return p.fail(kind_name(rule.kind), "not supported yet: this build injects memory faults "
-                                            "only (network and SQLite faults are on the way)");
+        return p.fail(kind_name(rule.kind), "not supported yet: this build injects memory and "
+                                            "SQLite faults (network faults are on the way)");
     if (rule.caller[0]) return p.fail("caller=", "not supported yet (stack-targeted faults)");
     if (rule.trace) return p.fail("trace=1", "not supported yet (backtraces)");
     return true;

@@ -25,7 +25,7 @@
 namespace faultline {
 
 constexpr uint64_t kSegmentMagic = 0x314e4c544c554146ull; // "FAULTLN1"
-constexpr uint32_t kAbiVersion = 1;
+constexpr uint32_t kAbiVersion = 2;
 constexpr unsigned kMaxRules = 64; // one bit each in the armed masks
 constexpr unsigned kMaxHooks = 128;
 constexpr unsigned kMaxProcesses = 256;

@@ -6,6 +6,7 @@
 // are never failed.
 
 #include "bootstrap_arena.h"
+#include "delay.h"
 #include "mem_ballast.h"
 #include "mem_limit.h"
 #include "runtime.h"
@@ -141,14 +142,6 @@ bool size_in_range(const Rule& r, size_t size) {
     return size >= r.min_size && size <= r.max_size;
 }
 
-void sleep_for(const Rule& r, ThreadState& ts) {
-    int64_t ns = r.delay_ns;
-    if (r.jitter_ns) ns += int64_t(next_random(ts) % uint64_t(2 * r.jitter_ns + 1)) - r.jitter_ns;
-    if (ns <= 0) return;
-    timespec req{time_t(ns / 1000000000), long(ns % 1000000000)}, rem;
-    while (nanosleep(&req, &rem) != 0 && errno == EINTR) req = rem;
-}
-
 // Takes or releases ballast to match the active mem.ballast rules.
 void sync_ballast(Segment& seg, uint64_t mask, CallContext& ctx) {
     uint64_t want = 0;
@@ -212,7 +205,7 @@ MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask,
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
         seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
         if (inj.rule->kind == Kind::MemDelay) {
-            sleep_for(*inj.rule, ts);
+            inject_delay(*inj.rule, ts);
         } else {
             seg->hooks[h].errors.fetch_add(1, std::memory_order_relaxed);
             d.fail = true;

@@ -9,7 +9,9 @@
 namespace faultline::shim {
 
 struct ThreadState {
-    int depth; // > 0 inside a hook: nested calls go straight through
+    int depth;    // > 0 inside the shim's own code: nested calls go straight through
+    int db_depth; // > 0 inside an intercepted SQLite call: SQLite calling its own
+                  // API is neither counted nor faulted (PITFALLS 13)
     int32_t tid;
     uint32_t process_gen; // g_process_gen when the fields below were set
     uint32_t ordinal;     // order in which this thread first reached a slow path

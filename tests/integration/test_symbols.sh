@@ -7,13 +7,21 @@
 #  - an executable that defines a hooked function itself is warned about.
 
 libc=$(ldd /bin/true | awk '/libc.so.6/ {print $3}')
-hooks=$("$FAULTLINE" hooks --json | "$PYTHON" -c 'import json,sys; print(" ".join(h["function"] for h in json.load(sys.stdin)))')
-multi=
-for h in $hooks; do
-    n=$(nm -D --with-symbol-versions "$libc" | awk -v s="$h" '$3 ~ "^"s"@" {print $3}' | sort -u | wc -l)
-    [ "$n" -eq 1 ] || multi="$multi $h($n)"
-done
-expect_eq "each hooked function has exactly one version in $libc" "" "$multi"
+libsqlite=$(ldd "$(command -v sqlite3)" | awk '/libsqlite3.so/ {print $3}')
+hooks_of() { "$FAULTLINE" hooks --json | "$PYTHON" -c '
+import json, sys
+print(" ".join(h["function"] for h in json.load(sys.stdin) if h["family"] in sys.argv[1:]))' "$@"; }
+versions() { # LIB FUNCTION...: prints FUNCTION(N) for each without exactly one version
+    local lib=$1 h n
+    shift
+    for h in "$@"; do
+        n=$(nm -D --with-symbol-versions "$lib" | awk -v s="$h" '$2 ~ /[TW]/ && $3 ~ "^"s"(@|$)" {print $3}' | sort -u | wc -l)
+        [ "$n" -eq 1 ] || printf ' %s(%s)' "$h" "$n"
+    done
+}
+expect_eq "each hooked libc function has exactly one version in $libc" "" "$(versions "$libc" $(hooks_of mem))"
+expect_eq "each hooked SQLite function is defined once in $libsqlite" "" "$(versions "$libsqlite" $(hooks_of db))"
+hooks=$(hooks_of mem db) # the file layer (vfs) is a VFS, not symbols
 
 needed=$(objdump -p "$SHIM" | awk '/NEEDED/ {print $2}' | sort | tr '\n' ' ')
 expect_eq "the shim needs libc only" "libc.so.6 " "$needed"

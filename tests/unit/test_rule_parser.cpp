@@ -154,6 +154,10 @@ TEST_CASE("sqlite kinds and filters") {
     CHECK(io.code == SQLITE_FULL);
     CHECK(parse_ok("db.io rc=IOERR_FSYNC").code == SQLITE_IOERR_FSYNC);
     CHECK(parse_ok("db.corrupt file=test.db").kind == Kind::DbCorrupt);
+    // The file layer is a family of its own: API calls never "see" its rules.
+    CHECK(kind_family(Kind::DbError) == Family::Db);
+    CHECK(kind_family(Kind::DbIo) == Family::Vfs);
+    CHECK(kind_family(Kind::DbCorrupt) == Family::Vfs);
 }
 
 TEST_CASE("errors name the offending token") {
@@ -238,6 +242,9 @@ TEST_CASE("what this build can arm") {
     ParseError err;
     CHECK(rule_supported(parse_ok("mem.fail"), err));
     CHECK(rule_supported(parse_ok("mem.ballast size=1MiB"), err));
+    CHECK(rule_supported(parse_ok("db.error rc=BUSY"), err));
+    CHECK(rule_supported(parse_ok("db.io op=write rc=FULL"), err));
+    CHECK(rule_supported(parse_ok("db.corrupt"), err));
     CHECK_FALSE(rule_supported(parse_ok("net.delay delay=1s"), err));
     CHECK(std::string(err.token) == "net.delay");
     CHECK_FALSE(rule_supported(parse_ok("mem.fail caller=foo"), err));

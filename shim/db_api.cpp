@@ -1,0 +1,404 @@
+// The SQLite C API: db.error and db.delay on open, prepare, step and exec.
+//
+// Faults happen at the outermost call only: SQLite calls its own API through
+// the PLT (sqlite3_exec prepares and steps), and those inner calls pass
+// straight through (tls.db_depth). An injected code is what the application
+// sees everywhere: the return value, and sqlite3_errcode, _extended_errcode
+// and _errmsg of that connection, until its next real call (PITFALLS 13).
+
+#include "db_vfs.h"
+#include "delay.h"
+#include "runtime.h"
+#include "sqlite_api.h"
+#include "thread_state.h"
+#include "trigger.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace faultline::shim {
+
+namespace {
+
+// -- injected codes, per connection and per statement ------------------------------
+
+// A fixed table of (handle, code): SQLite reports a failure through the
+// return value, then through errcode()/errmsg() of the connection, and for a
+// failed step through reset()/finalize() of the statement.
+class InjectedCodes {
+  public:
+    void remember(const void* handle, int rc) {
+        if (!handle) return;
+        for (auto& e : entries_)
+            if (e.handle.load(std::memory_order_acquire) == handle) {
+                e.rc.store(rc, std::memory_order_release);
+                return;
+            }
+        for (auto& e : entries_) {
+            const void* expected = nullptr;
+            if (e.handle.load(std::memory_order_relaxed) != nullptr) continue;
+            e.rc.store(rc, std::memory_order_relaxed);
+            if (e.handle.compare_exchange_strong(expected, handle, std::memory_order_acq_rel)) {
+                held_.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+        }
+        // Full: the return value still carries the code; the later
+        // questions about this handle get SQLite's own answers.
+    }
+
+    bool find(const void* handle, int& rc) const {
+        if (held_.load(std::memory_order_relaxed) == 0 || !handle) return false;
+        for (auto& e : entries_)
+            if (e.handle.load(std::memory_order_acquire) == handle) {
+                rc = e.rc.load(std::memory_order_acquire);
+                return true;
+            }
+        return false;
+    }
+
+    // Forgets `handle`; returns its code through `rc` if it had one.
+    bool take(const void* handle, int& rc) {
+        if (held_.load(std::memory_order_relaxed) == 0 || !handle) return false;
+        for (auto& e : entries_) {
+            const void* expected = handle;
+            int code = e.rc.load(std::memory_order_acquire);
+            if (e.handle.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
+                held_.fetch_sub(1, std::memory_order_relaxed);
+                rc = code;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void forget(const void* handle) {
+        int rc;
+        take(handle, rc);
+    }
+
+    bool empty() const { return held_.load(std::memory_order_relaxed) == 0; }
+
+  private:
+    struct Entry {
+        std::atomic<const void*> handle;
+        std::atomic<int> rc;
+    };
+    Entry entries_[256];
+    std::atomic<int> held_{0};
+};
+
+InjectedCodes g_connections; // sqlite3*: until the connection's next real call
+InjectedCodes g_statements;  // sqlite3_stmt*: a failed step, until reset/finalize
+
+void remember(sqlite3* db, int rc) {
+    g_connections.remember(db, rc);
+}
+void forget(sqlite3* db) {
+    g_connections.forget(db);
+}
+bool injected_code(sqlite3* db, int& rc) {
+    return g_connections.find(db, rc);
+}
+
+// -- decisions -------------------------------------------------------------------
+
+bool quiet() {
+    return armed_mask(Family::Db) == 0 && g_connections.empty() && g_statements.empty();
+}
+
+struct DbCall {
+    Hook hook;
+    uint32_t op;          // DbOp
+    sqlite3* db;          // may be null (open)
+    const char* sql;      // statement text, when known
+    const char* filename; // open's argument; else asked of the connection
+};
+
+// UTF-16 text as ASCII, for globs: the 16 variants are matched like the rest.
+const char* narrow(const void* text, char* buf, size_t cap) {
+    if (!text) return nullptr;
+    auto* w = static_cast<const char16_t*>(text);
+    size_t i = 0;
+    for (; w[i] && i + 1 < cap; ++i) buf[i] = w[i] < 128 ? char(w[i]) : '?';
+    buf[i] = 0;
+    return buf;
+}
+
+bool sql_matches(const char* pattern, const char* sql) {
+    if (!sql) return false;
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r') ++sql;
+    return glob_match(pattern, sql, true);
+}
+
+// Returns the code to inject, 0 for none (after sleeping for db.delay).
+int db_decide(const DbCall& call, uint64_t mask) {
+    ThreadState& ts = tls;
+    Segment* seg = g_segment;
+    if (ts.depth || !seg) return 0;
+    HookScope scope(ts);
+    int saved_errno = errno;
+    prepare_thread(ts);
+    unsigned h = unsigned(call.hook);
+    bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
+         ts.slot != nullptr);
+    const char* file = call.filename;
+    bool file_asked = call.filename != nullptr;
+    auto matches = [&](const Rule& r, unsigned) {
+        if (r.kind != Kind::DbError && r.kind != Kind::DbDelay) return false;
+        if (r.ops && !(r.ops & call.op)) return false;
+        if (r.sql[0] && !sql_matches(r.sql, call.sql)) return false;
+        if (r.file[0]) {
+            if (!file_asked) {
+                auto& api = sqlite_api();
+                file = call.db && api.db_filename ? api.db_filename(call.db, "main") : nullptr;
+                file_asked = true;
+            }
+            if (!file || !glob_match(r.file, file)) return false;
+        }
+        return true;
+    };
+    CallContext ctx{ts, g_comm, monotonic_ns};
+    Injection inj;
+    int rc = 0;
+    if (pick_rule(*seg, mask, ctx, matches, inj)) {
+        seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
+        if (inj.rule->kind == Kind::DbDelay) {
+            inject_delay(*inj.rule, ts);
+        } else {
+            rc = inj.rule->code;
+            seg->hooks[h].errors.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    errno = saved_errno;
+    return rc;
+}
+
+bool is_error(int rc) {
+    return rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE;
+}
+
+// The outermost real call: faults decided, the connection's injected code
+// forgotten, SQLite's own nested calls passed through.
+template <class Real> int outer_call(const DbCall& call, Real&& real, int& injected) {
+    uint64_t mask = armed_mask(Family::Db);
+    injected = mask ? db_decide(call, mask) : 0;
+    if (injected) {
+        remember(call.db, injected);
+        return injected;
+    }
+    forget(call.db);
+    ThreadState& ts = tls;
+    ++ts.db_depth;
+    int rc = real();
+    --ts.db_depth;
+    if (mask && is_error(rc) && g_segment)
+        g_segment->hooks[unsigned(call.hook)].errors.fetch_add(1, std::memory_order_relaxed);
+    return rc;
+}
+
+template <class Open>
+int open_hook(Hook hook, const char* filename, sqlite3** db, Open&& real_open) {
+    vfs_install();
+    ThreadState& ts = tls;
+    if (ts.db_depth || quiet()) return real_open();
+    uint64_t mask = armed_mask(Family::Db);
+    int rc = mask ? db_decide({hook, kOnOpen, nullptr, nullptr, filename}, mask) : 0;
+    ++ts.db_depth;
+    int real = real_open();
+    --ts.db_depth;
+    // SQLite hands back a connection even on failure: so does an injected
+    // failure, so that errmsg() and close() work as on a real one.
+    if (rc && real == SQLITE_OK && db && *db) {
+        remember(*db, rc);
+        return rc;
+    }
+    return real;
+}
+
+// `text` is the caller's statement (UTF-8 or UTF-16): an injected failure
+// leaves *stmt null and the tail at the start, as a failed prepare does.
+template <class Prepare, class Stmt, class TailOut, class Text>
+int prepare_hook(Hook hook, sqlite3* db, const char* sql, Stmt** stmt, TailOut tail_out, Text text,
+                 Prepare&& real) {
+    if (tls.db_depth || quiet()) return real();
+    int injected = 0;
+    int rc = outer_call({hook, kOnPrepare, db, sql, nullptr}, real, injected);
+    if (injected) {
+        if (stmt) *stmt = nullptr;
+        if (tail_out) *tail_out = text;
+    }
+    return rc;
+}
+
+} // namespace
+
+} // namespace faultline::shim
+
+using namespace faultline;
+using namespace faultline::shim;
+
+#define FL_EXPORT extern "C" __attribute__((visibility("default")))
+
+FL_EXPORT int sqlite3_open(const char* filename, sqlite3** db) {
+    auto& api = sqlite_api();
+    if (!api.open) return SQLITE_MISUSE;
+    return open_hook(Hook::DbOpen, filename, db, [&] { return api.open(filename, db); });
+}
+
+FL_EXPORT int sqlite3_open_v2(const char* filename, sqlite3** db, int flags, const char* vfs) {
+    auto& api = sqlite_api();
+    if (!api.open_v2) return SQLITE_MISUSE;
+    return open_hook(Hook::DbOpenV2, filename, db,
+                     [&] { return api.open_v2(filename, db, flags, vfs); });
+}
+
+FL_EXPORT int sqlite3_open16(const void* filename, sqlite3** db) {
+    auto& api = sqlite_api();
+    if (!api.open16) return SQLITE_MISUSE;
+    char buf[512];
+    return open_hook(Hook::DbOpen16, narrow(filename, buf, sizeof buf), db,
+                     [&] { return api.open16(filename, db); });
+}
+
+#define FL_PREPARE_HOOK(fn, field, hook)                                                           \
+    FL_EXPORT int fn(sqlite3* db, const char* sql, int n, sqlite3_stmt** stmt,                     \
+                     const char** tail) {                                                          \
+        auto& api = sqlite_api();                                                                  \
+        if (!api.field) return SQLITE_MISUSE;                                                      \
+        return prepare_hook(hook, db, sql, stmt, tail, sql,                                        \
+                            [&] { return api.field(db, sql, n, stmt, tail); });                    \
+    }
+FL_PREPARE_HOOK(sqlite3_prepare, prepare, Hook::DbPrepare)
+FL_PREPARE_HOOK(sqlite3_prepare_v2, prepare_v2, Hook::DbPrepareV2)
+#undef FL_PREPARE_HOOK
+
+FL_EXPORT int sqlite3_prepare_v3(sqlite3* db, const char* sql, int n, unsigned flags,
+                                 sqlite3_stmt** stmt, const char** tail) {
+    auto& api = sqlite_api();
+    if (!api.prepare_v3) return SQLITE_MISUSE;
+    return prepare_hook(Hook::DbPrepareV3, db, sql, stmt, tail, sql,
+                        [&] { return api.prepare_v3(db, sql, n, flags, stmt, tail); });
+}
+
+#define FL_PREPARE16_HOOK(fn, field, hook)                                                         \
+    FL_EXPORT int fn(sqlite3* db, const void* sql, int n, sqlite3_stmt** stmt,                     \
+                     const void** tail) {                                                          \
+        auto& api = sqlite_api();                                                                  \
+        if (!api.field) return SQLITE_MISUSE;                                                      \
+        char buf[512];                                                                             \
+        return prepare_hook(hook, db, narrow(sql, buf, sizeof buf), stmt, tail, sql,               \
+                            [&] { return api.field(db, sql, n, stmt, tail); });                    \
+    }
+FL_PREPARE16_HOOK(sqlite3_prepare16, prepare16, Hook::DbPrepare16)
+FL_PREPARE16_HOOK(sqlite3_prepare16_v2, prepare16_v2, Hook::DbPrepare16V2)
+#undef FL_PREPARE16_HOOK
+
+FL_EXPORT int sqlite3_prepare16_v3(sqlite3* db, const void* sql, int n, unsigned flags,
+                                   sqlite3_stmt** stmt, const void** tail) {
+    auto& api = sqlite_api();
+    if (!api.prepare16_v3) return SQLITE_MISUSE;
+    char buf[512];
+    return prepare_hook(Hook::DbPrepare16V3, db, narrow(sql, buf, sizeof buf), stmt, tail, sql,
+                        [&] { return api.prepare16_v3(db, sql, n, flags, stmt, tail); });
+}
+
+FL_EXPORT int sqlite3_step(sqlite3_stmt* stmt) {
+    auto& api = sqlite_api();
+    if (!api.step) return SQLITE_MISUSE;
+    if (tls.db_depth || quiet()) return api.step(stmt);
+    sqlite3* db = api.db_handle ? api.db_handle(stmt) : nullptr;
+    const char* sql = api.sql && armed_mask(Family::Db) ? api.sql(stmt) : nullptr;
+    int injected = 0;
+    int rc = outer_call(
+        {Hook::DbStep, kOnStep, db, sql, nullptr}, [&] { return api.step(stmt); }, injected);
+    if (injected)
+        g_statements.remember(stmt, injected);
+    else
+        g_statements.forget(stmt);
+    return rc;
+}
+
+// After a failed step SQLite's reset and finalize return that step's code:
+// the sqlite3 shell reports only finalize's.
+FL_EXPORT int sqlite3_reset(sqlite3_stmt* stmt) {
+    auto& api = sqlite_api();
+    if (!api.reset) return SQLITE_MISUSE;
+    int injected;
+    if (g_statements.empty() || tls.db_depth || !g_statements.take(stmt, injected))
+        return api.reset(stmt);
+    api.reset(stmt);
+    return injected;
+}
+
+FL_EXPORT int sqlite3_finalize(sqlite3_stmt* stmt) {
+    auto& api = sqlite_api();
+    if (!api.finalize) return SQLITE_MISUSE;
+    int injected;
+    if (g_statements.empty() || tls.db_depth || !g_statements.take(stmt, injected))
+        return api.finalize(stmt);
+    api.finalize(stmt);
+    return injected;
+}
+
+FL_EXPORT int sqlite3_exec(sqlite3* db, const char* sql,
+                           int (*callback)(void*, int, char**, char**), void* arg, char** errmsg) {
+    auto& api = sqlite_api();
+    if (!api.exec) return SQLITE_MISUSE;
+    if (tls.db_depth || quiet()) return api.exec(db, sql, callback, arg, errmsg);
+    int injected = 0;
+    int rc = outer_call(
+        {Hook::DbExec, kOnExec, db, sql, nullptr},
+        [&] { return api.exec(db, sql, callback, arg, errmsg); }, injected);
+    if (injected && errmsg)
+        *errmsg = api.mprintf && api.errstr ? api.mprintf("%s", api.errstr(injected)) : nullptr;
+    return rc;
+}
+
+FL_EXPORT int sqlite3_errcode(sqlite3* db) {
+    auto& api = sqlite_api();
+    int rc;
+    if (injected_code(db, rc)) return rc & 0xff;
+    return api.errcode ? api.errcode(db) : SQLITE_MISUSE;
+}
+
+FL_EXPORT int sqlite3_extended_errcode(sqlite3* db) {
+    auto& api = sqlite_api();
+    int rc;
+    if (injected_code(db, rc)) return rc;
+    return api.extended_errcode ? api.extended_errcode(db) : SQLITE_MISUSE;
+}
+
+FL_EXPORT const char* sqlite3_errmsg(sqlite3* db) {
+    auto& api = sqlite_api();
+    int rc;
+    if (injected_code(db, rc) && api.errstr) return api.errstr(rc);
+    return api.errmsg ? api.errmsg(db) : "out of memory";
+}
+
+FL_EXPORT const void* sqlite3_errmsg16(sqlite3* db) {
+    auto& api = sqlite_api();
+    int rc;
+    if (injected_code(db, rc) && api.errstr) {
+        // errstr's English text, widened into this thread's buffer.
+        static __thread char16_t wide[128] __attribute__((tls_model("initial-exec")));
+        const char* s = api.errstr(rc);
+        size_t i = 0;
+        for (; s[i] && i + 1 < sizeof wide / sizeof *wide; ++i) wide[i] = char16_t(s[i]);
+        wide[i] = 0;
+        return wide;
+    }
+    return api.errmsg16 ? api.errmsg16(db) : nullptr;
+}
+
+FL_EXPORT int sqlite3_close(sqlite3* db) {
+    auto& api = sqlite_api();
+    forget(db);
+    return api.close ? api.close(db) : SQLITE_MISUSE;
+}
+
+FL_EXPORT int sqlite3_close_v2(sqlite3* db) {
+    auto& api = sqlite_api();
+    forget(db);
+    return api.close_v2 ? api.close_v2(db) : SQLITE_MISUSE;
+}

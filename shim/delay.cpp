@@ -1,0 +1,27 @@
+#include "delay.h"
+
+#include <cerrno>
+#include <ctime>
+
+namespace faultline::shim {
+
+void inject_delay(const Rule& r, ThreadState& ts) {
+    int64_t ns = r.delay_ns;
+    if (r.jitter_ns) ns += int64_t(next_random(ts) % uint64_t(2 * r.jitter_ns + 1)) - r.jitter_ns;
+    if (ns <= 0) return;
+    // An absolute deadline: EINTR restarts never stretch the delay.
+    timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += time_t(ns / 1000000000);
+    deadline.tv_nsec += long(ns % 1000000000);
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_nsec -= 1000000000;
+        ++deadline.tv_sec;
+    }
+    int saved = errno;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {
+    }
+    errno = saved;
+}
+
+} // namespace faultline::shim

@@ -1,0 +1,42 @@
+#include "sqlite_api.h"
+
+#include "thread_state.h"
+
+#include <atomic>
+#include <dlfcn.h>
+
+namespace faultline::shim {
+
+namespace {
+
+SqliteApi g_api;
+std::atomic<bool> g_resolved{false};
+
+void* resolve(const char* name) {
+    if (void* f = dlsym(RTLD_NEXT, name)) return f;
+    // Loaded privately (RTLD_LOCAL): reach it through its own handle.
+    void* lib = dlopen("libsqlite3.so.0", RTLD_NOLOAD | RTLD_LAZY);
+    if (!lib) return nullptr;
+    void* f = dlsym(lib, name);
+    dlclose(lib); // drops the reference NOLOAD took; the library stays loaded
+    return f;
+}
+
+} // namespace
+
+const SqliteApi& sqlite_api() {
+    if (__builtin_expect(g_resolved.load(std::memory_order_acquire), 1)) return g_api;
+    // dlsym/dlopen allocate: those calls are the shim's, not the host's.
+    HookScope scope(tls);
+    SqliteApi api;
+#define FL_RESOLVE(field, type, name) api.field = reinterpret_cast<type>(resolve(name));
+    FL_SQLITE_API(FL_RESOLVE)
+#undef FL_RESOLVE
+    g_api = api;
+    // Only a complete set is final: a library loaded later completes it.
+    if (api.step && api.open_v2 && api.errstr && api.vfs_find)
+        g_resolved.store(true, std::memory_order_release);
+    return g_api;
+}
+
+} // namespace faultline::shim
