@@ -7,7 +7,9 @@ for h in $hooks; do grep -q "\`$h\`" "$ROOT/docs/hooks.md" || missing="$missing 
 expect_eq "docs/hooks.md names every hook" "" "$missing"
 
 missing=
-for k in mem.fail mem.limit mem.delay mem.ballast db.error db.delay db.io db.corrupt; do grep -q "\`$k\`" "$ROOT/docs/rules.md" || missing="$missing $k"; done
+for k in mem.fail mem.limit mem.delay mem.ballast db.error db.delay db.io db.corrupt \
+    net.delay net.timeout net.loss net.bandwidth net.reset net.refuse net.partition net.dns \
+    net.slice net.corrupt; do grep -q "\`$k\`" "$ROOT/docs/rules.md" || missing="$missing $k"; done
 expect_eq "docs/rules.md documents every armable kind" "" "$missing"
 
 missing=

@@ -19,9 +19,9 @@ versions() { # LIB FUNCTION...: prints FUNCTION(N) for each without exactly one 
         [ "$n" -eq 1 ] || printf ' %s(%s)' "$h" "$n"
     done
 }
-expect_eq "each hooked libc function has exactly one version in $libc" "" "$(versions "$libc" $(hooks_of mem))"
+expect_eq "each hooked libc function has exactly one version in $libc" "" "$(versions "$libc" $(hooks_of mem net))"
 expect_eq "each hooked SQLite function is defined once in $libsqlite" "" "$(versions "$libsqlite" $(hooks_of db))"
-hooks=$(hooks_of mem db) # the file layer (vfs) is a VFS, not symbols
+hooks=$(hooks_of mem net db) # the file layer (vfs) is a VFS, not symbols
 
 needed=$(objdump -p "$SHIM" | awk '/NEEDED/ {print $2}' | sort | tr '\n' ' ')
 expect_eq "the shim needs libc only" "libc.so.6 " "$needed"

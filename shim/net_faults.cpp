@@ -1,0 +1,660 @@
+#include "net_faults.h"
+
+#include "delay.h"
+#include "runtime.h"
+#include "thread_state.h"
+#include "trigger.h"
+
+#include <cerrno>
+#include <cfloat>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace faultline::shim {
+
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kRecheck = 20'000'000;         // how often a wait looks at the rules again
+constexpr int64_t kConnectBound = 127 * kSecond; // Linux's SYN retries give up about then
+
+void sleep_until(int64_t deadline) {
+    timespec ts{time_t(deadline / kSecond), long(deadline % kSecond)};
+    int saved = errno;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+    errno = saved;
+}
+
+void sleep_ns(int64_t ns) {
+    if (ns > 0) sleep_until(monotonic_ns() + ns);
+}
+
+// SO_RCVTIMEO / SO_SNDTIMEO of the socket, 0 when unset.
+int64_t socket_timeout(int fd, int which) {
+    timeval tv{};
+    socklen_t len = sizeof tv;
+    if (syscall(SYS_getsockopt, fd, SOL_SOCKET, which, &tv, &len) != 0) return 0;
+    return int64_t(tv.tv_sec) * kSecond + int64_t(tv.tv_usec) * 1000;
+}
+
+uint64_t rule_key(unsigned slot, uint64_t word) {
+    return uint64_t(slot) << 48 | (word >> 8);
+}
+
+// The rule `key` names is still armed (and active).
+const Rule* live_rule(uint64_t key, int64_t now) {
+    Segment* seg = g_segment;
+    if (!seg || !key) return nullptr;
+    const RuleSlot& s = seg->rules[key >> 48];
+    uint64_t word = s.state.load(std::memory_order_acquire);
+    if (state_of(word) != RuleState::Armed || (word >> 8) != (key & ((uint64_t(1) << 48) - 1)))
+        return nullptr;
+    const Rule& r = s.rule;
+    if (now < s.armed_ns + r.start_ns) return nullptr;
+    if (r.for_ns && now >= s.armed_ns + r.start_ns + r.for_ns) return nullptr;
+    return &r;
+}
+
+bool peer_matches(const Rule& r, const SocketState& s) {
+    if (!r.has_peer) return true;
+    if (!s.peer_known) return false;
+    if (r.peer.port && r.peer.port != s.peer_port) return false;
+    if (r.peer.family == 0) return true;
+    if (r.peer.family != s.family) return false;
+    unsigned bits = r.peer.prefix;
+    for (unsigned i = 0; bits; ++i) {
+        unsigned take = bits < 8 ? bits : 8;
+        uint8_t m = uint8_t(0xff << (8 - take));
+        if ((r.peer.addr[i] & m) != (s.peer[i] & m)) return false;
+        bits -= take;
+    }
+    return true;
+}
+
+bool fits_socket(const Rule& r, const SocketState& s) {
+    auto type = SocketType(s.type.load(std::memory_order_acquire));
+    if (r.proto == Proto::Tcp && type != SocketType::Tcp) return false;
+    if (r.proto == Proto::Udp && type != SocketType::Udp) return false;
+    if (r.lport && r.lport != s.local_port) return false;
+    return peer_matches(r, s);
+}
+
+bool is_tcp(const SocketState& s) {
+    return SocketType(s.type.load(std::memory_order_acquire)) == SocketType::Tcp;
+}
+
+// Does kind `r` act on operation `op` of this socket for `len` bytes?
+bool kind_applies(const Rule& r, uint32_t op, const SocketState& s, size_t len) {
+    switch (r.kind) {
+    case Kind::NetDelay:
+        // Without on=, a delay is one more round trip per exchange: on
+        // connect and accept, and on the first recv after a send.
+        if (r.ops) return op != kOnDns;
+        return op == kOnConnect || op == kOnAccept || (op == kOnRecv && s.turn);
+    case Kind::NetTimeout:
+        return op == kOnConnect || op == kOnRecv;
+    case Kind::NetLoss:
+        return op == kOnSend || op == kOnRecv || (op == kOnConnect && is_tcp(s));
+    case Kind::NetBandwidth:
+        return (op == kOnSend && r.dir != Direction::Recv) ||
+               (op == kOnRecv && r.dir != Direction::Send);
+    case Kind::NetReset:
+        return is_tcp(s) && (op == kOnSend || op == kOnRecv) &&
+               s.moved.load(std::memory_order_relaxed) + len >= r.amount;
+    case Kind::NetRefuse:
+        return op == kOnConnect;
+    case Kind::NetPartition:
+        return op == kOnConnect || op == kOnSend || op == kOnRecv;
+    case Kind::NetSlice:
+        return (op == kOnSend || op == kOnRecv) && len > r.max_size;
+    case Kind::NetCorrupt:
+        return op == kOnRecv;
+    default:
+        return false;
+    }
+}
+
+struct NetDecision {
+    const Rule* rule = nullptr;
+    uint64_t key = 0;
+};
+
+NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
+    NetDecision d;
+    uint64_t mask = armed_mask(Family::Net);
+    ThreadState& ts = tls;
+    Segment* seg = g_segment;
+    if (!mask || ts.depth || !seg) return d;
+    HookScope scope(ts);
+    int saved_errno = errno;
+    prepare_thread(ts);
+    unsigned h = unsigned(hook);
+    bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
+         ts.slot != nullptr);
+    auto matches = [&](const Rule& r, unsigned) {
+        if (r.ops && !(r.ops & op)) return false;
+        return fits_socket(r, s) && kind_applies(r, op, s, len);
+    };
+    CallContext ctx{ts, g_comm, monotonic_ns};
+    Injection inj;
+    if (pick_rule(*seg, mask, ctx, matches, inj)) {
+        seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
+        d.rule = inj.rule;
+        d.key = rule_key(inj.slot, seg->rules[inj.slot].state.load(std::memory_order_acquire));
+    }
+    errno = saved_errno;
+    return d;
+}
+
+void count_error(Hook hook) {
+    if (g_segment) g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Any armed, active net.partition covering this socket for `op`? (No
+// counters: asked by waits and by poll/select/epoll.)
+bool partition_active(const SocketState& s, uint32_t op, int64_t now) {
+    Segment* seg = g_segment;
+    uint64_t mask = armed_mask(Family::Net);
+    for (; seg && mask; mask &= mask - 1) {
+        unsigned i = unsigned(__builtin_ctzll(mask));
+        const Rule* r = live_rule(rule_key(i, seg->rules[i].state.load()), now);
+        if (r && r->kind == Kind::NetPartition && (!r->ops || (r->ops & op)) && fits_socket(*r, s))
+            return true;
+    }
+    return false;
+}
+
+// -- bandwidth ------------------------------------------------------------------
+
+TokenBucket g_process_buckets[kMaxRules][2];
+
+double burst_of(const Rule& r) {
+    if (r.burst) return double(r.burst);
+    double b = r.rate / 100; // 10 ms worth: accurate within 1% over a 1 s transfer
+    return b < 1460 ? 1460 : b;
+}
+
+TokenBucket& bucket_for(const Rule& r, uint64_t key, SocketState& s, bool recv) {
+    return r.scope == Scope::Process ? g_process_buckets[key >> 48][recv] : s.buckets[recv];
+}
+
+// Refills; returns the bytes that may move now.
+double refill(TokenBucket& b, const Rule& r, uint64_t key, int64_t now) {
+    double burst = burst_of(r);
+    if (b.rule != key) {
+        b.rule = key;
+        b.tokens = burst;
+        b.last_ns = now;
+    } else if (now > b.last_ns) {
+        b.tokens += r.rate * double(now - b.last_ns) / 1e9;
+        if (b.tokens > burst) b.tokens = burst;
+        b.last_ns = now;
+    }
+    return b.tokens;
+}
+
+// Nanoseconds until one byte may move.
+int64_t wait_for_token(const TokenBucket& b, const Rule& r) {
+    return b.tokens >= 1 ? 0 : int64_t((1 - b.tokens) / r.rate * 1e9) + 1;
+}
+
+// -- reset --------------------------------------------------------------------------
+
+void reset_connection(int fd, SocketState& s) {
+    // connect(AF_UNSPEC) aborts a TCP connection: the peer gets a RST.
+    sockaddr unspec{};
+    unspec.sa_family = AF_UNSPEC;
+    syscall(SYS_connect, fd, &unspec, sizeof unspec);
+    s.dead_errno.store(ECONNRESET, std::memory_order_release);
+}
+
+// A connection a rule killed: ECONNRESET, then EPIPE for sends.
+ssize_t dead(SocketState& s, bool sending) {
+    int e = s.dead_errno.load(std::memory_order_acquire);
+    errno = sending && e == ECONNRESET ? EPIPE : e;
+    return -1;
+}
+
+// A net.timeout hang on the socket: returns true while it holds (and sets
+// `until`); false when it has lifted (rule disarmed) or was never there.
+bool hanging(SocketState& s, int64_t now, int64_t& until) {
+    until = s.hang_until.load(std::memory_order_acquire);
+    if (!until) return false;
+    if (!live_rule(s.hang_rule, now) && now < until) {
+        s.hang_until.store(0, std::memory_order_release); // disarmed: the network is back
+        s.connect_error.store(0, std::memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
+void complete_pending_connect(int fd, SocketState& s) {
+    if (!s.pending_len) return;
+    uint32_t len = s.pending_len;
+    s.pending_len = 0;
+    syscall(SYS_connect, fd, &s.pending_connect, len); // non-blocking: EINPROGRESS
+}
+
+void move_bytes(SocketState& s, ssize_t n) {
+    if (n > 0) s.moved.fetch_add(uint64_t(n), std::memory_order_relaxed);
+}
+
+} // namespace
+
+bool fd_nonblocking(int fd) {
+    long flags = syscall(SYS_fcntl, fd, F_GETFL, 0);
+    return flags >= 0 && (flags & O_NONBLOCK);
+}
+
+ssize_t net_send(Hook hook, int fd, size_t len, bool nonblocking, Transfer real) {
+    SocketState* s = socket_state(fd);
+    if (!is_inet(s) || tls.depth) return real(0, len);
+    if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, true);
+    complete_pending_connect(fd, *s);
+    NetDecision d = decide(hook, kOnSend, *s, len);
+    s->turn = 1;
+    if (!d.rule) {
+        s->loss_streak = 0;
+        ssize_t n = real(0, len);
+        move_bytes(*s, n);
+        return n;
+    }
+    const Rule& r = *d.rule;
+    switch (r.kind) {
+    case Kind::NetDelay:
+        inject_delay(r, tls);
+        break;
+    case Kind::NetLoss:
+        if (!is_tcp(*s)) return ssize_t(len); // the datagram is gone, silently
+        // A lost segment costs a retransmission timeout, doubling each time.
+        sleep_ns(r.rto_ns << (s->loss_streak < 6 ? s->loss_streak : 6));
+        ++s->loss_streak;
+        break;
+    case Kind::NetPartition: {
+        if (nonblocking) {
+            errno = EAGAIN;
+            return -1;
+        }
+        int64_t bound = socket_timeout(fd, SO_SNDTIMEO);
+        int64_t start = monotonic_ns();
+        while (partition_active(*s, kOnSend, monotonic_ns())) {
+            if (bound && monotonic_ns() - start >= bound) {
+                errno = EAGAIN;
+                return -1;
+            }
+            sleep_ns(kRecheck);
+        }
+        break;
+    }
+    case Kind::NetReset: {
+        uint64_t moved = s->moved.load(std::memory_order_relaxed);
+        size_t allowed = r.amount > moved ? size_t(r.amount - moved) : 0;
+        ssize_t n = allowed ? real(0, allowed < len ? allowed : len) : 0;
+        move_bytes(*s, n);
+        if (s->moved.load(std::memory_order_relaxed) >= r.amount) reset_connection(fd, *s);
+        if (n > 0) return n;
+        count_error(hook);
+        errno = ECONNRESET;
+        return -1;
+    }
+    case Kind::NetSlice: {
+        ssize_t n = real(0, r.max_size);
+        move_bytes(*s, n);
+        return n;
+    }
+    case Kind::NetBandwidth: {
+        TokenBucket& b = bucket_for(r, d.key, *s, false);
+        size_t sent = 0;
+        while (sent < len) {
+            int64_t now = monotonic_ns();
+            double tokens = refill(b, r, d.key, now);
+            if (tokens < 1) {
+                if (nonblocking) break;
+                sleep_ns(wait_for_token(b, r));
+                continue;
+            }
+            size_t chunk = size_t(tokens) < len - sent ? size_t(tokens) : len - sent;
+            ssize_t n = real(sent, chunk);
+            if (n < 0) {
+                if (sent) break;
+                return n;
+            }
+            b.tokens -= double(n); // the bytes that moved, not those asked
+            sent += size_t(n);
+            move_bytes(*s, n);
+            if (nonblocking || size_t(n) < chunk) break;
+        }
+        if (sent == 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+        return ssize_t(sent);
+    }
+    default:
+        break;
+    }
+    ssize_t n = real(0, len);
+    move_bytes(*s, n);
+    return n;
+}
+
+ssize_t net_recv(Hook hook, int fd, size_t len, bool nonblocking, Transfer real, RecvBuffer buf) {
+    SocketState* s = socket_state(fd);
+    if (!is_inet(s) || tls.depth) return real(0, len);
+    if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, false);
+    complete_pending_connect(fd, *s);
+    int64_t now = monotonic_ns(), until = 0;
+    if (hanging(*s, now, until)) {
+        // No data until the hang ends; then the connection has timed out.
+        if (now < until) {
+            if (nonblocking) {
+                errno = EAGAIN;
+                return -1;
+            }
+            int64_t own = socket_timeout(fd, SO_RCVTIMEO);
+            if (own && now + own < until) { // the caller's own timeout is shorter
+                sleep_until(now + own);
+                errno = EAGAIN;
+                return -1;
+            }
+            sleep_until(until);
+        }
+        s->dead_errno.store(ETIMEDOUT, std::memory_order_release);
+        count_error(hook);
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    NetDecision d = decide(hook, kOnRecv, *s, len);
+    s->turn = 0;
+    if (!d.rule) {
+        s->loss_streak = 0;
+        ssize_t n = real(0, len);
+        move_bytes(*s, n);
+        return n;
+    }
+    const Rule& r = *d.rule;
+    switch (r.kind) {
+    case Kind::NetDelay:
+        inject_delay(r, tls);
+        break;
+    case Kind::NetTimeout:
+        s->hang_rule = d.key;
+        s->hang_until.store(now + r.timeout_ns, std::memory_order_release);
+        return net_recv(hook, fd, len, nonblocking, real, buf); // now hanging
+    case Kind::NetPartition: {
+        if (nonblocking) {
+            errno = EAGAIN;
+            return -1;
+        }
+        int64_t bound = socket_timeout(fd, SO_RCVTIMEO);
+        int64_t start = monotonic_ns();
+        while (partition_active(*s, kOnRecv, monotonic_ns())) {
+            if (bound && monotonic_ns() - start >= bound) {
+                errno = EAGAIN;
+                return -1;
+            }
+            sleep_ns(kRecheck);
+        }
+        break;
+    }
+    case Kind::NetLoss:
+        if (!is_tcp(*s)) {
+            // A datagram lost on the way: read it and drop it.
+            ssize_t n = real(0, len);
+            if (n < 0) return n;
+            if (nonblocking) {
+                errno = EAGAIN;
+                return -1;
+            }
+            return net_recv(hook, fd, len, nonblocking, real, buf);
+        }
+        sleep_ns(r.rto_ns << (s->loss_streak < 6 ? s->loss_streak : 6));
+        ++s->loss_streak;
+        break;
+    case Kind::NetReset: {
+        uint64_t moved = s->moved.load(std::memory_order_relaxed);
+        size_t allowed = r.amount > moved ? size_t(r.amount - moved) : 0;
+        ssize_t n = allowed ? real(0, allowed < len ? allowed : len) : 0;
+        move_bytes(*s, n);
+        if (s->moved.load(std::memory_order_relaxed) >= r.amount) reset_connection(fd, *s);
+        if (n > 0) return n;
+        count_error(hook);
+        errno = ECONNRESET;
+        return -1;
+    }
+    case Kind::NetSlice: {
+        ssize_t n = real(0, r.max_size);
+        move_bytes(*s, n);
+        return n;
+    }
+    case Kind::NetBandwidth: {
+        TokenBucket& b = bucket_for(r, d.key, *s, true);
+        double tokens = refill(b, r, d.key, now);
+        while (tokens < 1) {
+            if (nonblocking) {
+                errno = EAGAIN;
+                return -1;
+            }
+            sleep_ns(wait_for_token(b, r));
+            tokens = refill(b, r, d.key, monotonic_ns());
+        }
+        size_t allowed = size_t(tokens) < len ? size_t(tokens) : len;
+        ssize_t n = real(0, allowed);
+        if (n > 0) b.tokens -= double(n); // what moved, not what was asked
+        move_bytes(*s, n);
+        return n;
+    }
+    case Kind::NetCorrupt: {
+        ssize_t n = real(0, len);
+        move_bytes(*s, n);
+        size_t span = n > 0 && size_t(n) < buf.size ? size_t(n) : buf.size;
+        if (n > 0 && span && buf.data) {
+            uint64_t rnd = next_random(tls);
+            static_cast<uint8_t*>(buf.data)[(rnd >> 3) % span] ^= uint8_t(1u << (rnd & 7));
+        }
+        return n;
+    }
+    default:
+        break;
+    }
+    ssize_t n = real(0, len);
+    move_bytes(*s, n);
+    return n;
+}
+
+int net_connect(int fd, const sockaddr* addr, socklen_t len,
+                int (*real)(int, const sockaddr*, socklen_t)) {
+    if (tls.depth) return real(fd, addr, len);
+    socket_forget(fd); // a socket reconnected is a new connection
+    SocketState* s = socket_state(fd);
+    if (!is_inet(s)) return real(fd, addr, len);
+    socket_set_peer(*s, addr, len);
+    NetDecision d = decide(Hook::NetConnect, kOnConnect, *s, 0);
+    s->turn = 1;
+    if (!d.rule) return real(fd, addr, len);
+    const Rule& r = *d.rule;
+    bool nonblocking = fd_nonblocking(fd);
+    int64_t now = monotonic_ns();
+    switch (r.kind) {
+    case Kind::NetDelay:
+        inject_delay(r, tls);
+        break;
+    case Kind::NetRefuse:
+        count_error(Hook::NetConnect);
+        errno = r.code;
+        return -1;
+    case Kind::NetLoss: {
+        // Lost SYNs: Linux retransmits after 1 s, then 2, 4... (connect
+        // takes 1 s, 3 s, 7 s...), and gives up after 6 retries.
+        int lost = 0;
+        do {
+            sleep_ns(kSecond << lost);
+        } while (++lost < 6 && next_unit(tls) < r.p);
+        if (lost == 6) {
+            count_error(Hook::NetConnect);
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        break;
+    }
+    case Kind::NetTimeout: {
+        if (nonblocking) {
+            // In progress until the timeout, then SO_ERROR says ETIMEDOUT;
+            // poll/select/epoll hide writability meanwhile.
+            s->hang_rule = d.key;
+            s->connect_error.store(ETIMEDOUT, std::memory_order_relaxed);
+            s->hang_until.store(now + r.timeout_ns, std::memory_order_release);
+            errno = EINPROGRESS;
+            return -1;
+        }
+        int64_t own = socket_timeout(fd, SO_SNDTIMEO);
+        count_error(Hook::NetConnect);
+        if (own && own < r.timeout_ns) {
+            sleep_ns(own);
+            errno = EINPROGRESS; // what Linux says when SO_SNDTIMEO ends a connect
+            return -1;
+        }
+        sleep_ns(r.timeout_ns);
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    case Kind::NetPartition: {
+        if (nonblocking) {
+            // Connected for real once the partition lifts (net_hold_until).
+            memcpy(&s->pending_connect, addr,
+                   len < sizeof s->pending_connect ? len : sizeof s->pending_connect);
+            s->pending_len = len;
+            errno = EINPROGRESS;
+            return -1;
+        }
+        int64_t own = socket_timeout(fd, SO_SNDTIMEO);
+        int64_t bound = own ? own : kConnectBound;
+        while (partition_active(*s, kOnConnect, monotonic_ns())) {
+            if (monotonic_ns() - now >= bound) {
+                count_error(Hook::NetConnect);
+                errno = own ? EINPROGRESS : ETIMEDOUT;
+                return -1;
+            }
+            sleep_ns(kRecheck);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return real(fd, addr, len);
+}
+
+int net_after_accept(int listen_fd, int fd) {
+    (void)listen_fd;
+    socket_forget(fd);
+    SocketState* s = socket_state(fd);
+    if (!is_inet(s) || tls.depth) return fd;
+    NetDecision d = decide(Hook::NetAccept, kOnAccept, *s, 0);
+    if (!d.rule) return fd;
+    if (d.rule->kind == Kind::NetDelay) inject_delay(*d.rule, tls);
+    return fd;
+}
+
+int net_dns(const char* host) {
+    uint64_t mask = armed_mask(Family::Net);
+    ThreadState& ts = tls;
+    Segment* seg = g_segment;
+    if (!mask || ts.depth || !seg) return 0;
+    const Rule* hit = nullptr;
+    {
+        HookScope scope(ts);
+        int saved_errno = errno;
+        prepare_thread(ts);
+        unsigned h = unsigned(Hook::NetGetaddrinfo);
+        bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
+             ts.slot != nullptr);
+        auto matches = [&](const Rule& r, unsigned) {
+            if (r.kind == Kind::NetDelay) return (r.ops & kOnDns) != 0;
+            if (r.kind != Kind::NetDns) return false;
+            return !r.host[0] || (host && glob_match(r.host, host, true));
+        };
+        CallContext ctx{ts, g_comm, monotonic_ns};
+        Injection inj;
+        if (pick_rule(*seg, mask, ctx, matches, inj)) {
+            seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
+            hit = inj.rule;
+        }
+        errno = saved_errno;
+    }
+    if (!hit) return 0;
+    inject_delay(*hit, ts);
+    if (hit->kind == Kind::NetDns && hit->code) {
+        count_error(Hook::NetGetaddrinfo);
+        return hit->code;
+    }
+    return 0;
+}
+
+bool net_connect_error(int fd, int& error) {
+    SocketState* t = sockets_table();
+    if (!t || fd < 0 || fd >= kMaxTrackedFd) return false;
+    SocketState& s = t[fd];
+    if (s.pending_len) {
+        error = 0; // still in progress
+        return true;
+    }
+    int pending = s.connect_error.load(std::memory_order_acquire);
+    if (!pending) return false;
+    int64_t until = 0;
+    if (hanging(s, monotonic_ns(), until) && monotonic_ns() < until) {
+        error = 0;
+        return true;
+    }
+    if (!until) return false; // lifted: the kernel's answer
+    s.connect_error.store(0, std::memory_order_relaxed);
+    s.dead_errno.store(pending, std::memory_order_release);
+    error = pending;
+    return true;
+}
+
+int64_t net_hold_until(int fd, bool read, int64_t now) {
+    SocketState* t = sockets_table();
+    if (!t || fd < 0 || fd >= kMaxTrackedFd || armed_mask(Family::Net) == 0) return 0;
+    SocketState* s = socket_state(fd);
+    if (!is_inet(s) || s->dead_errno.load(std::memory_order_acquire)) return 0;
+    int64_t hold = 0, until = 0;
+    if (hanging(*s, now, until) && now < until) hold = until;
+    if (s->pending_len) {
+        if (partition_active(*s, kOnConnect, now))
+            hold = hold > now + kRecheck ? hold : now + kRecheck;
+        else
+            complete_pending_connect(fd, *s);
+    }
+    if (partition_active(*s, read ? kOnRecv : kOnSend, now))
+        hold = hold > now + kRecheck ? hold : now + kRecheck;
+    // An empty bandwidth bucket of a still-armed rule.
+    for (int scope = 0; scope < 2; ++scope) {
+        TokenBucket* b = nullptr;
+        uint64_t key = s->buckets[read].rule;
+        if (scope == 1) {
+            for (auto& pb : g_process_buckets)
+                if (pb[read].rule && live_rule(pb[read].rule, now)) {
+                    const Rule* r = live_rule(pb[read].rule, now);
+                    if (r && fits_socket(*r, *s)) b = &pb[read];
+                }
+            key = b ? b->rule : 0;
+        } else {
+            b = &s->buckets[read];
+        }
+        const Rule* r = key ? live_rule(key, now) : nullptr;
+        if (!b || !r) continue;
+        double tokens = refill(*b, *r, key, now);
+        if (tokens < 1) {
+            int64_t ready = now + wait_for_token(*b, *r);
+            hold = hold > ready ? hold : ready;
+        }
+    }
+    return hold;
+}
+
+} // namespace faultline::shim

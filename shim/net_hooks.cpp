@@ -1,0 +1,335 @@
+// The network hooks: socket data calls, connect/accept, getaddrinfo, and the
+// fd book-keeping (socket, close, dup2, dup3, getsockopt). Each is a fast
+// path (no network rule armed: one load and a branch before the original)
+// and a hand-over to net_faults.cpp. poll/select/epoll are in net_wait.cpp.
+
+#include "net_api.h"
+#include "net_faults.h"
+#include "runtime.h"
+#include "thread_state.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace faultline::shim {
+namespace {
+
+inline bool quiet() {
+    return __builtin_expect(armed_mask(Family::Net) == 0, 1);
+}
+
+// An iovec list seen from `offset`, at most `n` bytes: what a paced or capped
+// vectored call transfers. Lists longer than kMaxIov are not reshaped.
+constexpr int kMaxIov = 64;
+int window(const iovec* in, int count, size_t offset, size_t n, iovec* out) {
+    int k = 0;
+    for (int i = 0; i < count && n; ++i) {
+        size_t len = in[i].iov_len;
+        if (offset >= len) {
+            offset -= len;
+            continue;
+        }
+        size_t take = len - offset < n ? len - offset : n;
+        out[k].iov_base = static_cast<char*>(in[i].iov_base) + offset;
+        out[k].iov_len = take;
+        ++k;
+        n -= take;
+        offset = 0;
+    }
+    return k;
+}
+
+size_t total(const iovec* iov, int count) {
+    size_t t = 0;
+    for (int i = 0; i < count; ++i) t += iov[i].iov_len;
+    return t;
+}
+
+RecvBuffer first_buffer(const iovec* iov, int count) {
+    for (int i = 0; i < count; ++i)
+        if (iov[i].iov_len) return {iov[i].iov_base, iov[i].iov_len};
+    return {nullptr, 0};
+}
+
+// The plain-buffer calls: send, sendto, write; recv, recvfrom, read.
+template <class Call>
+ssize_t send_buffer(Hook hook, int fd, const void* buf, size_t len, bool dontwait, Call&& call) {
+    struct Ctx {
+        Call& call;
+        const char* buf;
+    } ctx{call, static_cast<const char*>(buf)};
+    Transfer t{[](void* c, size_t off, size_t n) -> ssize_t {
+                   auto& x = *static_cast<Ctx*>(c);
+                   return x.call(x.buf + off, n);
+               },
+               &ctx};
+    return net_send(hook, fd, len, dontwait || fd_nonblocking(fd), t);
+}
+
+template <class Call>
+ssize_t recv_buffer(Hook hook, int fd, void* buf, size_t len, bool dontwait, Call&& call) {
+    struct Ctx {
+        Call& call;
+        char* buf;
+    } ctx{call, static_cast<char*>(buf)};
+    Transfer t{[](void* c, size_t off, size_t n) -> ssize_t {
+                   auto& x = *static_cast<Ctx*>(c);
+                   return x.call(x.buf + off, n);
+               },
+               &ctx};
+    return net_recv(hook, fd, len, dontwait || fd_nonblocking(fd), t, {buf, len});
+}
+
+// The vectored calls: writev/sendmsg, readv/recvmsg. `call(iov, count)`.
+template <class Call>
+ssize_t send_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwait, Call&& call) {
+    if (count > kMaxIov) return call(iov, count);
+    struct Ctx {
+        Call& call;
+        const iovec* iov;
+        int count;
+    } ctx{call, iov, count};
+    Transfer t{[](void* c, size_t off, size_t n) -> ssize_t {
+                   auto& x = *static_cast<Ctx*>(c);
+                   iovec part[kMaxIov];
+                   return x.call(part, window(x.iov, x.count, off, n, part));
+               },
+               &ctx};
+    return net_send(hook, fd, total(iov, count), dontwait || fd_nonblocking(fd), t);
+}
+
+template <class Call>
+ssize_t recv_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwait, Call&& call) {
+    if (count > kMaxIov) return call(iov, count);
+    struct Ctx {
+        Call& call;
+        const iovec* iov;
+        int count;
+    } ctx{call, iov, count};
+    Transfer t{[](void* c, size_t off, size_t n) -> ssize_t {
+                   auto& x = *static_cast<Ctx*>(c);
+                   iovec part[kMaxIov];
+                   return x.call(part, window(x.iov, x.count, off, n, part));
+               },
+               &ctx};
+    return net_recv(hook, fd, total(iov, count), dontwait || fd_nonblocking(fd), t,
+                    first_buffer(iov, count));
+}
+
+} // namespace
+} // namespace faultline::shim
+
+using namespace faultline;
+using namespace faultline::shim;
+
+#define FL_EXPORT extern "C" __attribute__((visibility("default")))
+
+FL_EXPORT int socket(int domain, int type, int protocol) {
+    int fd = net_api().socket(domain, type, protocol);
+    if (fd >= 0 && sockets_table()) socket_forget(fd);
+    return fd;
+}
+
+FL_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
+    auto real = net_api().connect;
+    if (quiet()) {
+        if (sockets_table()) socket_forget(fd);
+        return real(fd, addr, len);
+    }
+    return net_connect(fd, addr, len, real);
+}
+
+FL_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
+    int c = net_api().accept(fd, addr, len);
+    if (c < 0) return c;
+    if (quiet()) {
+        if (sockets_table()) socket_forget(c);
+        return c;
+    }
+    return net_after_accept(fd, c);
+}
+
+FL_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+    int c = net_api().accept4(fd, addr, len, flags);
+    if (c < 0) return c;
+    if (quiet()) {
+        if (sockets_table()) socket_forget(c);
+        return c;
+    }
+    return net_after_accept(fd, c);
+}
+
+FL_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
+    auto real = net_api().send;
+    if (quiet()) return real(fd, buf, len, flags);
+    return send_buffer(Hook::NetSend, fd, buf, len, flags & MSG_DONTWAIT,
+                       [&](const void* b, size_t n) { return real(fd, b, n, flags); });
+}
+
+FL_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to,
+                         socklen_t tolen) {
+    auto real = net_api().sendto;
+    if (quiet()) return real(fd, buf, len, flags, to, tolen);
+    // An unconnected datagram socket's peer is each datagram's destination.
+    if (to)
+        if (SocketState* s = socket_state(fd); is_inet(s)) socket_set_peer(*s, to, tolen);
+    return send_buffer(Hook::NetSendto, fd, buf, len, flags & MSG_DONTWAIT,
+                       [&](const void* b, size_t n) { return real(fd, b, n, flags, to, tolen); });
+}
+
+FL_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
+    auto real = net_api().write;
+    if (quiet()) return real(fd, buf, len);
+    return send_buffer(Hook::NetWrite, fd, buf, len, false,
+                       [&](const void* b, size_t n) { return real(fd, b, n); });
+}
+
+FL_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+    auto real = net_api().sendmsg;
+    if (quiet()) return real(fd, msg, flags);
+    if (msg->msg_name)
+        if (SocketState* s = socket_state(fd); is_inet(s))
+            socket_set_peer(*s, static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
+    return send_vector(Hook::NetSendmsg, fd, msg->msg_iov, int(msg->msg_iovlen),
+                       flags & MSG_DONTWAIT, [&](const iovec* iov, int count) {
+                           msghdr m = *msg;
+                           m.msg_iov = const_cast<iovec*>(iov);
+                           m.msg_iovlen = size_t(count);
+                           return real(fd, &m, flags);
+                       });
+}
+
+FL_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
+    auto real = net_api().writev;
+    if (quiet()) return real(fd, iov, count);
+    return send_vector(Hook::NetWritev, fd, iov, count, false,
+                       [&](const iovec* v, int c) { return real(fd, v, c); });
+}
+
+FL_EXPORT int sendmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) {
+    auto real = net_api().sendmmsg;
+    if (quiet()) return real(fd, msgs, count, flags);
+    // One message at a time, so that each datagram meets the rules alone.
+    unsigned done = 0;
+    for (; done < count; ++done) {
+        ssize_t n = sendmsg(fd, &msgs[done].msg_hdr, flags);
+        if (n < 0) return done ? int(done) : -1;
+        msgs[done].msg_len = unsigned(n);
+    }
+    return int(done);
+}
+
+FL_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
+    auto real = net_api().recv;
+    if (quiet()) return real(fd, buf, len, flags);
+    return recv_buffer(Hook::NetRecv, fd, buf, len, flags & MSG_DONTWAIT,
+                       [&](void* b, size_t n) { return real(fd, b, n, flags); });
+}
+
+FL_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
+                           socklen_t* fromlen) {
+    auto real = net_api().recvfrom;
+    if (quiet()) return real(fd, buf, len, flags, from, fromlen);
+    return recv_buffer(Hook::NetRecvfrom, fd, buf, len, flags & MSG_DONTWAIT,
+                       [&](void* b, size_t n) { return real(fd, b, n, flags, from, fromlen); });
+}
+
+FL_EXPORT ssize_t read(int fd, void* buf, size_t len) {
+    auto real = net_api().read;
+    if (quiet()) return real(fd, buf, len);
+    return recv_buffer(Hook::NetRead, fd, buf, len, false,
+                       [&](void* b, size_t n) { return real(fd, b, n); });
+}
+
+FL_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+    auto real = net_api().recvmsg;
+    if (quiet()) return real(fd, msg, flags);
+    return recv_vector(Hook::NetRecvmsg, fd, msg->msg_iov, int(msg->msg_iovlen),
+                       flags & MSG_DONTWAIT, [&](const iovec* iov, int count) {
+                           iovec* saved = msg->msg_iov;
+                           size_t saved_len = msg->msg_iovlen;
+                           msg->msg_iov = const_cast<iovec*>(iov);
+                           msg->msg_iovlen = size_t(count);
+                           ssize_t n = real(fd, msg, flags);
+                           msg->msg_iov = saved;
+                           msg->msg_iovlen = saved_len;
+                           return n;
+                       });
+}
+
+FL_EXPORT ssize_t readv(int fd, const iovec* iov, int count) {
+    auto real = net_api().readv;
+    if (quiet()) return real(fd, iov, count);
+    return recv_vector(Hook::NetReadv, fd, iov, count, false,
+                       [&](const iovec* v, int c) { return real(fd, v, c); });
+}
+
+FL_EXPORT int recvmmsg(int fd, mmsghdr* msgs, unsigned count, int flags, timespec* timeout) {
+    auto real = net_api().recvmmsg;
+    if (quiet() || count == 0) return real(fd, msgs, count, flags, timeout);
+    // While faults are armed: one message per call (recvmmsg may return fewer).
+    ssize_t n = recvmsg(fd, &msgs[0].msg_hdr, flags & ~MSG_WAITFORONE);
+    if (n < 0) return -1;
+    msgs[0].msg_len = unsigned(n);
+    return 1;
+}
+
+// _FORTIFY_SOURCE turns recv/recvfrom/read into these (PITFALLS 12): the
+// length check stays glibc's, the rest is the hook's.
+extern "C" void __chk_fail(void) __attribute__((noreturn));
+
+FL_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t len, size_t buflen, int flags) {
+    if (len > buflen) __chk_fail();
+    return recv(fd, buf, len, flags);
+}
+
+FL_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, int flags,
+                                 sockaddr* from, socklen_t* fromlen) {
+    if (len > buflen) __chk_fail();
+    return recvfrom(fd, buf, len, flags, from, fromlen);
+}
+
+FL_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
+    if (len > buflen) __chk_fail();
+    return read(fd, buf, len);
+}
+
+FL_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
+                          addrinfo** res) {
+    auto real = net_api().getaddrinfo;
+    if (!quiet())
+        if (int rc = net_dns(node)) return rc;
+    return real(node, service, hints, res);
+}
+
+FL_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
+    auto real = net_api().getsockopt;
+    int error = 0;
+    if (!quiet() && level == SOL_SOCKET && name == SO_ERROR && value && len &&
+        *len >= sizeof(int) && net_connect_error(fd, error)) {
+        memcpy(value, &error, sizeof error);
+        *len = sizeof error;
+        return 0;
+    }
+    return real(fd, level, name, value, len);
+}
+
+FL_EXPORT int close(int fd) {
+    if (sockets_table()) {
+        socket_forget(fd);
+        epoll_forget_fd(fd);
+    }
+    return net_api().close(fd);
+}
+
+FL_EXPORT int dup2(int fd, int target) {
+    int r = net_api().dup2(fd, target);
+    if (r >= 0 && sockets_table()) socket_forget(r);
+    return r;
+}
+
+FL_EXPORT int dup3(int fd, int target, int flags) {
+    int r = net_api().dup3(fd, target, flags);
+    if (r >= 0 && sockets_table()) socket_forget(r);
+    return r;
+}

@@ -1,0 +1,65 @@
+// What the network hooks know about each fd of the process: whether it is an
+// IPv4/IPv6 TCP or UDP socket, its peer and local port, the bytes it moved,
+// and the fault state a rule left on it (reset, a timeout hang, a pending
+// connect, a bandwidth bucket).
+//
+// A fixed table indexed by fd in its own mapping, created the first time a
+// network rule is armed; classification is lazy (three system calls, once per
+// fd) and undone by close/dup2/dup3, and by socket/accept for their new fd.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace faultline::shim {
+
+enum class SocketType : uint8_t { Unknown = 0, NotInet, Tcp, Udp };
+
+// A net.bandwidth token bucket, bound to one rule (`rule`: slot << 48 |
+// generation; a bucket of another rule starts afresh).
+struct TokenBucket {
+    uint64_t rule;
+    double tokens; // bytes that may move now
+    int64_t last_ns;
+};
+
+struct SocketState {
+    std::atomic<uint8_t> type; // SocketType
+    uint8_t family;            // 4 or 6
+    uint8_t peer_known;
+    uint8_t turn; // a send (or connect) happened since the last recv: a new exchange
+    uint16_t local_port;
+    uint16_t peer_port;
+    uint8_t peer[16];
+    std::atomic<uint64_t> moved;     // bytes sent + received since classified
+    std::atomic<int> dead_errno;     // a reset or timed-out connection: what calls now get
+    std::atomic<int64_t> hang_until; // net.timeout: no data until then (CLOCK_MONOTONIC), then dead
+    uint64_t hang_rule;              // the rule holding it: slot << 48 | generation
+    std::atomic<int> connect_error;  // SO_ERROR after a connect the shim held back
+    uint32_t loss_streak;            // consecutive TCP losses: the RTO doubles
+    // A connect held back (non-blocking, under a partition): done for real
+    // once the partition lifts.
+    sockaddr_storage pending_connect;
+    uint32_t pending_len;
+    TokenBucket buckets[2]; // net.bandwidth scope=socket: [0] send, [1] recv
+};
+
+// The table, or null until a network rule was first armed in this process.
+SocketState* sockets_table();
+// Creates the table (first armed network rule).
+SocketState* sockets_create();
+
+constexpr int kMaxTrackedFd = 65536;
+
+// The fd's state, classified if needed; null for fds out of range or when
+// there is no table.
+SocketState* socket_state(int fd);
+bool is_inet(const SocketState* s);
+// Forgets what was known of fd (close, dup2 target, new socket).
+void socket_forget(int fd);
+// Records the peer of a connect/sendto before the call.
+void socket_set_peer(SocketState& s, const sockaddr* addr, socklen_t len);
+
+} // namespace faultline::shim

@@ -1,0 +1,374 @@
+// Readiness under faults: poll, ppoll, select, pselect and epoll must not
+// report an fd whose data or writability a fault holds back (net.timeout,
+// net.partition, net.bandwidth, a held connect), and must report it once the
+// fault lets it through, within the caller's own timeout, without spinning.
+//
+// poll/select: the held events are masked out of a copy of the request and
+// the wait is cut at the next time a hold may end; then again.
+// epoll: a held fd is taken out of the epoll set (EPOLL_CTL_DEL) and put back
+// with its own events and data (EPOLL_CTL_ADD) when the hold ends; ADD makes
+// the kernel look at its readiness afresh, so edge-triggered and one-shot
+// registrations get their event then. epoll_ctl is mirrored to know both.
+
+#include "net_api.h"
+#include "net_faults.h"
+#include "runtime.h"
+#include "thread_state.h"
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+
+namespace faultline::shim {
+namespace {
+
+constexpr int64_t kForever = INT64_MAX;
+constexpr nfds_t kMaxPoll = 1024; // larger sets are passed through unmasked
+
+inline bool quiet() {
+    return __builtin_expect(armed_mask(Family::Net) == 0, 1);
+}
+
+int64_t deadline_after(int64_t timeout_ns) {
+    return timeout_ns < 0 ? kForever : monotonic_ns() + timeout_ns;
+}
+
+// Which of `events` a fault holds back for fd now; `next` gets the earliest
+// time a hold may end.
+short held_events(int fd, short events, int64_t now, int64_t& next) {
+    short held = 0;
+    if (events & (POLLIN | POLLRDNORM | POLLPRI)) {
+        if (int64_t t = net_hold_until(fd, true, now)) {
+            held |= short(events & (POLLIN | POLLRDNORM | POLLPRI));
+            next = t < next ? t : next;
+        }
+    }
+    if (events & (POLLOUT | POLLWRNORM)) {
+        if (int64_t t = net_hold_until(fd, false, now)) {
+            held |= short(events & (POLLOUT | POLLWRNORM));
+            next = t < next ? t : next;
+        }
+    }
+    return held;
+}
+
+// poll with faults: `deadline` CLOCK_MONOTONIC or kForever.
+int poll_held(pollfd* fds, nfds_t n, int64_t deadline, const sigset_t* sigmask) {
+    auto real = net_api().ppoll;
+    pollfd copy[kMaxPoll];
+    short hidden[kMaxPoll];
+    while (true) {
+        int64_t now = monotonic_ns(), next = kForever;
+        bool any = false;
+        for (nfds_t i = 0; i < n; ++i) {
+            copy[i] = fds[i];
+            hidden[i] = fds[i].fd >= 0 ? held_events(fds[i].fd, fds[i].events, now, next) : 0;
+            if (hidden[i]) {
+                any = true;
+                copy[i].events = short(copy[i].events & ~hidden[i]);
+                // Nothing left to ask: ignore the fd, or the kernel would
+                // still report HUP/ERR for it.
+                if (!(copy[i].events & (POLLIN | POLLRDNORM | POLLPRI | POLLOUT | POLLWRNORM)))
+                    copy[i].fd = -1;
+            }
+        }
+        int64_t until = next < deadline ? next : deadline;
+        timespec wait{0, 0}, *wait_ptr = nullptr;
+        if (until != kForever) {
+            int64_t ns = until > now ? until - now : 0;
+            wait = {time_t(ns / 1000000000), long(ns % 1000000000)};
+            wait_ptr = &wait;
+        }
+        int r = real(any ? copy : fds, n, wait_ptr, sigmask);
+        if (r < 0 || !any) return r;
+        int ready = 0;
+        for (nfds_t i = 0; i < n; ++i) {
+            fds[i].revents = copy[i].fd < 0 && fds[i].fd >= 0 ? 0 : copy[i].revents;
+            ready += fds[i].revents != 0;
+        }
+        if (ready || monotonic_ns() >= deadline) return ready;
+    }
+}
+
+int64_t timeout_ms_ns(int ms) {
+    return ms < 0 ? -1 : int64_t(ms) * 1000000;
+}
+int64_t timespec_ns(const timespec* t) {
+    return t ? int64_t(t->tv_sec) * 1000000000 + t->tv_nsec : -1;
+}
+
+int select_held(int nfds, fd_set* r, fd_set* w, fd_set* e, int64_t timeout_ns,
+                const sigset_t* sigmask) {
+    pollfd fds[kMaxPoll];
+    nfds_t n = 0;
+    for (int fd = 0; fd < nfds && fd < FD_SETSIZE; ++fd) {
+        short ev = 0;
+        if (r && FD_ISSET(fd, r)) ev |= POLLIN;
+        if (w && FD_ISSET(fd, w)) ev |= POLLOUT;
+        if (e && FD_ISSET(fd, e)) ev |= POLLPRI;
+        if (ev) fds[n++] = {fd, ev, 0};
+    }
+    int rc = poll_held(fds, n, deadline_after(timeout_ns), sigmask);
+    if (rc < 0) return rc;
+    if (r) FD_ZERO(r);
+    if (w) FD_ZERO(w);
+    if (e) FD_ZERO(e);
+    int count = 0;
+    for (nfds_t i = 0; i < n; ++i) {
+        short rev = fds[i].revents;
+        // select reports errors and hang-ups as readable/writable, as Linux does.
+        if (r && (fds[i].events & POLLIN) && (rev & (POLLIN | POLLHUP | POLLERR))) {
+            FD_SET(fds[i].fd, r);
+            ++count;
+        }
+        if (w && (fds[i].events & POLLOUT) && (rev & (POLLOUT | POLLERR))) {
+            FD_SET(fds[i].fd, w);
+            ++count;
+        }
+        if (e && (fds[i].events & POLLPRI) && (rev & POLLPRI)) {
+            FD_SET(fds[i].fd, e);
+            ++count;
+        }
+    }
+    return count;
+}
+
+bool any_held_in_sets(int nfds, fd_set* r, fd_set* w) {
+    int64_t now = monotonic_ns();
+    for (int fd = 0; fd < nfds && fd < FD_SETSIZE; ++fd) {
+        if (r && FD_ISSET(fd, r) && net_hold_until(fd, true, now)) return true;
+        if (w && FD_ISSET(fd, w) && net_hold_until(fd, false, now)) return true;
+    }
+    return false;
+}
+
+// -- epoll --------------------------------------------------------------------------
+
+struct Registration {
+    std::atomic<uint64_t> key; // epfd << 32 | fd, 0 empty
+    uint32_t events;
+    epoll_data_t data;
+    std::atomic<bool> held; // taken out of the set by the shim
+};
+
+constexpr unsigned kRegistrations = 8192;
+Registration g_regs[kRegistrations];
+std::atomic<int> g_held_count{0};
+
+uint64_t reg_key(int epfd, int fd) {
+    return uint64_t(uint32_t(epfd)) << 32 | uint32_t(fd) | (1ull << 63);
+}
+
+Registration* find(uint64_t key, bool create) {
+    unsigned i = unsigned((key * 0x9e3779b97f4a7c15ull) >> 51) % kRegistrations;
+    for (unsigned n = 0; n < 64; ++n, i = (i + 1) % kRegistrations) {
+        uint64_t k = g_regs[i].key.load(std::memory_order_acquire);
+        if (k == key) return &g_regs[i];
+        if (k == 0) {
+            if (!create) return nullptr;
+            uint64_t expected = 0;
+            if (g_regs[i].key.compare_exchange_strong(expected, key)) return &g_regs[i];
+            if (expected == key) return &g_regs[i];
+        }
+    }
+    return nullptr;
+}
+
+Registration* find_by_data(int epfd, epoll_data_t data) {
+    // Events carry the caller's data, not the fd: most callers store the fd
+    // there; else look through this epoll set's registrations.
+    if (Registration* r = find(reg_key(epfd, data.fd), false); r && r->data.u64 == data.u64)
+        return r;
+    for (auto& r : g_regs) {
+        uint64_t k = r.key.load(std::memory_order_acquire);
+        if (k && int(uint32_t(k >> 32) & 0x7fffffff) == epfd && r.data.u64 == data.u64) return &r;
+    }
+    return nullptr;
+}
+
+int reg_fd(const Registration& r) {
+    return int(uint32_t(r.key.load()));
+}
+int reg_epfd(const Registration& r) {
+    return int(uint32_t(r.key.load() >> 32) & 0x7fffffff);
+}
+
+// Puts back every held fd of `epfd` whose hold has ended; returns the
+// earliest time a remaining hold may end.
+int64_t release_held(int epfd, int64_t now) {
+    int64_t next = kForever;
+    if (g_held_count.load(std::memory_order_relaxed) == 0) return next;
+    for (auto& r : g_regs) {
+        if (!r.held.load(std::memory_order_acquire) || reg_epfd(r) != epfd) continue;
+        int fd = reg_fd(r);
+        int64_t t = 0;
+        if (r.events & (EPOLLIN | EPOLLPRI | EPOLLRDNORM)) t = net_hold_until(fd, true, now);
+        if (r.events & (EPOLLOUT | EPOLLWRNORM)) {
+            int64_t w = net_hold_until(fd, false, now);
+            t = w > t ? w : t;
+        }
+        if (t) {
+            next = t < next ? t : next;
+            continue;
+        }
+        bool expected = true;
+        if (!r.held.compare_exchange_strong(expected, false)) continue;
+        g_held_count.fetch_sub(1, std::memory_order_relaxed);
+        epoll_event ev{r.events, r.data};
+        net_api().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return next;
+}
+
+int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
+               const sigset_t* sigmask) {
+    auto real = net_api().epoll_pwait;
+    int64_t deadline = deadline_after(timeout_ns);
+    while (true) {
+        int64_t now = monotonic_ns();
+        int64_t next = release_held(epfd, now);
+        int64_t until = next < deadline ? next : deadline;
+        int ms = until == kForever ? -1 : int((until > now ? until - now + 999999 : 0) / 1000000);
+        int n = real(epfd, events, max, ms, sigmask);
+        if (n <= 0) {
+            if (n < 0 || monotonic_ns() >= deadline) return n;
+            continue;
+        }
+        int kept = 0;
+        now = monotonic_ns();
+        for (int i = 0; i < n; ++i) {
+            Registration* r = find_by_data(epfd, events[i].data);
+            bool hold = false;
+            if (r) {
+                int fd = reg_fd(*r);
+                uint32_t ev = events[i].events;
+                bool rd = (ev & (EPOLLIN | EPOLLRDNORM | EPOLLPRI | EPOLLHUP | EPOLLERR)) &&
+                          (r->events & (EPOLLIN | EPOLLRDNORM | EPOLLPRI)) &&
+                          net_hold_until(fd, true, now);
+                bool wr = (ev & (EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLERR)) &&
+                          (r->events & (EPOLLOUT | EPOLLWRNORM)) && net_hold_until(fd, false, now);
+                hold = rd || wr;
+                if (hold && !r->held.exchange(true)) {
+                    g_held_count.fetch_add(1, std::memory_order_relaxed);
+                    net_api().epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+                }
+            }
+            if (!hold) events[kept++] = events[i];
+        }
+        if (kept || monotonic_ns() >= deadline) return kept;
+    }
+}
+
+} // namespace
+
+// close() of a held fd: the kernel drops it from epoll sets; so do we.
+void epoll_forget_fd(int fd) {
+    if (g_held_count.load(std::memory_order_relaxed) == 0) return;
+    for (auto& r : g_regs)
+        if (r.key.load(std::memory_order_acquire) && reg_fd(r) == fd && r.held.exchange(false))
+            g_held_count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+} // namespace faultline::shim
+
+using namespace faultline;
+using namespace faultline::shim;
+
+#define FL_EXPORT extern "C" __attribute__((visibility("default")))
+
+FL_EXPORT int poll(pollfd* fds, nfds_t n, int timeout) {
+    if (quiet() || n > kMaxPoll || tls.depth) return net_api().poll(fds, n, timeout);
+    return poll_held(fds, n, deadline_after(timeout_ms_ns(timeout)), nullptr);
+}
+
+FL_EXPORT int ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask) {
+    if (quiet() || n > kMaxPoll || tls.depth) return net_api().ppoll(fds, n, timeout, sigmask);
+    return poll_held(fds, n, deadline_after(timespec_ns(timeout)), sigmask);
+}
+
+extern "C" void __chk_fail(void) __attribute__((noreturn));
+
+FL_EXPORT int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
+    if (fdslen / sizeof(*fds) < n) __chk_fail();
+    return poll(fds, n, timeout);
+}
+
+FL_EXPORT int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask,
+                          size_t fdslen) {
+    if (fdslen / sizeof(*fds) < n) __chk_fail();
+    return ppoll(fds, n, timeout, sigmask);
+}
+
+FL_EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
+    auto real = net_api().select;
+    if (quiet() || tls.depth || !any_held_in_sets(nfds, r, w)) return real(nfds, r, w, e, timeout);
+    int64_t ns = timeout ? int64_t(timeout->tv_sec) * 1000000000 + timeout->tv_usec * 1000 : -1;
+    int64_t start = monotonic_ns();
+    int rc = select_held(nfds, r, w, e, ns, nullptr);
+    if (timeout) { // Linux tells the time left
+        int64_t left = ns - (monotonic_ns() - start);
+        if (left < 0) left = 0;
+        timeout->tv_sec = time_t(left / 1000000000);
+        timeout->tv_usec = suseconds_t(left % 1000000000 / 1000);
+    }
+    return rc;
+}
+
+FL_EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* timeout,
+                      const sigset_t* sigmask) {
+    auto real = net_api().pselect;
+    if (quiet() || tls.depth || !any_held_in_sets(nfds, r, w))
+        return real(nfds, r, w, e, timeout, sigmask);
+    return select_held(nfds, r, w, e, timespec_ns(timeout), sigmask);
+}
+
+FL_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
+    auto real = net_api().epoll_ctl;
+    if (!g_segment) return real(epfd, op, fd, event);
+    uint64_t key = reg_key(epfd, fd);
+    Registration* r = find(key, op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD);
+    if (r && r->held.load(std::memory_order_acquire)) {
+        // The fd is out of the kernel's set while held: the caller's view of
+        // it changes here, the kernel's when it is put back.
+        if (op == EPOLL_CTL_MOD && event) {
+            r->events = event->events;
+            r->data = event->data;
+            return 0;
+        }
+        if (op == EPOLL_CTL_DEL) {
+            if (r->held.exchange(false)) g_held_count.fetch_sub(1, std::memory_order_relaxed);
+            r->key.store(0, std::memory_order_release);
+            return 0;
+        }
+    }
+    int rc = real(epfd, op, fd, event);
+    if (rc == 0 && r && event && op != EPOLL_CTL_DEL) {
+        r->events = event->events;
+        r->data = event->data;
+    } else if (rc == 0 && op == EPOLL_CTL_DEL && (r = find(key, false))) {
+        r->key.store(0, std::memory_order_release);
+    } else if (rc != 0 && r && op == EPOLL_CTL_ADD && r->events == 0) {
+        r->key.store(0, std::memory_order_release);
+    }
+    return rc;
+}
+
+// Fast path unless a rule is armed or an fd is still out of its set (it goes
+// back at the next wait after the rule is disarmed).
+inline bool epoll_quiet() {
+    return quiet() && g_held_count.load(std::memory_order_relaxed) == 0;
+}
+
+FL_EXPORT int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
+    if (epoll_quiet() || tls.depth) return net_api().epoll_wait(epfd, events, max, timeout);
+    return epoll_held(epfd, events, max, timeout_ms_ns(timeout), nullptr);
+}
+
+FL_EXPORT int epoll_pwait(int epfd, epoll_event* events, int max, int timeout,
+                          const sigset_t* sigmask) {
+    if (epoll_quiet() || tls.depth)
+        return net_api().epoll_pwait(epfd, events, max, timeout, sigmask);
+    return epoll_held(epfd, events, max, timeout_ms_ns(timeout), sigmask);
+}
