@@ -9,7 +9,9 @@
 #include "delay.h"
 #include "mem_ballast.h"
 #include "mem_limit.h"
+#include "net_api.h"
 #include "runtime.h"
+#include "sqlite_api.h"
 #include "thread_state.h"
 #include "trigger.h"
 
@@ -420,6 +422,12 @@ FL_SLOW void free_slow(void* p) {
 }
 
 } // namespace
+
+void resolve_originals_early() {
+    resolve_originals();
+    net_api();
+    sqlite_api(); // stays incomplete (and retried) when libsqlite3 comes later
+}
 
 } // namespace faultline::shim
 

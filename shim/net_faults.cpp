@@ -250,7 +250,7 @@ bool fd_nonblocking(int fd) {
     return flags >= 0 && (flags & O_NONBLOCK);
 }
 
-ssize_t net_send(Hook hook, int fd, size_t len, bool nonblocking, Transfer real) {
+ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || tls.depth) return real(0, len);
     if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, true);
@@ -264,6 +264,7 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool nonblocking, Transfer real)
         return n;
     }
     const Rule& r = *d.rule;
+    bool nonblocking = dontwait || fd_nonblocking(fd); // asked only under a fault
     switch (r.kind) {
     case Kind::NetDelay:
         inject_delay(r, tls);
@@ -342,13 +343,15 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool nonblocking, Transfer real)
     return n;
 }
 
-ssize_t net_recv(Hook hook, int fd, size_t len, bool nonblocking, Transfer real, RecvBuffer buf) {
+ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, RecvBuffer buf) {
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || tls.depth) return real(0, len);
     if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, false);
     complete_pending_connect(fd, *s);
     int64_t now = monotonic_ns(), until = 0;
-    if (hanging(*s, now, until)) {
+    bool hang = hanging(*s, now, until);
+    bool nonblocking = dontwait || (hang && fd_nonblocking(fd));
+    if (hang) {
         // No data until the hang ends; then the connection has timed out.
         if (now < until) {
             if (nonblocking) {
@@ -377,6 +380,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool nonblocking, Transfer real,
         return n;
     }
     const Rule& r = *d.rule;
+    nonblocking = dontwait || fd_nonblocking(fd); // asked only under a fault
     switch (r.kind) {
     case Kind::NetDelay:
         inject_delay(r, tls);
@@ -384,7 +388,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool nonblocking, Transfer real,
     case Kind::NetTimeout:
         s->hang_rule = d.key;
         s->hang_until.store(now + r.timeout_ns, std::memory_order_release);
-        return net_recv(hook, fd, len, nonblocking, real, buf); // now hanging
+        return net_recv(hook, fd, len, dontwait, real, buf); // now hanging
     case Kind::NetPartition: {
         if (nonblocking) {
             errno = EAGAIN;
@@ -410,7 +414,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool nonblocking, Transfer real,
                 errno = EAGAIN;
                 return -1;
             }
-            return net_recv(hook, fd, len, nonblocking, real, buf);
+            return net_recv(hook, fd, len, dontwait, real, buf);
         }
         sleep_ns(r.rto_ns << (s->loss_streak < 6 ? s->loss_streak : 6));
         ++s->loss_streak;

@@ -28,8 +28,8 @@ struct RecvBuffer {
     size_t size;
 };
 
-ssize_t net_send(Hook hook, int fd, size_t len, bool nonblocking, Transfer real);
-ssize_t net_recv(Hook hook, int fd, size_t len, bool nonblocking, Transfer real, RecvBuffer buf);
+ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real);
+ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, RecvBuffer buf);
 int net_connect(int fd, const sockaddr* addr, socklen_t len,
                 int (*real)(int, const sockaddr*, socklen_t));
 // After a real accept returned `fd` (>= 0): delays it, or drops it.

@@ -63,7 +63,7 @@ ssize_t send_buffer(Hook hook, int fd, const void* buf, size_t len, bool dontwai
                    return x.call(x.buf + off, n);
                },
                &ctx};
-    return net_send(hook, fd, len, dontwait || fd_nonblocking(fd), t);
+    return net_send(hook, fd, len, dontwait, t);
 }
 
 template <class Call>
@@ -77,7 +77,7 @@ ssize_t recv_buffer(Hook hook, int fd, void* buf, size_t len, bool dontwait, Cal
                    return x.call(x.buf + off, n);
                },
                &ctx};
-    return net_recv(hook, fd, len, dontwait || fd_nonblocking(fd), t, {buf, len});
+    return net_recv(hook, fd, len, dontwait, t, {buf, len});
 }
 
 // The vectored calls: writev/sendmsg, readv/recvmsg. `call(iov, count)`.
@@ -95,7 +95,7 @@ ssize_t send_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwai
                    return x.call(part, window(x.iov, x.count, off, n, part));
                },
                &ctx};
-    return net_send(hook, fd, total(iov, count), dontwait || fd_nonblocking(fd), t);
+    return net_send(hook, fd, total(iov, count), dontwait, t);
 }
 
 template <class Call>
@@ -112,8 +112,7 @@ ssize_t recv_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwai
                    return x.call(part, window(x.iov, x.count, off, n, part));
                },
                &ctx};
-    return net_recv(hook, fd, total(iov, count), dontwait || fd_nonblocking(fd), t,
-                    first_buffer(iov, count));
+    return net_recv(hook, fd, total(iov, count), dontwait, t, first_buffer(iov, count));
 }
 
 } // namespace

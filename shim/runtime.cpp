@@ -237,6 +237,10 @@ __attribute__((constructor(101))) void shim_init() {
     if (g_no_inherit) strip_environment(own_path());
 
     if (seg) {
+        // Resolve the originals now, while the process is most likely single
+        // threaded: a first dlsym in the child of a threaded fork could wait
+        // forever on a loader lock held by a thread that is gone.
+        resolve_originals_early();
         g_lineage = mix(g_lineage, seg->seed);
         segment_attach_process(seg, int32_t(getpid()), g_comm);
         g_slot_key_ok = pthread_key_create(&g_slot_key, release_slot) == 0;

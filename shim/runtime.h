@@ -24,6 +24,10 @@ extern uint64_t g_lineage; // seeds differ between parent and forked children
 // taken or given back, and when the bootstrap arena serves its first block.
 void publish_fast();
 
+// Resolves the real malloc-family, libc network and (if loaded) SQLite
+// functions; called by the constructor.
+void resolve_originals_early();
+
 inline uint64_t armed_mask(Family f) {
     return g_armed.load(std::memory_order_relaxed)[unsigned(f)].load(std::memory_order_relaxed);
 }

@@ -12,15 +12,27 @@ namespace {
 SqliteApi g_api;
 std::atomic<bool> g_resolved{false};
 
-void* resolve(const char* name) {
-    if (void* f = dlsym(RTLD_NEXT, name)) return f;
-    // Loaded privately (RTLD_LOCAL): reach it through its own handle.
-    void* lib = dlopen("libsqlite3.so.0", RTLD_NOLOAD | RTLD_LAZY);
-    if (!lib) return nullptr;
-    void* f = dlsym(lib, name);
-    dlclose(lib); // drops the reference NOLOAD took; the library stays loaded
-    return f;
-}
+// dlsym(RTLD_NEXT), else the library already loaded privately (RTLD_LOCAL),
+// reached through its own handle: opened at most once per resolution (each
+// dlopen reads ld.so.cache).
+class Resolver {
+  public:
+    ~Resolver() {
+        if (lib_) dlclose(lib_); // drops NOLOAD's reference; the library stays loaded
+    }
+    void* operator()(const char* name) {
+        if (void* f = dlsym(RTLD_NEXT, name)) return f;
+        if (!tried_) {
+            lib_ = dlopen("libsqlite3.so.0", RTLD_NOLOAD | RTLD_LAZY);
+            tried_ = true;
+        }
+        return lib_ ? dlsym(lib_, name) : nullptr;
+    }
+
+  private:
+    void* lib_ = nullptr;
+    bool tried_ = false;
+};
 
 } // namespace
 
@@ -29,6 +41,7 @@ const SqliteApi& sqlite_api() {
     // dlsym/dlopen allocate: those calls are the shim's, not the host's.
     HookScope scope(tls);
     SqliteApi api;
+    Resolver resolve;
 #define FL_RESOLVE(field, type, name) api.field = reinterpret_cast<type>(resolve(name));
     FL_SQLITE_API(FL_RESOLVE)
 #undef FL_RESOLVE
