@@ -94,7 +94,9 @@ $(BUILD)/targets/%: tests/targets/%.cpp
 
 $(BUILD)/bench/%: bench/%.cpp
 	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXFLAGS_BASE) -O2 -o $@ $< -lpthread
+	$(Q)$(CXX) $(CXXFLAGS_BASE) -O2 -o $@ $< $(LDLIBS_EXTRA) -lpthread
+
+$(BUILD)/bench/sqlite_loop: LDLIBS_EXTRA := -lsqlite3
 
 # targets that link test libraries
 $(BUILD)/targets/early_ctor: $(BUILD)/targets/libearly_alloc.so
