@@ -127,3 +127,13 @@ r = resource.getrusage(resource.RUSAGE_CHILDREN)
 open(sys.argv[1], "w").write("rc=%d wall=%.3f cpu=%.3f\n" % (rc, time.monotonic() - t0, r.ru_utime + r.ru_stime))
 sys.exit(rc)' "$TEST_TMP/rusage" "$@"
 }
+
+# wait_exit PID SECONDS: waits (bounded) until background job PID has exited.
+wait_exit() {
+    local i
+    for i in $(seq 1 $(($2 * 20))); do
+        kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+        sleep 0.05
+    done
+    return 1
+}

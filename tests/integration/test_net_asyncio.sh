@@ -1,0 +1,158 @@
+# A python3 asyncio client (epoll, non-blocking sockets) of a line echo
+# server, under net.timeout, net.partition and net.delay (CONTRACT 4 Network:
+# "non-blocking sockets never become ready in poll/select/epoll meanwhile",
+# "never a busy spin"; docs/rules.md "Network", readiness):
+#  - net.timeout timeout=2s on=recv: asyncio.wait_for(readline, 0.5) raises
+#    the app's own TimeoutError (no errno) at 0.5 s, twice; then the socket
+#    fails with ETIMEDOUT (TimeoutError errno 110) 2 s after the reply
+#    reached it; the client used almost no CPU meanwhile;
+#  - net.timeout on connect: wait_for(open_connection, 0.5) times out at the
+#    app's deadline; without wait_for the connect fails ETIMEDOUT at 1 s;
+#  - net.partition for=1s enabled live on an established connection: the
+#    request's reply comes after the partition lifts (about 1 s), the app's
+#    0.3 s deadlines fired 3 times meanwhile, the connection then carries
+#    data again, no busy spin;
+#  - net.delay delay=300ms: connect takes 300 ms more, and the event loop
+#    keeps running meanwhile (a ticker task every 20 ms is never held up
+#    100 ms): a non-blocking call must not block the thread.
+source "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"
+echo_server EPORT
+check "echo server is up (port $EPORT)" test "${EPORT:-0}" -gt 0
+
+cat >"$TEST_TMP/aio.py" <<'EOF'
+import asyncio, os, resource, sys, time
+port, mode = int(sys.argv[1]), sys.argv[2]
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+def fmt(e):
+    return f"{type(e).__name__} errno={e.errno if isinstance(e, OSError) else None}"
+async def main():
+    if mode == "connect":
+        for deadline in (0.5, None):
+            t = time.monotonic()
+            try:
+                await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), deadline)
+                print("connected")
+            except Exception as e:
+                print(f"{fmt(e)} after={time.monotonic() - t:.3f}")
+        return
+    if mode == "delay":
+        gaps = []
+        async def ticker():
+            last = time.monotonic()
+            while True:
+                await asyncio.sleep(0.02)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+        tick = asyncio.create_task(ticker())
+        await asyncio.sleep(0.1)
+        t0 = time.monotonic()
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        connect = time.monotonic() - t0
+        w.write(b"ping\n")
+        await w.drain()
+        line = await asyncio.wait_for(r.readline(), 5)
+        await asyncio.sleep(0.1)  # the ticker records the last gap
+        tick.cancel()
+        print(f"reply={line.strip().decode()} connect={connect:.3f} max_gap={max(gaps):.3f}")
+        return
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    if mode == "timeout":
+        c0, t0 = cpu(), time.monotonic()
+        w.write(b"ping\n")
+        await w.drain()
+        for deadline in (0.5, 0.5, 5):
+            t = time.monotonic()
+            try:
+                line = await asyncio.wait_for(r.readline(), deadline)
+                print(f"reply {line.strip().decode()}")
+            except Exception as e:
+                print(f"{fmt(e)} after={time.monotonic() - t:.3f} since_send={time.monotonic() - t0:.3f}")
+        print(f"wall={time.monotonic() - t0:.3f} cpu={cpu() - c0:.3f}")
+    else:  # partition GOFILE
+        w.write(b"ping\n")
+        await w.drain()
+        await r.readline()
+        print("connected", flush=True)
+        while not os.path.exists(sys.argv[3]):
+            await asyncio.sleep(0.01)
+        c0, t0 = cpu(), time.monotonic()
+        w.write(b"ping2\n")
+        await w.drain()
+        timeouts = 0
+        while time.monotonic() - t0 < 10:
+            try:
+                line = await asyncio.wait_for(r.readline(), 0.3)
+                break
+            except TimeoutError:
+                timeouts += 1
+        print(f"reply={line.strip().decode()} after={time.monotonic() - t0:.3f} timeouts={timeouts} cpu={cpu() - c0:.3f}")
+        w.write(b"ping3\n")
+        await w.drain()
+        line = await asyncio.wait_for(r.readline(), 1)
+        print(f"then reply={line.strip().decode()}")
+    w.close()
+asyncio.run(main())
+EOF
+
+# -- net.timeout on receive ----------------------------------------------------------
+out=$(timeout 20 "$FAULTLINE" run -r 'net.timeout timeout=2s on=recv' -- \
+    "$PYTHON" "$TEST_TMP/aio.py" "$EPORT" timeout 2>&1)
+expect_eq "net.timeout: the client exits 0" 0 $?
+printf '      | %s\n' "${out//$'\n'/$'\n      | '}"
+l1=$(sed -n 1p <<<"$out") l2=$(sed -n 2p <<<"$out") l3=$(sed -n 3p <<<"$out") l4=$(sed -n 4p <<<"$out")
+expect_match "net.timeout: 1st wait_for: the app's TimeoutError (no errno)" '^TimeoutError errno=None' "$l1"
+check "net.timeout: ... at the app's 0.5 s deadline ($(kv after "$l1"))" between 0.49 "$(kv after "$l1")" 0.56
+expect_match "net.timeout: 2nd wait_for: the app's TimeoutError again" '^TimeoutError errno=None' "$l2"
+check "net.timeout: ... at 0.5 s again ($(kv after "$l2"))" between 0.49 "$(kv after "$l2")" 0.56
+expect_match "net.timeout: then the socket's own ETIMEDOUT (errno 110)" '^TimeoutError errno=110' "$l3"
+check "net.timeout: ... 2 s after the request ($(kv since_send "$l3"))" \
+    between 1.98 "$(kv since_send "$l3")" 2.15
+check "net.timeout: the client slept meanwhile (CPU $(kv cpu "$l4") s over $(kv wall "$l4") s)" \
+    between 0 "$(kv cpu "$l4")" 0.1
+
+# -- net.timeout on connect -----------------------------------------------------------
+out=$(timeout 20 "$FAULTLINE" run -r 'net.timeout timeout=1s on=connect' -- \
+    "$PYTHON" "$TEST_TMP/aio.py" "$EPORT" connect 2>&1)
+printf '      | %s\n' "${out//$'\n'/$'\n      | '}"
+l1=$(sed -n 1p <<<"$out") l2=$(sed -n 2p <<<"$out")
+expect_match "net.timeout on=connect: wait_for(open_connection, 0.5): the app's TimeoutError" \
+    '^TimeoutError errno=None' "$l1"
+check "net.timeout on=connect: ... at 0.5 s ($(kv after "$l1"))" between 0.49 "$(kv after "$l1")" 0.56
+expect_match "net.timeout on=connect: plain open_connection: ETIMEDOUT (errno 110)" \
+    '^TimeoutError errno=110' "$l2"
+check "net.timeout on=connect: ... after timeout=1s ($(kv after "$l2"))" between 0.98 "$(kv after "$l2")" 1.15
+
+# -- net.partition for=1s, enabled live ------------------------------------------------
+name=$(new_session)
+NET_SESSIONS+=("$name")
+"$FAULTLINE" run -s "$name" -- "$PYTHON" -u "$TEST_TMP/aio.py" "$EPORT" partition "$TEST_TMP/go" \
+    >"$TEST_TMP/part.out" 2>&1 &
+pid=$!
+NET_PIDS+=($pid)
+check "net.partition: the client connected before the partition" \
+    wait_until grep -q connected "$TEST_TMP/part.out"
+"$FAULTLINE" enable -s "$name" 'net.partition for=1s' >/dev/null
+touch "$TEST_TMP/go"
+check "net.partition: the client finished" wait_exit "$pid" 15
+out=$(cat "$TEST_TMP/part.out")
+printf '      | %s\n' "${out//$'\n'/$'\n      | '}"
+l=$(grep '^reply=' <<<"$out")
+expect_eq "net.partition: the reply came" PING2 "$(kv reply "$l")"
+check "net.partition: ... once the partition lifted, about 1 s later ($(kv after "$l"))" \
+    between 0.85 "$(kv after "$l")" 1.15
+expect_eq "net.partition: the app's 0.3 s deadlines fired 3 times meanwhile" 3 "$(kv timeouts "$l")"
+check "net.partition: the client slept meanwhile (CPU $(kv cpu "$l") s)" between 0 "$(kv cpu "$l")" 0.1
+expect_match "net.partition: the connection carries data again" 'then reply=PING3' "$out"
+
+# -- net.delay must not freeze the event loop ---------------------------------------------
+out=$(timeout 20 "$FAULTLINE" run -r "net.delay delay=300ms peer=*:$EPORT" -- \
+    "$PYTHON" "$TEST_TMP/aio.py" "$EPORT" delay 2>&1)
+echo "      | $out"
+expect_eq "net.delay: the reply came" PING "$(kv reply "$out")"
+check "net.delay: open_connection took 300 ms more ($(kv connect "$out"))" \
+    between 0.295 "$(kv connect "$out")" 0.4
+check "net.delay: the event loop kept running (ticker's longest gap $(kv max_gap "$out") s < 0.1 s)" \
+    between 0 "$(kv max_gap "$out")" 0.1
