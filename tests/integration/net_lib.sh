@@ -96,13 +96,20 @@ while True:
     printf -v "$1" '%s' "$(first_line "$log")"
 }
 
-# between LOW X HIGH: LOW <= X <= HIGH (floats).
+# between LOW X HIGH: LOW <= X <= HIGH (floats); false if one is not a number.
 between() {
-    "$PYTHON" -c 'import sys; a, x, b = map(float, sys.argv[1:]); sys.exit(not a <= x <= b)' "$@"
+    "$PYTHON" -c '
+import sys
+try:
+    a, x, b = map(float, sys.argv[1:])
+except ValueError:
+    sys.exit(1)
+sys.exit(not a <= x <= b)' "$@"
 }
 
 # calc EXPR: a float expression, printed with 3 decimals.
-calc() { "$PYTHON" -c "print('%.3f' % ($1))"; }
+# ("nan" when EXPR is not one, e.g. a figure is missing).
+calc() { "$PYTHON" -c "print('%.3f' % ($1))" 2>/dev/null || echo nan; }
 
 # field N TEXT: the Nth space-separated field of TEXT.
 field() { cut -d' ' -f"$1" <<<"$2"; }
