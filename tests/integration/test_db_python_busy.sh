@@ -9,10 +9,13 @@
 # INSERTs succeed again. The rule's `injected` equals the failures python3
 # logged, and the file holds exactly the rows python3 saw inserted.
 #
-# Each log line says which phase it ran in: the test writes the phase file
-# *after* enable/disable returned, and python3 reads it before and after its
-# INSERT+SELECT; a line whose two readings differ ran across the change and
-# is tagged T (not asserted on, but counted in the injected total).
+# Each log line says which phase it ran in. Around each change the test
+# writes the phase file twice: "0-1" before `enable`, "1" after it returned
+# (then "1-2", disable, "2"). python3 reads the file before and after its
+# INSERT+SELECT and tags the line with the phase only when both readings
+# agree: a "0" line ended before enable began, a "1" line began after enable
+# returned. Other lines ran across a change (tagged T or 0-1/1-2): not
+# asserted on, but counted in the injected total.
 
 source ./mem_live.sh
 
@@ -64,11 +67,13 @@ start_live "$name" "$out" -- "$PYTHON" "$TEST_TMP/busy.py" "$db" "$phase"
 check "python3 started under faultline run" test -n "$LIVE_TARGET"
 check "phase 0 (no rule): 3 iterations logged" wait_until at_least 0 3
 
+echo 0-1 >"$phase"
 "$FAULTLINE" enable -s "$name" "db.error rc=BUSY on=step sql='INSERT*' name=busy" >/dev/null
 check "enable succeeded" test $? -eq 0
 echo 1 >"$phase"
 check "phase 1 (rule armed): 8 iterations logged" wait_until at_least 1 8
 
+echo 1-2 >"$phase"
 "$FAULTLINE" disable -s "$name" busy
 check "disable succeeded" test $? -eq 0
 echo 2 >"$phase"
