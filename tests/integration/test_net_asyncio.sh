@@ -12,6 +12,9 @@
 #    request's reply comes after the partition lifts (about 1 s), the app's
 #    0.3 s deadlines fired 3 times meanwhile, the connection then carries
 #    data again, no busy spin;
+#  - net.partition disabled live while a non-blocking connect waits for it
+#    to lift: the connect is then made for real (the line comes back), not
+#    left unconnected (ENOTCONN);
 #  - net.delay delay=300ms: connect takes 300 ms more, and the event loop
 #    keeps running meanwhile (a ticker task every 20 ms is never held up
 #    100 ms): a non-blocking call must not block the thread.
@@ -36,6 +39,18 @@ async def main():
                 print("connected")
             except Exception as e:
                 print(f"{fmt(e)} after={time.monotonic() - t:.3f}")
+        return
+    if mode == "lift":
+        print("connecting", flush=True)
+        t0 = time.monotonic()
+        try:
+            r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
+            w.write(b"hi\n")
+            await w.drain()
+            line = await asyncio.wait_for(r.readline(), 2)
+            print(f"reply={line.strip().decode()} after={time.monotonic() - t0:.3f}")
+        except Exception as e:
+            print(f"{fmt(e)} {e} after={time.monotonic() - t0:.3f}")
         return
     if mode == "delay":
         gaps = []
@@ -146,6 +161,22 @@ check "net.partition: ... once the partition lifted, about 1 s later ($(kv after
 expect_eq "net.partition: the app's 0.3 s deadlines fired 3 times meanwhile" 3 "$(kv timeouts "$l")"
 check "net.partition: the client slept meanwhile (CPU $(kv cpu "$l") s)" between 0 "$(kv cpu "$l")" 0.1
 expect_match "net.partition: the connection carries data again" 'then reply=PING3' "$out"
+
+# -- net.partition disabled during a non-blocking connect ----------------------------------
+name=$(new_session)
+NET_SESSIONS+=("$name")
+"$FAULTLINE" run -s "$name" -r 'net.partition name=cut' -- \
+    "$PYTHON" -u "$TEST_TMP/aio.py" "$EPORT" lift >"$TEST_TMP/lift.out" 2>&1 &
+pid=$!
+NET_PIDS+=($pid)
+wait_until grep -q connecting "$TEST_TMP/lift.out"
+sleep 0.3
+"$FAULTLINE" disable -s "$name" cut >/dev/null
+check "partition disabled during connect: the client finished" wait_exit "$pid" 15
+out=$(tail -1 "$TEST_TMP/lift.out")
+echo "      | $out"
+expect_eq "partition disabled during connect: the connection was made, the line came back" \
+    HI "$(kv reply "$out")"
 
 # -- net.delay must not freeze the event loop ---------------------------------------------
 out=$(timeout 20 "$FAULTLINE" run -r "net.delay delay=300ms peer=*:$EPORT" -- \
