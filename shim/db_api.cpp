@@ -13,6 +13,7 @@
 #include "thread_state.h"
 #include "trigger.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -27,16 +28,18 @@ namespace {
 // failed step through reset()/finalize() of the statement.
 class InjectedCodes {
   public:
-    void remember(const void* handle, int rc) {
+    void remember(const void* handle, int rc, uint64_t state = 0) {
         if (!handle) return;
         for (auto& e : entries_)
             if (e.handle.load(std::memory_order_acquire) == handle) {
+                e.state.store(state, std::memory_order_relaxed);
                 e.rc.store(rc, std::memory_order_release);
                 return;
             }
         for (auto& e : entries_) {
             const void* expected = nullptr;
             if (e.handle.load(std::memory_order_relaxed) != nullptr) continue;
+            e.state.store(state, std::memory_order_relaxed);
             e.rc.store(rc, std::memory_order_relaxed);
             if (e.handle.compare_exchange_strong(expected, handle, std::memory_order_acq_rel)) {
                 held_.fetch_add(1, std::memory_order_relaxed);
@@ -47,11 +50,12 @@ class InjectedCodes {
         // questions about this handle get SQLite's own answers.
     }
 
-    bool find(const void* handle, int& rc) const {
+    bool find(const void* handle, int& rc, uint64_t* state = nullptr) const {
         if (held_.load(std::memory_order_relaxed) == 0 || !handle) return false;
         for (auto& e : entries_)
             if (e.handle.load(std::memory_order_acquire) == handle) {
                 rc = e.rc.load(std::memory_order_acquire);
+                if (state) *state = e.state.load(std::memory_order_relaxed);
                 return true;
             }
         return false;
@@ -83,6 +87,7 @@ class InjectedCodes {
     struct Entry {
         std::atomic<const void*> handle;
         std::atomic<int> rc;
+        std::atomic<uint64_t> state; // connections: SQLite's own error state then
     };
     Entry entries_[256];
     std::atomic<int> held_{0};
@@ -91,14 +96,38 @@ class InjectedCodes {
 InjectedCodes g_connections; // sqlite3*: until the connection's next real call
 InjectedCodes g_statements;  // sqlite3_stmt*: a failed step, until reset/finalize
 
+// SQLite's own error state of a connection (extended code and message) as
+// one number. An injected code stands only while that state is the one it
+// was injected over: once it changes, a call the shim does not hook
+// (sqlite3_blob_open, sqlite3_bind_*, backup, checkpoint...) has reported an
+// error of its own, and SQLite's answer is the true one.
+uint64_t real_state(sqlite3* db) {
+    auto& api = sqlite_api();
+    uint64_t h = 1469598103934665603ull;
+    if (api.extended_errcode) h ^= uint32_t(api.extended_errcode(db));
+    const char* m = api.errmsg ? api.errmsg(db) : nullptr;
+    for (; m && *m; ++m) h = (h ^ uint8_t(*m)) * 1099511628211ull;
+    return h;
+}
+
 void remember(sqlite3* db, int rc) {
-    g_connections.remember(db, rc);
+    if (db) g_connections.remember(db, rc, real_state(db));
 }
 void forget(sqlite3* db) {
     g_connections.forget(db);
 }
 bool injected_code(sqlite3* db, int& rc) {
-    return g_connections.find(db, rc);
+    uint64_t state;
+    if (!g_connections.find(db, rc, &state)) return false;
+    if (real_state(db) == state) return true;
+    g_connections.forget(db);
+    return false;
+}
+// A real reset/finalize after an injected step sets SQLite's state itself:
+// the injected code stands over that new state.
+void restate(sqlite3* db) {
+    int rc;
+    if (db && g_connections.find(db, rc)) g_connections.remember(db, rc, real_state(db));
 }
 
 // -- decisions -------------------------------------------------------------------
@@ -112,23 +141,31 @@ struct DbCall {
     uint32_t op;          // DbOp
     sqlite3* db;          // may be null (open)
     const char* sql;      // statement text, when known
+    int sql_len;          // its length in bytes; < 0: up to its NUL
     const char* filename; // open's argument; else asked of the connection
 };
 
 // UTF-16 text as ASCII, for globs: the 16 variants are matched like the rest.
-const char* narrow(const void* text, char* buf, size_t cap) {
+// `bytes` < 0: up to the NUL (prepare16's nByte, open16's NUL-terminated name).
+const char* narrow(const void* text, char* buf, size_t cap, int bytes = -1) {
     if (!text) return nullptr;
     auto* w = static_cast<const char16_t*>(text);
+    size_t max = bytes < 0 ? cap - 1 : std::min(cap - 1, size_t(bytes) / 2);
     size_t i = 0;
-    for (; w[i] && i + 1 < cap; ++i) buf[i] = w[i] < 128 ? char(w[i]) : '?';
+    for (; i < max && w[i]; ++i) buf[i] = w[i] < 128 ? char(w[i]) : '?';
     buf[i] = 0;
     return buf;
 }
 
-bool sql_matches(const char* pattern, const char* sql) {
+// The statement is the first `len` bytes of the caller's text (prepare's
+// nByte): what follows is not part of it and need not be NUL-terminated.
+bool sql_matches(const char* pattern, const char* sql, int len) {
     if (!sql) return false;
-    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r') ++sql;
-    return glob_match(pattern, sql, true);
+    std::string_view text(sql, len < 0 ? strlen(sql) : strnlen(sql, size_t(len)));
+    while (!text.empty() &&
+           (text[0] == ' ' || text[0] == '\t' || text[0] == '\n' || text[0] == '\r'))
+        text.remove_prefix(1);
+    return glob_match(pattern, text, true);
 }
 
 // Returns the code to inject, 0 for none (after sleeping for db.delay).
@@ -147,7 +184,7 @@ int db_decide(const DbCall& call, uint64_t mask) {
     auto matches = [&](const Rule& r, unsigned) {
         if (r.kind != Kind::DbError && r.kind != Kind::DbDelay) return false;
         if (r.ops && !(r.ops & call.op)) return false;
-        if (r.sql[0] && !sql_matches(r.sql, call.sql)) return false;
+        if (r.sql[0] && !sql_matches(r.sql, call.sql, call.sql_len)) return false;
         if (r.file[0]) {
             if (!file_asked) {
                 auto& api = sqlite_api();
@@ -202,15 +239,23 @@ int open_hook(Hook hook, const char* filename, sqlite3** db, Open&& real_open) {
     vfs_install();
     ThreadState& ts = tls;
     if (ts.db_depth || quiet()) return real_open();
-    uint64_t mask = armed_mask(Family::Db);
-    int rc = mask ? db_decide({hook, kOnOpen, nullptr, nullptr, filename}, mask) : 0;
     ++ts.db_depth;
     int real = real_open();
     --ts.db_depth;
+    uint64_t mask = armed_mask(Family::Db);
+    if (!mask) return real;
+    // Decided after the real open so that file= sees the path SQLite resolved
+    // (as for the connection's later calls and its files), not the argument:
+    // a relative name or a file: URI is matched like the rest.
+    sqlite3* conn = db ? *db : nullptr;
+    auto& api = sqlite_api();
+    const char* path =
+        real == SQLITE_OK && conn && api.db_filename ? api.db_filename(conn, "main") : nullptr;
+    int rc = db_decide({hook, kOnOpen, conn, nullptr, -1, path && *path ? path : filename}, mask);
     // SQLite hands back a connection even on failure: so does an injected
     // failure, so that errmsg() and close() work as on a real one.
-    if (rc && real == SQLITE_OK && db && *db) {
-        remember(*db, rc);
+    if (rc && real == SQLITE_OK && conn) {
+        remember(conn, rc);
         return rc;
     }
     return real;
@@ -219,11 +264,11 @@ int open_hook(Hook hook, const char* filename, sqlite3** db, Open&& real_open) {
 // `text` is the caller's statement (UTF-8 or UTF-16): an injected failure
 // leaves *stmt null and the tail at the start, as a failed prepare does.
 template <class Prepare, class Stmt, class TailOut, class Text>
-int prepare_hook(Hook hook, sqlite3* db, const char* sql, Stmt** stmt, TailOut tail_out, Text text,
-                 Prepare&& real) {
+int prepare_hook(Hook hook, sqlite3* db, const char* sql, int sql_len, Stmt** stmt,
+                 TailOut tail_out, Text text, Prepare&& real) {
     if (tls.db_depth || quiet()) return real();
     int injected = 0;
-    int rc = outer_call({hook, kOnPrepare, db, sql, nullptr}, real, injected);
+    int rc = outer_call({hook, kOnPrepare, db, sql, sql_len, nullptr}, real, injected);
     if (injected) {
         if (stmt) *stmt = nullptr;
         if (tail_out) *tail_out = text;
@@ -266,7 +311,7 @@ FL_EXPORT int sqlite3_open16(const void* filename, sqlite3** db) {
                      const char** tail) {                                                          \
         auto& api = sqlite_api();                                                                  \
         if (!api.field) return SQLITE_MISUSE;                                                      \
-        return prepare_hook(hook, db, sql, stmt, tail, sql,                                        \
+        return prepare_hook(hook, db, sql, n, stmt, tail, sql,                                     \
                             [&] { return api.field(db, sql, n, stmt, tail); });                    \
     }
 FL_PREPARE_HOOK(sqlite3_prepare, prepare, Hook::DbPrepare)
@@ -277,7 +322,7 @@ FL_EXPORT int sqlite3_prepare_v3(sqlite3* db, const char* sql, int n, unsigned f
                                  sqlite3_stmt** stmt, const char** tail) {
     auto& api = sqlite_api();
     if (!api.prepare_v3) return SQLITE_MISUSE;
-    return prepare_hook(Hook::DbPrepareV3, db, sql, stmt, tail, sql,
+    return prepare_hook(Hook::DbPrepareV3, db, sql, n, stmt, tail, sql,
                         [&] { return api.prepare_v3(db, sql, n, flags, stmt, tail); });
 }
 
@@ -287,7 +332,7 @@ FL_EXPORT int sqlite3_prepare_v3(sqlite3* db, const char* sql, int n, unsigned f
         auto& api = sqlite_api();                                                                  \
         if (!api.field) return SQLITE_MISUSE;                                                      \
         char buf[512];                                                                             \
-        return prepare_hook(hook, db, narrow(sql, buf, sizeof buf), stmt, tail, sql,               \
+        return prepare_hook(hook, db, narrow(sql, buf, sizeof buf, n), -1, stmt, tail, sql,        \
                             [&] { return api.field(db, sql, n, stmt, tail); });                    \
     }
 FL_PREPARE16_HOOK(sqlite3_prepare16, prepare16, Hook::DbPrepare16)
@@ -299,8 +344,8 @@ FL_EXPORT int sqlite3_prepare16_v3(sqlite3* db, const void* sql, int n, unsigned
     auto& api = sqlite_api();
     if (!api.prepare16_v3) return SQLITE_MISUSE;
     char buf[512];
-    return prepare_hook(Hook::DbPrepare16V3, db, narrow(sql, buf, sizeof buf), stmt, tail, sql,
-                        [&] { return api.prepare16_v3(db, sql, n, flags, stmt, tail); });
+    return prepare_hook(Hook::DbPrepare16V3, db, narrow(sql, buf, sizeof buf, n), -1, stmt, tail,
+                        sql, [&] { return api.prepare16_v3(db, sql, n, flags, stmt, tail); });
 }
 
 FL_EXPORT int sqlite3_step(sqlite3_stmt* stmt) {
@@ -311,7 +356,7 @@ FL_EXPORT int sqlite3_step(sqlite3_stmt* stmt) {
     const char* sql = api.sql && armed_mask(Family::Db) ? api.sql(stmt) : nullptr;
     int injected = 0;
     int rc = outer_call(
-        {Hook::DbStep, kOnStep, db, sql, nullptr}, [&] { return api.step(stmt); }, injected);
+        {Hook::DbStep, kOnStep, db, sql, -1, nullptr}, [&] { return api.step(stmt); }, injected);
     if (injected)
         g_statements.remember(stmt, injected);
     else
@@ -327,7 +372,9 @@ FL_EXPORT int sqlite3_reset(sqlite3_stmt* stmt) {
     int injected;
     if (g_statements.empty() || tls.db_depth || !g_statements.take(stmt, injected))
         return api.reset(stmt);
+    sqlite3* db = api.db_handle ? api.db_handle(stmt) : nullptr;
     api.reset(stmt);
+    restate(db);
     return injected;
 }
 
@@ -337,7 +384,9 @@ FL_EXPORT int sqlite3_finalize(sqlite3_stmt* stmt) {
     int injected;
     if (g_statements.empty() || tls.db_depth || !g_statements.take(stmt, injected))
         return api.finalize(stmt);
+    sqlite3* db = api.db_handle ? api.db_handle(stmt) : nullptr;
     api.finalize(stmt);
+    restate(db);
     return injected;
 }
 
@@ -348,7 +397,7 @@ FL_EXPORT int sqlite3_exec(sqlite3* db, const char* sql,
     if (tls.db_depth || quiet()) return api.exec(db, sql, callback, arg, errmsg);
     int injected = 0;
     int rc = outer_call(
-        {Hook::DbExec, kOnExec, db, sql, nullptr},
+        {Hook::DbExec, kOnExec, db, sql, -1, nullptr},
         [&] { return api.exec(db, sql, callback, arg, errmsg); }, injected);
     if (injected && errmsg)
         *errmsg = api.mprintf && api.errstr ? api.mprintf("%s", api.errstr(injected)) : nullptr;

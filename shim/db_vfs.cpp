@@ -67,7 +67,23 @@ int default_code(uint32_t op) {
     return SQLITE_IOERR;
 }
 
-IoDecision io_decide(Hook hook, uint32_t op, const WrapFile& file, bool can_corrupt) {
+// db.io is decided before the operation (which then does not happen);
+// db.corrupt after a read, on what was read (see f_read). Each decision
+// shows a rule only the calls it can act on, so that `seen` counts a read
+// once per rule.
+enum class Pass { Io, Corrupt };
+
+uint64_t slots_of(const Segment& seg, uint64_t mask, Pass pass) {
+    uint64_t out = 0;
+    for (uint64_t m = mask; m; m &= m - 1) {
+        unsigned i = unsigned(__builtin_ctzll(m));
+        if ((seg.rules[i].rule.kind == Kind::DbCorrupt) == (pass == Pass::Corrupt))
+            out |= uint64_t(1) << i;
+    }
+    return out;
+}
+
+IoDecision io_decide(Hook hook, uint32_t op, const WrapFile& file, Pass pass = Pass::Io) {
     IoDecision d;
     uint64_t mask = armed_mask(Family::Vfs);
     ThreadState& ts = tls;
@@ -77,14 +93,16 @@ IoDecision io_decide(Hook hook, uint32_t op, const WrapFile& file, bool can_corr
     int saved_errno = errno;
     prepare_thread(ts);
     unsigned h = unsigned(hook);
-    bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
-         ts.slot != nullptr);
+    if (pass == Pass::Io) // the call, once
+        bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
+             ts.slot != nullptr);
+    mask = slots_of(*seg, mask, pass);
+    if (!mask) {
+        errno = saved_errno;
+        return d;
+    }
     auto matches = [&](const Rule& r, unsigned) {
-        if (r.kind == Kind::DbCorrupt) {
-            if (!can_corrupt) return false;
-        } else if (r.kind != Kind::DbIo || (r.ops && !(r.ops & op))) {
-            return false;
-        }
+        if (r.kind == Kind::DbIo && r.ops && !(r.ops & op)) return false;
         return !r.file[0] || glob_match(r.file, file.db_path);
     };
     CallContext ctx{ts, g_comm, monotonic_ns};
@@ -102,11 +120,17 @@ IoDecision io_decide(Hook hook, uint32_t op, const WrapFile& file, bool can_corr
     return d;
 }
 
-// Flips one bit SQLite's checks are sure to see: the b-tree page type byte
-// (offset 100 on page 1, 0 elsewhere), which then holds no valid type.
-void corrupt_page(void* buf, int amount, sqlite3_int64 offset) {
-    size_t at = offset == 0 ? 100 : 0;
-    if (size_t(amount) > at) static_cast<unsigned char*>(buf)[at] ^= 0x40;
+// What db.corrupt may touch: a whole b-tree page of the main database other
+// than page 1. SQLite parses a b-tree page's type byte before it changes the
+// page, so the flipped bit (0x40 of that byte: no valid type) is always
+// caught and never written back. Not page 1: SQLite rewrites its header
+// (the change counter, at every rollback-journal commit) checking only the
+// first 100 bytes, and would write the flip to the file. Not freelist,
+// overflow or pointer-map pages: SQLite updates them without checking byte 0.
+bool corruptible(const WrapFile& w, const void* buf, int amount, sqlite3_int64 offset) {
+    if (!(w.flags & SQLITE_OPEN_MAIN_DB) || amount < 512 || offset == 0) return false;
+    unsigned char type = static_cast<const unsigned char*>(buf)[0];
+    return type == 2 || type == 5 || type == 10 || type == 13;
 }
 
 // -- file methods ------------------------------------------------------------------
@@ -118,36 +142,35 @@ int f_close(sqlite3_file* f) {
 
 int f_read(sqlite3_file* f, void* buf, int amount, sqlite3_int64 offset) {
     WrapFile* w = wrap(f);
-    // Only whole pages of the main database: the 100-byte header read at
-    // open would make "not a database", not "malformed".
-    bool pages = (w->flags & SQLITE_OPEN_MAIN_DB) && amount >= 512;
-    IoDecision d = io_decide(Hook::VfsRead, kIoRead, *w, pages);
+    IoDecision d = io_decide(Hook::VfsRead, kIoRead, *w);
     if (d.rc) {
         if (d.rc == SQLITE_IOERR_SHORT_READ) memset(buf, 0, size_t(amount)); // SQLite's contract
         return d.rc;
     }
     int rc = real_methods(f)->xRead(w->real, buf, amount, offset);
-    if (d.corrupt && rc == SQLITE_OK) corrupt_page(buf, amount, offset);
+    if (rc == SQLITE_OK && corruptible(*w, buf, amount, offset) &&
+        io_decide(Hook::VfsRead, kIoRead, *w, Pass::Corrupt).corrupt)
+        static_cast<unsigned char*>(buf)[0] ^= 0x40;
     return rc;
 }
 
 int f_write(sqlite3_file* f, const void* buf, int amount, sqlite3_int64 offset) {
     WrapFile* w = wrap(f);
-    IoDecision d = io_decide(Hook::VfsWrite, kIoWrite, *w, false);
+    IoDecision d = io_decide(Hook::VfsWrite, kIoWrite, *w);
     if (d.rc) return d.rc; // nothing written, as when the disk refuses
     return real_methods(f)->xWrite(w->real, buf, amount, offset);
 }
 
 int f_truncate(sqlite3_file* f, sqlite3_int64 size) {
     WrapFile* w = wrap(f);
-    IoDecision d = io_decide(Hook::VfsTruncate, kIoTruncate, *w, false);
+    IoDecision d = io_decide(Hook::VfsTruncate, kIoTruncate, *w);
     if (d.rc) return d.rc;
     return real_methods(f)->xTruncate(w->real, size);
 }
 
 int f_sync(sqlite3_file* f, int flags) {
     WrapFile* w = wrap(f);
-    IoDecision d = io_decide(Hook::VfsSync, kIoSync, *w, false);
+    IoDecision d = io_decide(Hook::VfsSync, kIoSync, *w);
     if (d.rc) return d.rc;
     return real_methods(f)->xSync(w->real, flags);
 }
@@ -158,7 +181,7 @@ int f_file_size(sqlite3_file* f, sqlite3_int64* size) {
 
 int f_lock(sqlite3_file* f, int level) {
     WrapFile* w = wrap(f);
-    IoDecision d = io_decide(Hook::VfsLock, kIoLock, *w, false);
+    IoDecision d = io_decide(Hook::VfsLock, kIoLock, *w);
     if (d.rc) return d.rc;
     return real_methods(f)->xLock(w->real, level);
 }
@@ -245,7 +268,7 @@ int v_open(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out_
     w->real->pMethods = nullptr;
     w->flags = flags;
     set_db_path(w, name);
-    IoDecision d = io_decide(Hook::VfsOpen, kIoOpen, *w, false);
+    IoDecision d = io_decide(Hook::VfsOpen, kIoOpen, *w);
     if (d.rc) return d.rc;
     int rc = g_real->xOpen(g_real, name, w->real, flags, out_flags);
     // SQLite calls xClose when pMethods is set, even after a failed open.
