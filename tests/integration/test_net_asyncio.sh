@@ -17,7 +17,11 @@
 #    left unconnected (ENOTCONN);
 #  - net.delay delay=300ms: connect takes 300 ms more, and the event loop
 #    keeps running meanwhile (a ticker task every 20 ms is never held up
-#    100 ms): a non-blocking call must not block the thread.
+#    100 ms): a non-blocking call must not block the thread;
+#  - an asyncio echo server under net.delay delay=300ms on=accept, three
+#    clients (no shim) connecting at once: each is answered about 300 ms
+#    after connecting, not 300, 600 and 900 ms (one accept's delay must not
+#    hold the others up).
 source "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"
 echo_server EPORT
 check "echo server is up (port $EPORT)" test "${EPORT:-0}" -gt 0
@@ -187,3 +191,36 @@ check "net.delay: open_connection took 300 ms more ($(kv connect "$out"))" \
     between 0.295 "$(kv connect "$out")" 0.4
 check "net.delay: the event loop kept running (ticker's longest gap $(kv max_gap "$out") s < 0.1 s)" \
     between 0 "$(kv max_gap "$out")" 0.1
+
+# -- net.delay on=accept in an asyncio server --------------------------------------------
+"$FAULTLINE" run -r 'net.delay delay=300ms on=accept' -- "$PYTHON" -u -c '
+import asyncio
+async def echo(r, w):
+    async for line in r:
+        w.write(line.upper())
+        await w.drain()
+async def main():
+    srv = await asyncio.start_server(echo, "127.0.0.1", 0)
+    print(srv.sockets[0].getsockname()[1], flush=True)
+    await srv.serve_forever()
+asyncio.run(main())' >"$TEST_TMP/aserver.out" 2>&1 &
+NET_PIDS+=($!)
+APORT=$(first_line "$TEST_TMP/aserver.out")
+out=$(timeout 20 "$PYTHON" -c '
+import socket, sys, threading, time
+times = [None] * 3
+def client(i):
+    t = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.sendall(b"hello\n")
+    if s.recv(100) == b"HELLO\n":
+        times[i] = time.monotonic() - t
+ts = [threading.Thread(target=client, args=(i,)) for i in range(3)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(" ".join("%.3f" % t if t is not None else "none" for t in sorted(times, key=lambda x: x or 99)))' "$APORT" 2>&1)
+echo "      | replies after: $out"
+for i in 1 2 3; do
+    check "asyncio server, delay on=accept: client $i answered 300 ms after connecting ($(field $i "$out"))" \
+        between 0.3 "$(field $i "$out")" 0.45
+done
