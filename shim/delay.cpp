@@ -5,9 +5,14 @@
 
 namespace faultline::shim {
 
-void inject_delay(const Rule& r, ThreadState& ts) {
+int64_t delay_of(const Rule& r, ThreadState& ts) {
     int64_t ns = r.delay_ns;
     if (r.jitter_ns) ns += int64_t(next_random(ts) % uint64_t(2 * r.jitter_ns + 1)) - r.jitter_ns;
+    return ns > 0 ? ns : 0;
+}
+
+void inject_delay(const Rule& r, ThreadState& ts) {
+    int64_t ns = delay_of(r, ts);
     if (ns <= 0) return;
     // An absolute deadline: EINTR restarts never stretch the delay.
     timespec deadline;

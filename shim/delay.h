@@ -8,5 +8,8 @@
 namespace faultline::shim {
 
 void inject_delay(const Rule& rule, ThreadState& ts);
+// The delay one injection stands for (delay ± jitter), without sleeping: a
+// non-blocking socket is delayed by holding its readiness back instead.
+int64_t delay_of(const Rule& rule, ThreadState& ts);
 
 } // namespace faultline::shim

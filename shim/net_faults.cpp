@@ -197,9 +197,27 @@ double refill(TokenBucket& b, const Rule& r, uint64_t key, int64_t now) {
     return b.tokens;
 }
 
-// Nanoseconds until one byte may move.
-int64_t wait_for_token(const TokenBucket& b, const Rule& r) {
-    return b.tokens >= 1 ? 0 : int64_t((1 - b.tokens) / r.rate * 1e9) + 1;
+// The bytes worth waking up for: a segment's worth (or the whole request
+// when smaller), never more than the burst. Waiting for single bytes would
+// turn a paced transfer into a storm of tiny reads.
+double quantum(const Rule& r, size_t len) {
+    double q = burst_of(r) < 1460 ? burst_of(r) : 1460;
+    return len && double(len) < q ? double(len) : q;
+}
+
+// Nanoseconds until `want` bytes may move.
+int64_t wait_for_tokens(const TokenBucket& b, const Rule& r, double want) {
+    return b.tokens >= want ? 0 : int64_t((want - b.tokens) / r.rate * 1e9) + 1;
+}
+
+// An EAGAIN the shim made up while the kernel had data or room: poll and
+// select see the fault's hold; an edge-triggered epoll registration must be
+// given a new edge when it ends (net_wait.cpp).
+ssize_t held_back(SocketState& s) {
+    if (!s.owes_edge.exchange(1, std::memory_order_acq_rel))
+        g_edges_owed.fetch_add(1, std::memory_order_relaxed);
+    errno = EAGAIN;
+    return -1;
 }
 
 // -- reset --------------------------------------------------------------------------
@@ -232,10 +250,32 @@ bool hanging(SocketState& s, int64_t now, int64_t& until) {
     return true;
 }
 
-void complete_pending_connect(int fd, SocketState& s) {
+void hold_connect(SocketState& s, const sockaddr* addr, socklen_t len) {
+    memcpy(&s.pending_connect, addr,
+           len < sizeof s.pending_connect ? len : sizeof s.pending_connect);
+    if (!s.pending_len) g_pending_connects.fetch_add(1, std::memory_order_relaxed);
+    s.pending_len = len;
+}
+
+void drop_pending_connect(SocketState& s) {
     if (!s.pending_len) return;
-    uint32_t len = s.pending_len;
     s.pending_len = 0;
+    g_pending_connects.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// A connect the shim holds back (non-blocking, under net.partition or
+// net.timeout) is made for real once nothing holds it any more (disarmed,
+// for= over), and dropped when its timeout runs out (SO_ERROR: ETIMEDOUT).
+void settle_pending_connect(int fd, SocketState& s, int64_t now) {
+    if (!s.pending_len) return;
+    int64_t until = 0;
+    if (hanging(s, now, until)) {
+        if (now >= until) drop_pending_connect(s);
+        return;
+    }
+    if (partition_active(s, kOnConnect, now)) return;
+    uint32_t len = s.pending_len;
+    drop_pending_connect(s);
     syscall(SYS_connect, fd, &s.pending_connect, len); // non-blocking: EINPROGRESS
 }
 
@@ -254,7 +294,14 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || tls.depth) return real(0, len);
     if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, true);
-    complete_pending_connect(fd, *s);
+    settle_pending_connect(fd, *s, monotonic_ns());
+    if (int64_t until = s->delay_until.load(std::memory_order_acquire)) {
+        if (monotonic_ns() < until) { // a delayed connect
+            if (dontwait || fd_nonblocking(fd)) return held_back(*s);
+            sleep_until(until);
+        }
+        s->delay_until.store(0, std::memory_order_release);
+    }
     NetDecision d = decide(hook, kOnSend, *s, len);
     s->turn = 1;
     if (!d.rule) {
@@ -267,6 +314,10 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     bool nonblocking = dontwait || fd_nonblocking(fd); // asked only under a fault
     switch (r.kind) {
     case Kind::NetDelay:
+        if (nonblocking) { // never sleep in a non-blocking call: hold it back
+            s->delay_until.store(monotonic_ns() + delay_of(r, tls), std::memory_order_release);
+            return held_back(*s);
+        }
         inject_delay(r, tls);
         break;
     case Kind::NetLoss:
@@ -276,10 +327,7 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
         ++s->loss_streak;
         break;
     case Kind::NetPartition: {
-        if (nonblocking) {
-            errno = EAGAIN;
-            return -1;
-        }
+        if (nonblocking) return held_back(*s);
         int64_t bound = socket_timeout(fd, SO_SNDTIMEO);
         int64_t start = monotonic_ns();
         while (partition_active(*s, kOnSend, monotonic_ns())) {
@@ -313,9 +361,10 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
         while (sent < len) {
             int64_t now = monotonic_ns();
             double tokens = refill(b, r, d.key, now);
-            if (tokens < 1) {
+            double want = quantum(r, len - sent);
+            if (tokens < want) {
                 if (nonblocking) break;
-                sleep_ns(wait_for_token(b, r));
+                sleep_ns(wait_for_tokens(b, r, want));
                 continue;
             }
             size_t chunk = size_t(tokens) < len - sent ? size_t(tokens) : len - sent;
@@ -329,10 +378,7 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
             move_bytes(*s, n);
             if (nonblocking || size_t(n) < chunk) break;
         }
-        if (sent == 0) {
-            errno = EAGAIN;
-            return -1;
-        }
+        if (sent == 0) return held_back(*s);
         return ssize_t(sent);
     }
     default:
@@ -347,17 +393,14 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || tls.depth) return real(0, len);
     if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, false);
-    complete_pending_connect(fd, *s);
+    settle_pending_connect(fd, *s, monotonic_ns());
     int64_t now = monotonic_ns(), until = 0;
     bool hang = hanging(*s, now, until);
     bool nonblocking = dontwait || (hang && fd_nonblocking(fd));
     if (hang) {
         // No data until the hang ends; then the connection has timed out.
         if (now < until) {
-            if (nonblocking) {
-                errno = EAGAIN;
-                return -1;
-            }
+            if (nonblocking) return held_back(*s);
             int64_t own = socket_timeout(fd, SO_RCVTIMEO);
             if (own && now + own < until) { // the caller's own timeout is shorter
                 sleep_until(now + own);
@@ -371,7 +414,29 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
         errno = ETIMEDOUT;
         return -1;
     }
+    if (int64_t delayed = s->delay_until.load(std::memory_order_acquire)) {
+        // A delayed exchange (non-blocking connect, accept of a non-blocking
+        // server): nothing until then, then the data as it is.
+        if (now < delayed) {
+            if (dontwait || fd_nonblocking(fd)) return held_back(*s);
+            sleep_until(delayed);
+        }
+        s->delay_until.store(0, std::memory_order_release);
+        s->turn = 0;
+        ssize_t n = real(0, len);
+        move_bytes(*s, n);
+        return n;
+    }
     NetDecision d = decide(hook, kOnRecv, *s, len);
+    // UDP loss: each lost datagram is read and dropped, and the next one
+    // meets the rules in turn, as if the lost ones never came (a blocking
+    // caller waits for the next; an edge-triggered one still gets those
+    // queued behind, or a true EAGAIN).
+    while (d.rule && d.rule->kind == Kind::NetLoss && !is_tcp(*s)) {
+        ssize_t n = real(0, len);
+        if (n < 0) return n;
+        d = decide(hook, kOnRecv, *s, len);
+    }
     s->turn = 0;
     if (!d.rule) {
         s->loss_streak = 0;
@@ -383,6 +448,10 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     nonblocking = dontwait || fd_nonblocking(fd); // asked only under a fault
     switch (r.kind) {
     case Kind::NetDelay:
+        if (nonblocking) { // never sleep in a non-blocking call: hold it back
+            s->delay_until.store(now + delay_of(r, tls), std::memory_order_release);
+            return held_back(*s);
+        }
         inject_delay(r, tls);
         break;
     case Kind::NetTimeout:
@@ -390,10 +459,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
         s->hang_until.store(now + r.timeout_ns, std::memory_order_release);
         return net_recv(hook, fd, len, dontwait, real, buf); // now hanging
     case Kind::NetPartition: {
-        if (nonblocking) {
-            errno = EAGAIN;
-            return -1;
-        }
+        if (nonblocking) return held_back(*s);
         int64_t bound = socket_timeout(fd, SO_RCVTIMEO);
         int64_t start = monotonic_ns();
         while (partition_active(*s, kOnRecv, monotonic_ns())) {
@@ -405,17 +471,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
         }
         break;
     }
-    case Kind::NetLoss:
-        if (!is_tcp(*s)) {
-            // A datagram lost on the way: read it and drop it.
-            ssize_t n = real(0, len);
-            if (n < 0) return n;
-            if (nonblocking) {
-                errno = EAGAIN;
-                return -1;
-            }
-            return net_recv(hook, fd, len, dontwait, real, buf);
-        }
+    case Kind::NetLoss: // TCP: UDP was handled above
         sleep_ns(r.rto_ns << (s->loss_streak < 6 ? s->loss_streak : 6));
         ++s->loss_streak;
         break;
@@ -438,12 +494,10 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     case Kind::NetBandwidth: {
         TokenBucket& b = bucket_for(r, d.key, *s, true);
         double tokens = refill(b, r, d.key, now);
-        while (tokens < 1) {
-            if (nonblocking) {
-                errno = EAGAIN;
-                return -1;
-            }
-            sleep_ns(wait_for_token(b, r));
+        double want = quantum(r, len);
+        while (tokens < want) {
+            if (nonblocking) return held_back(*s);
+            sleep_ns(wait_for_tokens(b, r, want));
             tokens = refill(b, r, d.key, monotonic_ns());
         }
         size_t allowed = size_t(tokens) < len ? size_t(tokens) : len;
@@ -480,31 +534,37 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
     NetDecision d = decide(Hook::NetConnect, kOnConnect, *s, 0);
     s->turn = 1;
     if (!d.rule) return real(fd, addr, len);
-    const Rule& r = *d.rule;
     bool nonblocking = fd_nonblocking(fd);
     int64_t now = monotonic_ns();
+    if (d.rule->kind == Kind::NetLoss) {
+        // Lost SYNs, each an injection: Linux retransmits after 1 s, then 2,
+        // 4... (connect takes 1 s, 3 s, 7 s...) and gives up after 6.
+        int lost = 0;
+        while (d.rule && d.rule->kind == Kind::NetLoss) {
+            if (lost == 6) {
+                count_error(Hook::NetConnect);
+                errno = ETIMEDOUT;
+                return -1;
+            }
+            sleep_ns(kSecond << lost++);
+            d = decide(Hook::NetConnect, kOnConnect, *s, 0);
+        }
+        if (!d.rule) return real(fd, addr, len);
+    }
+    const Rule& r = *d.rule;
     switch (r.kind) {
     case Kind::NetDelay:
+        if (nonblocking) {
+            // Connect now; writability (and data) held back for the delay.
+            s->delay_until.store(now + delay_of(r, tls), std::memory_order_release);
+            return real(fd, addr, len);
+        }
         inject_delay(r, tls);
         break;
     case Kind::NetRefuse:
         count_error(Hook::NetConnect);
         errno = r.code;
         return -1;
-    case Kind::NetLoss: {
-        // Lost SYNs: Linux retransmits after 1 s, then 2, 4... (connect
-        // takes 1 s, 3 s, 7 s...), and gives up after 6 retries.
-        int lost = 0;
-        do {
-            sleep_ns(kSecond << lost);
-        } while (++lost < 6 && next_unit(tls) < r.p);
-        if (lost == 6) {
-            count_error(Hook::NetConnect);
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        break;
-    }
     case Kind::NetTimeout: {
         if (nonblocking) {
             // In progress until the timeout, then SO_ERROR says ETIMEDOUT;
@@ -512,6 +572,7 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
             s->hang_rule = d.key;
             s->connect_error.store(ETIMEDOUT, std::memory_order_relaxed);
             s->hang_until.store(now + r.timeout_ns, std::memory_order_release);
+            hold_connect(*s, addr, len);
             errno = EINPROGRESS;
             return -1;
         }
@@ -529,9 +590,7 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
     case Kind::NetPartition: {
         if (nonblocking) {
             // Connected for real once the partition lifts (net_hold_until).
-            memcpy(&s->pending_connect, addr,
-                   len < sizeof s->pending_connect ? len : sizeof s->pending_connect);
-            s->pending_len = len;
+            hold_connect(*s, addr, len);
             errno = EINPROGRESS;
             return -1;
         }
@@ -554,13 +613,17 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
 }
 
 int net_after_accept(int listen_fd, int fd) {
-    (void)listen_fd;
     socket_forget(fd);
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || tls.depth) return fd;
     NetDecision d = decide(Hook::NetAccept, kOnAccept, *s, 0);
-    if (!d.rule) return fd;
-    if (d.rule->kind == Kind::NetDelay) inject_delay(*d.rule, tls);
+    if (!d.rule || d.rule->kind != Kind::NetDelay) return fd;
+    // A non-blocking server (an event loop) must not sleep in accept: the new
+    // connection's data comes `delay` later instead.
+    if (fd_nonblocking(listen_fd) || fd_nonblocking(fd))
+        s->delay_until.store(monotonic_ns() + delay_of(*d.rule, tls), std::memory_order_release);
+    else
+        inject_delay(*d.rule, tls);
     return fd;
 }
 
@@ -603,6 +666,7 @@ bool net_connect_error(int fd, int& error) {
     SocketState* t = sockets_table();
     if (!t || fd < 0 || fd >= kMaxTrackedFd) return false;
     SocketState& s = t[fd];
+    settle_pending_connect(fd, s, monotonic_ns());
     if (s.pending_len) {
         error = 0; // still in progress
         return true;
@@ -623,17 +687,18 @@ bool net_connect_error(int fd, int& error) {
 
 int64_t net_hold_until(int fd, bool read, int64_t now) {
     SocketState* t = sockets_table();
-    if (!t || fd < 0 || fd >= kMaxTrackedFd || armed_mask(Family::Net) == 0) return 0;
+    if (!t || fd < 0 || fd >= kMaxTrackedFd) return 0;
+    // A connect held back by a partition that is gone (disarmed too): now.
+    settle_pending_connect(fd, t[fd], now); // disarmed or not
+    if (armed_mask(Family::Net) == 0) return 0;
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || s->dead_errno.load(std::memory_order_acquire)) return 0;
     int64_t hold = 0, until = 0;
     if (hanging(*s, now, until) && now < until) hold = until;
-    if (s->pending_len) {
-        if (partition_active(*s, kOnConnect, now))
-            hold = hold > now + kRecheck ? hold : now + kRecheck;
-        else
-            complete_pending_connect(fd, *s);
-    }
+    int64_t delayed = s->delay_until.load(std::memory_order_acquire);
+    if (delayed > now) hold = hold > delayed ? hold : delayed;
+    if (s->pending_len) // still held: by the hang above, or by a partition
+        hold = hold > now + kRecheck ? hold : now + kRecheck;
     if (partition_active(*s, read ? kOnRecv : kOnSend, now))
         hold = hold > now + kRecheck ? hold : now + kRecheck;
     // An empty bandwidth bucket of a still-armed rule.
@@ -652,9 +717,9 @@ int64_t net_hold_until(int fd, bool read, int64_t now) {
         }
         const Rule* r = key ? live_rule(key, now) : nullptr;
         if (!b || !r) continue;
-        double tokens = refill(*b, *r, key, now);
-        if (tokens < 1) {
-            int64_t ready = now + wait_for_token(*b, *r);
+        double want = quantum(*r, 0);
+        if (refill(*b, *r, key, now) < want) {
+            int64_t ready = now + wait_for_tokens(*b, *r, want);
             hold = hold > ready ? hold : ready;
         }
     }

@@ -7,6 +7,7 @@
 #include "common/hooks.h"
 #include "net_sockets.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <sys/types.h>

@@ -304,8 +304,9 @@ FL_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo*
 FL_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
     auto real = net_api().getsockopt;
     int error = 0;
-    if (!quiet() && level == SOL_SOCKET && name == SO_ERROR && value && len &&
-        *len >= sizeof(int) && net_connect_error(fd, error)) {
+    bool held = !quiet() || g_pending_connects.load(std::memory_order_relaxed) != 0;
+    if (held && level == SOL_SOCKET && name == SO_ERROR && value && len && *len >= sizeof(int) &&
+        net_connect_error(fd, error)) {
         memcpy(value, &error, sizeof error);
         *len = sizeof error;
         return 0;

@@ -7,6 +7,9 @@
 
 namespace faultline::shim {
 
+std::atomic<int> g_edges_owed{0};
+std::atomic<int> g_pending_connects{0};
+
 namespace {
 std::atomic<SocketState*> g_table{nullptr};
 
@@ -113,7 +116,11 @@ void socket_forget(int fd) {
     s.dead_errno.store(0, std::memory_order_relaxed);
     s.hang_until.store(0, std::memory_order_relaxed);
     s.connect_error.store(0, std::memory_order_relaxed);
+    s.delay_until.store(0, std::memory_order_relaxed);
+    if (s.owes_edge.exchange(0, std::memory_order_acq_rel))
+        g_edges_owed.fetch_sub(1, std::memory_order_relaxed);
     s.loss_streak = 0;
+    if (s.pending_len) g_pending_connects.fetch_sub(1, std::memory_order_relaxed);
     s.pending_len = 0;
     s.turn = 0;
     s.hang_rule = 0;

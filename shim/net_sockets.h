@@ -38,7 +38,11 @@ struct SocketState {
     std::atomic<int64_t> hang_until; // net.timeout: no data until then (CLOCK_MONOTONIC), then dead
     uint64_t hang_rule;              // the rule holding it: slot << 48 | generation
     std::atomic<int> connect_error;  // SO_ERROR after a connect the shim held back
-    uint32_t loss_streak;            // consecutive TCP losses: the RTO doubles
+    std::atomic<int64_t> delay_until; // net.delay on a non-blocking socket: held until then
+    // The shim answered EAGAIN where the kernel had data or room: an
+    // edge-triggered epoll registration is owed a new edge (net_wait.cpp).
+    std::atomic<uint8_t> owes_edge;
+    uint32_t loss_streak; // consecutive TCP losses: the RTO doubles
     // A connect held back (non-blocking, under a partition): done for real
     // once the partition lifts.
     sockaddr_storage pending_connect;
@@ -52,6 +56,13 @@ SocketState* sockets_table();
 SocketState* sockets_create();
 
 constexpr int kMaxTrackedFd = 65536;
+
+// How many sockets have owes_edge set: epoll waits look for them only then.
+extern std::atomic<int> g_edges_owed;
+// How many connects the shim holds back (pending_len set): waits take their
+// slow path while any is, so that one is made when its partition lifts,
+// disarmed or not.
+extern std::atomic<int> g_pending_connects;
 
 // The fd's state, classified if needed; null for fds out of range or when
 // there is no table.

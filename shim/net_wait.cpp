@@ -38,6 +38,10 @@ int64_t deadline_after(int64_t timeout_ns) {
 // Which of `events` a fault holds back for fd now; `next` gets the earliest
 // time a hold may end.
 short held_events(int fd, short events, int64_t now, int64_t& next) {
+    // poll and select report levels: nothing is owed to an fd asked here.
+    if (SocketState* t = sockets_table();
+        t && fd < kMaxTrackedFd && t[fd].owes_edge.load() && t[fd].owes_edge.exchange(0))
+        g_edges_owed.fetch_sub(1, std::memory_order_relaxed);
     short held = 0;
     if (events & (POLLIN | POLLRDNORM | POLLPRI)) {
         if (int64_t t = net_hold_until(fd, true, now)) {
@@ -222,12 +226,33 @@ int64_t release_held(int epfd, int64_t now) {
     return next;
 }
 
+// Sockets the shim answered EAGAIN for while the kernel was ready: the
+// kernel will not give an edge-triggered (or spent one-shot) registration
+// another edge for data it already announced. Take such an fd out now; it is
+// put back (ADD: the kernel looks at its readiness afresh) when its hold ends.
+void settle_owed_edges(int epfd) {
+    if (g_edges_owed.load(std::memory_order_relaxed) == 0) return;
+    SocketState* sockets = sockets_table();
+    if (!sockets) return;
+    for (auto& r : g_regs) {
+        uint64_t k = r.key.load(std::memory_order_acquire);
+        if (!k || reg_epfd(r) != epfd || r.held.load(std::memory_order_acquire)) continue;
+        int fd = reg_fd(r);
+        if (fd < 0 || fd >= kMaxTrackedFd || !sockets[fd].owes_edge.load()) continue;
+        if (sockets[fd].owes_edge.exchange(0)) g_edges_owed.fetch_sub(1, std::memory_order_relaxed);
+        if (!(r.events & (EPOLLET | EPOLLONESHOT))) continue; // level-triggered: reported anyway
+        if (!r.held.exchange(true)) g_held_count.fetch_add(1, std::memory_order_relaxed);
+        net_api().epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+    }
+}
+
 int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
                const sigset_t* sigmask) {
     auto real = net_api().epoll_pwait;
     int64_t deadline = deadline_after(timeout_ns);
     while (true) {
         int64_t now = monotonic_ns();
+        settle_owed_edges(epfd);
         int64_t next = release_held(epfd, now);
         int64_t until = next < deadline ? next : deadline;
         int ms = until == kForever ? -1 : int((until > now ? until - now + 999999 : 0) / 1000000);
@@ -358,7 +383,8 @@ FL_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
 // Fast path unless a rule is armed or an fd is still out of its set (it goes
 // back at the next wait after the rule is disarmed).
 inline bool epoll_quiet() {
-    return quiet() && g_held_count.load(std::memory_order_relaxed) == 0;
+    return quiet() && g_held_count.load(std::memory_order_relaxed) == 0 &&
+           g_edges_owed.load(std::memory_order_relaxed) == 0;
 }
 
 FL_EXPORT int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
