@@ -50,7 +50,7 @@ http_server() {
     shift
     log=$(mktemp "$TEST_TMP/http.XXXXXX")
     "$@" "$PYTHON" -u -m http.server 0 --bind 127.0.0.1 --directory "$NET_WWW" >"$log" 2>&1 &
-    NET_PIDS+=($!)
+    NET_PIDS+=("$!")
     port=$(first_line "$log" | sed -n 's/.* port \([0-9]*\) .*/\1/p')
     printf -v "$var" '%s' "${port:-0}"
 }
@@ -70,7 +70,7 @@ class S(socketserver.ThreadingTCPServer):
 s = S(("127.0.0.1", 0), H)
 print(s.server_address[1], flush=True)
 s.serve_forever()' >"$log" 2>&1 &
-    NET_PIDS+=($!)
+    NET_PIDS+=("$!")
     printf -v "$1" '%s' "$(first_line "$log")"
 }
 
@@ -92,7 +92,7 @@ def serve(c):
 while True:
     c, _ = ls.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()' "$2" >"$log" 2>&1 &
-    NET_PIDS+=($!)
+    NET_PIDS+=("$!")
     printf -v "$1" '%s' "$(first_line "$log")"
 }
 

@@ -150,7 +150,7 @@ NET_SESSIONS+=("$name")
 "$FAULTLINE" run -s "$name" -- "$PYTHON" -u "$TEST_TMP/aio.py" "$EPORT" partition "$TEST_TMP/go" \
     >"$TEST_TMP/part.out" 2>&1 &
 pid=$!
-NET_PIDS+=($pid)
+NET_PIDS+=("$pid")
 check "net.partition: the client connected before the partition" \
     wait_until grep -q connected "$TEST_TMP/part.out"
 "$FAULTLINE" enable -s "$name" 'net.partition for=1s' >/dev/null
@@ -172,7 +172,7 @@ NET_SESSIONS+=("$name")
 "$FAULTLINE" run -s "$name" -r 'net.partition name=cut' -- \
     "$PYTHON" -u "$TEST_TMP/aio.py" "$EPORT" lift >"$TEST_TMP/lift.out" 2>&1 &
 pid=$!
-NET_PIDS+=($pid)
+NET_PIDS+=("$pid")
 wait_until grep -q connecting "$TEST_TMP/lift.out"
 sleep 0.3
 "$FAULTLINE" disable -s "$name" cut >/dev/null
@@ -204,7 +204,7 @@ async def main():
     print(srv.sockets[0].getsockname()[1], flush=True)
     await srv.serve_forever()
 asyncio.run(main())' >"$TEST_TMP/aserver.out" 2>&1 &
-NET_PIDS+=($!)
+NET_PIDS+=("$!")
 APORT=$(first_line "$TEST_TMP/aserver.out")
 out=$(timeout 20 "$PYTHON" -c '
 import socket, sys, threading, time

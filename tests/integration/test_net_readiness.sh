@@ -32,7 +32,7 @@ def sink(c):
 while True:
     c, _ = ls.accept()
     threading.Thread(target=sink, args=(c,), daemon=True).start()' >"$TEST_TMP/sink.out" 2>&1 &
-NET_PIDS+=($!)
+NET_PIDS+=("$!")
 SPORT=$(first_line "$TEST_TMP/sink.out")
 check "servers up (blast $BPORT, sink $SPORT)" test "${BPORT:-0}" -gt 0 -a "${SPORT:-0}" -gt 0
 
@@ -100,8 +100,8 @@ for m in "${modes[@]}"; do
     [[ $m == send-* ]] && port=$SPORT
     timeout 30 "$FAULTLINE" run -r 'net.bandwidth rate=200KB/s' -- \
         "$PYTHON" "$TEST_TMP/rd.py" "$port" "$m" "$NET_WWW/1m.bin" >"$TEST_TMP/rd.$m" 2>&1 &
-    NET_PIDS+=($!)
-    pids+=($!)
+    NET_PIDS+=("$!")
+    pids+=("$!")
 done
 for p in "${pids[@]}"; do wait_exit "$p" 30; done
 wait_until test "$(grep -c '^sink' "$TEST_TMP/sink.out")" -ge 2

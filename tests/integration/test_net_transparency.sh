@@ -49,7 +49,8 @@ clients() {
     local t0=$EPOCHREALTIME
     timeout 20 "$@" wget -q --tries=1 -O "$TEST_TMP/w.bin" "$URL"
     expect_eq "$label: wget exits 0" 0 $?
-    local t=$(calc "$EPOCHREALTIME - $t0")
+    local t
+    t=$(calc "$EPOCHREALTIME - $t0")
     expect_eq "$label: wget's content identical" "$SHA_2M" "$(sha "$TEST_TMP/w.bin")"
     check "$label: wget took < 0.5 s ($t)" between 0 "$t" 0.5
     out=$(timeout 30 "$@" "$PYTHON" "$TEST_TMP/clients.py" "$URL" "$EPORT" "$TEST_TMP/p.bin" 2>&1)

@@ -54,7 +54,7 @@ exchange() {
     rm -f "$TEST_TMP/recv.out"
     "${recv_pre[@]}" "$PYTHON" -u "$TEST_TMP/udp.py" recv >"$TEST_TMP/recv.out" 2>&1 &
     pid=$!
-    NET_PIDS+=($pid)
+    NET_PIDS+=("$pid")
     port=$(first_line "$TEST_TMP/recv.out")
     sent=$(timeout 20 "${send_pre[@]}" "$PYTHON" "$TEST_TMP/udp.py" send "$port" 2000 2>&1)
     wait_exit "$pid" 10
