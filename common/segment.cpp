@@ -486,8 +486,10 @@ bool segment_is_stale(const Segment* seg) {
 RuleCounters segment_rule_counters(const Segment* seg, unsigned slot) {
     const RuleSlot& s = seg->rules[slot];
     RuleCounters c;
-    c.seen = sum_seen(seg, slot) - s.seen_base;
+    // matched first: a call counted between the two reads then shows in seen
+    // only, so that seen >= matched holds in every snapshot.
     c.matched = sum_matched(seg, slot) - s.matched_base;
+    c.seen = sum_seen(seg, slot) - s.seen_base;
     c.injected = s.injected.load(std::memory_order_relaxed);
     return c;
 }
