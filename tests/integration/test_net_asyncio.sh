@@ -17,7 +17,9 @@
 #    left unconnected (ENOTCONN);
 #  - net.delay delay=300ms: connect takes 300 ms more, and the event loop
 #    keeps running meanwhile (a ticker task every 20 ms is never held up
-#    100 ms): a non-blocking call must not block the thread;
+#    100 ms): a non-blocking call must not block the thread; the same
+#    under TCP net.loss: a lost SYN (connect 1 s later) and a lost segment
+#    on receive (rto=300ms) keep the event loop running;
 #  - an asyncio echo server under net.delay delay=300ms on=accept, three
 #    clients (no shim) connecting at once: each is answered about 300 ms
 #    after connecting, not 300, 600 and 900 ms (one accept's delay must not
@@ -190,6 +192,22 @@ expect_eq "net.delay: the reply came" PING "$(kv reply "$out")"
 check "net.delay: open_connection took 300 ms more ($(kv connect "$out"))" \
     between 0.295 "$(kv connect "$out")" 0.4
 check "net.delay: the event loop kept running (ticker's longest gap $(kv max_gap "$out") s < 0.1 s)" \
+    between 0 "$(kv max_gap "$out")" 0.1
+
+out=$(timeout 20 "$FAULTLINE" run -r 'net.loss p=100% proto=tcp on=connect times=1' -- \
+    "$PYTHON" "$TEST_TMP/aio.py" "$EPORT" delay 2>&1)
+echo "      | $out"
+expect_eq "lost SYN: the reply came" PING "$(kv reply "$out")"
+check "lost SYN: open_connection took 1 s more ($(kv connect "$out"))" \
+    between 1.0 "$(kv connect "$out")" 1.1
+check "lost SYN: the event loop kept running (ticker's longest gap $(kv max_gap "$out") s < 0.1 s)" \
+    between 0 "$(kv max_gap "$out")" 0.1
+
+out=$(timeout 20 "$FAULTLINE" run -r 'net.loss p=100% proto=tcp rto=300ms on=recv times=1' -- \
+    "$PYTHON" "$TEST_TMP/aio.py" "$EPORT" delay 2>&1)
+echo "      | $out"
+expect_eq "lost segment on receive: the reply came" PING "$(kv reply "$out")"
+check "lost segment on receive: the event loop kept running (ticker's longest gap $(kv max_gap "$out") s < 0.1 s)" \
     between 0 "$(kv max_gap "$out")" 0.1
 
 # -- net.delay on=accept in an asyncio server --------------------------------------------
