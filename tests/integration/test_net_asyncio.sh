@@ -6,6 +6,9 @@
 #    the app's own TimeoutError (no errno) at 0.5 s, twice; then the socket
 #    fails with ETIMEDOUT (TimeoutError errno 110) 2 s after the reply
 #    reached it; the client used almost no CPU meanwhile;
+#  - the same with times=1 (the rule retires at its one injection; the hang
+#    it started must run its course all the same), and a blocking recv
+#    under net.timeout timeout=1s on=recv times=1 fails ETIMEDOUT at 1 s;
 #  - net.timeout on connect: wait_for(open_connection, 0.5) times out at the
 #    app's deadline; without wait_for the connect fails ETIMEDOUT at 1 s;
 #  - net.partition for=1s enabled live on an established connection: the
@@ -134,6 +137,29 @@ check "net.timeout: ... 2 s after the request ($(kv since_send "$l3"))" \
 check "net.timeout: the client slept meanwhile (CPU $(kv cpu "$l4") s over $(kv wall "$l4") s)" \
     between 0 "$(kv cpu "$l4")" 0.1
 
+# times=1: the rule retires when it injects; its hang must not retire with it.
+out=$(timeout 20 "$FAULTLINE" run -r 'net.timeout timeout=2s on=recv times=1' -- \
+    "$PYTHON" "$TEST_TMP/aio.py" "$EPORT" timeout 2>&1)
+printf '      | %s\n' "${out//$'\n'/$'\n      | '}"
+l3=$(sed -n 3p <<<"$out")
+expect_match "net.timeout times=1: the app's deadlines, then ETIMEDOUT (errno 110)" \
+    '^TimeoutError errno=None.*'$'\n''TimeoutError errno=None.*'$'\n''TimeoutError errno=110' "$out"
+check "net.timeout times=1: ... 2 s after the request ($(kv since_send "$l3"))" \
+    between 1.98 "$(kv since_send "$l3")" 2.15
+out=$(timeout 20 "$FAULTLINE" run -r 'net.timeout timeout=1s on=recv times=1' -- "$PYTHON" -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"ping\n")
+t = time.monotonic()
+try:
+    print("reply", s.recv(100))
+except OSError as e:
+    print(f"errno={e.errno} after={time.monotonic() - t:.3f}")' "$EPORT" 2>&1)
+echo "      | blocking: $out"
+expect_eq "net.timeout times=1, blocking recv: ETIMEDOUT" 110 "$(kv errno "$out")"
+check "net.timeout times=1, blocking recv: ... after 1 s ($(kv after "$out"))" \
+    between 0.99 "$(kv after "$out")" 1.1
+
 # -- net.timeout on connect -----------------------------------------------------------
 out=$(timeout 20 "$FAULTLINE" run -r 'net.timeout timeout=1s on=connect' -- \
     "$PYTHON" "$TEST_TMP/aio.py" "$EPORT" connect 2>&1)
@@ -167,6 +193,13 @@ check "net.partition: ... once the partition lifted, about 1 s later ($(kv after
 expect_eq "net.partition: the app's 0.3 s deadlines fired 3 times meanwhile" 3 "$(kv timeouts "$l")"
 check "net.partition: the client slept meanwhile (CPU $(kv cpu "$l") s)" between 0 "$(kv cpu "$l")" 0.1
 expect_match "net.partition: the connection carries data again" 'then reply=PING3' "$out"
+
+# times=1 again: the delay injected must be served in full though the rule retired.
+out=$(timeout 20 "$FAULTLINE" run -r "net.delay delay=300ms on=connect times=1" -- \
+    "$PYTHON" "$TEST_TMP/aio.py" "$EPORT" delay 2>&1)
+echo "      | times=1: $out"
+check "net.delay on=connect times=1: open_connection took 300 ms more ($(kv connect "$out"))" \
+    between 0.295 "$(kv connect "$out")" 0.4
 
 # -- net.partition disabled during a non-blocking connect ----------------------------------
 name=$(new_session)
