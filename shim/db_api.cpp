@@ -211,6 +211,16 @@ int db_decide(const DbCall& call, uint64_t mask) {
     return rc;
 }
 
+// The real call of a quiet hook: still one level deep, so that a rule armed
+// while it runs (a long sqlite3_exec) does not fault SQLite's inner calls.
+template <class Real> int passthrough(Real&& real) {
+    ThreadState& ts = tls;
+    ++ts.db_depth;
+    int rc = real();
+    --ts.db_depth;
+    return rc;
+}
+
 bool is_error(int rc) {
     return rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE;
 }
@@ -238,7 +248,8 @@ template <class Open>
 int open_hook(Hook hook, const char* filename, sqlite3** db, Open&& real_open) {
     vfs_install();
     ThreadState& ts = tls;
-    if (ts.db_depth || quiet()) return real_open();
+    if (ts.db_depth) return real_open();
+    if (quiet()) return passthrough(real_open);
     ++ts.db_depth;
     int real = real_open();
     --ts.db_depth;
@@ -266,7 +277,8 @@ int open_hook(Hook hook, const char* filename, sqlite3** db, Open&& real_open) {
 template <class Prepare, class Stmt, class TailOut, class Text>
 int prepare_hook(Hook hook, sqlite3* db, const char* sql, int sql_len, Stmt** stmt,
                  TailOut tail_out, Text text, Prepare&& real) {
-    if (tls.db_depth || quiet()) return real();
+    if (tls.db_depth) return real();
+    if (quiet()) return passthrough(real);
     int injected = 0;
     int rc = outer_call({hook, kOnPrepare, db, sql, sql_len, nullptr}, real, injected);
     if (injected) {
@@ -351,7 +363,8 @@ FL_EXPORT int sqlite3_prepare16_v3(sqlite3* db, const void* sql, int n, unsigned
 FL_EXPORT int sqlite3_step(sqlite3_stmt* stmt) {
     auto& api = sqlite_api();
     if (!api.step) return SQLITE_MISUSE;
-    if (tls.db_depth || quiet()) return api.step(stmt);
+    if (tls.db_depth) return api.step(stmt);
+    if (quiet()) return passthrough([&] { return api.step(stmt); });
     sqlite3* db = api.db_handle ? api.db_handle(stmt) : nullptr;
     const char* sql = api.sql && armed_mask(Family::Db) ? api.sql(stmt) : nullptr;
     int injected = 0;
@@ -394,7 +407,8 @@ FL_EXPORT int sqlite3_exec(sqlite3* db, const char* sql,
                            int (*callback)(void*, int, char**, char**), void* arg, char** errmsg) {
     auto& api = sqlite_api();
     if (!api.exec) return SQLITE_MISUSE;
-    if (tls.db_depth || quiet()) return api.exec(db, sql, callback, arg, errmsg);
+    if (tls.db_depth) return api.exec(db, sql, callback, arg, errmsg);
+    if (quiet()) return passthrough([&] { return api.exec(db, sql, callback, arg, errmsg); });
     int injected = 0;
     int rc = outer_call(
         {Hook::DbExec, kOnExec, db, sql, -1, nullptr},

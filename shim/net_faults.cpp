@@ -37,8 +37,37 @@ void sleep_ns(int64_t ns) {
 int64_t socket_timeout(int fd, int which) {
     timeval tv{};
     socklen_t len = sizeof tv;
-    if (syscall(SYS_getsockopt, fd, SOL_SOCKET, which, &tv, &len) != 0) return 0;
+    int saved = errno;
+    long rc = syscall(SYS_getsockopt, fd, SOL_SOCKET, which, &tv, &len);
+    errno = saved;
+    if (rc != 0) return 0;
+    // Longer than any fault (durations stop at a year): as good as unset,
+    // and tv_sec * 1e9 would overflow from 292 years on.
+    if (tv.tv_sec >= 2 * 365 * 86400) return 0;
     return int64_t(tv.tv_sec) * kSecond + int64_t(tv.tv_usec) * 1000;
+}
+
+} // namespace
+
+std::atomic<int64_t> g_holds_until{0};
+
+namespace {
+
+// Sets a socket's hold, and keeps poll/select/epoll on their slow path until
+// it has ended, even when its rule retires (times=, for=) or is disarmed.
+void hold_until(std::atomic<int64_t>& field, int64_t until) {
+    field.store(until, std::memory_order_release);
+    int64_t cur = g_holds_until.load(std::memory_order_relaxed);
+    while (cur < until && !g_holds_until.compare_exchange_weak(cur, until)) {
+    }
+}
+
+// A net.timeout hang: counted in g_hangs until the socket is forgotten, so
+// that the hooks see it through, and report its end, after its rule is gone.
+void set_hang(SocketState& s, int64_t until) {
+    if (s.hang_until.load(std::memory_order_acquire) == 0)
+        g_hangs.fetch_add(1, std::memory_order_relaxed);
+    hold_until(s.hang_until, until);
 }
 
 uint64_t rule_key(unsigned slot, uint64_t word) {
@@ -109,8 +138,8 @@ bool kind_applies(const Rule& r, uint32_t op, const SocketState& s, size_t len) 
         return op == kOnConnect;
     case Kind::NetPartition:
         return op == kOnConnect || op == kOnSend || op == kOnRecv;
-    case Kind::NetSlice:
-        return (op == kOnSend || op == kOnRecv) && len > r.max_size;
+    case Kind::NetSlice: // a stream only: a datagram is sent and received whole
+        return is_tcp(s) && (op == kOnSend || op == kOnRecv) && len > r.max_size;
     case Kind::NetCorrupt:
         return op == kOnRecv;
     default:
@@ -237,13 +266,27 @@ ssize_t dead(SocketState& s, bool sending) {
     return -1;
 }
 
+// The hang's rule still holds it: armed, or retired by its own times=
+// budget (the injection that started the hang spent it; only a disarm lifts).
+bool hang_held(uint64_t key, int64_t now) {
+    if (live_rule(key, now)) return true;
+    Segment* seg = g_segment;
+    if (!seg || !key) return false;
+    const RuleSlot& rs = seg->rules[key >> 48];
+    uint64_t word = rs.state.load(std::memory_order_acquire);
+    return state_of(word) == RuleState::Retired &&
+           (word >> 8) == (key & ((uint64_t(1) << 48) - 1)) && rs.rule.times &&
+           rs.taken.load(std::memory_order_relaxed) >= rs.rule.times;
+}
+
 // A net.timeout hang on the socket: returns true while it holds (and sets
 // `until`); false when it has lifted (rule disarmed) or was never there.
 bool hanging(SocketState& s, int64_t now, int64_t& until) {
     until = s.hang_until.load(std::memory_order_acquire);
     if (!until) return false;
-    if (!live_rule(s.hang_rule, now) && now < until) {
-        s.hang_until.store(0, std::memory_order_release); // disarmed: the network is back
+    if (!hang_held(s.hang_rule, now) && now < until) {
+        if (s.hang_until.exchange(0, std::memory_order_acq_rel)) // disarmed: the network is back
+            g_hangs.fetch_sub(1, std::memory_order_relaxed);
         s.connect_error.store(0, std::memory_order_relaxed);
         return false;
     }
@@ -276,7 +319,10 @@ void settle_pending_connect(int fd, SocketState& s, int64_t now) {
     if (partition_active(s, kOnConnect, now)) return;
     uint32_t len = s.pending_len;
     drop_pending_connect(s);
-    syscall(SYS_connect, fd, &s.pending_connect, len); // non-blocking: EINPROGRESS
+    int saved = errno;
+    if (syscall(SYS_connect, fd, &s.pending_connect, len) != 0 && errno != EINPROGRESS)
+        s.connect_error.store(errno, std::memory_order_relaxed); // failed at once: SO_ERROR says so
+    errno = saved;
 }
 
 void move_bytes(SocketState& s, ssize_t n) {
@@ -300,7 +346,7 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
             if (dontwait || fd_nonblocking(fd)) return held_back(*s);
             sleep_until(until);
         }
-        s->delay_until.store(0, std::memory_order_release);
+        hold_until(s->delay_until, 0);
     }
     NetDecision d = decide(hook, kOnSend, *s, len);
     s->turn = 1;
@@ -315,17 +361,23 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     switch (r.kind) {
     case Kind::NetDelay:
         if (nonblocking) { // never sleep in a non-blocking call: hold it back
-            s->delay_until.store(monotonic_ns() + delay_of(r, tls), std::memory_order_release);
+            hold_until(s->delay_until, monotonic_ns() + delay_of(r, tls));
             return held_back(*s);
         }
         inject_delay(r, tls);
         break;
-    case Kind::NetLoss:
+    case Kind::NetLoss: {
         if (!is_tcp(*s)) return ssize_t(len); // the datagram is gone, silently
         // A lost segment costs a retransmission timeout, doubling each time.
-        sleep_ns(r.rto_ns << (s->loss_streak < 6 ? s->loss_streak : 6));
+        int64_t rto = r.rto_ns << (s->loss_streak < 6 ? s->loss_streak : 6);
         ++s->loss_streak;
+        if (nonblocking) { // never sleep in a non-blocking call: hold it back
+            hold_until(s->delay_until, monotonic_ns() + rto);
+            return held_back(*s);
+        }
+        sleep_ns(rto);
         break;
+    }
     case Kind::NetPartition: {
         if (nonblocking) return held_back(*s);
         int64_t bound = socket_timeout(fd, SO_SNDTIMEO);
@@ -357,17 +409,25 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     }
     case Kind::NetBandwidth: {
         TokenBucket& b = bucket_for(r, d.key, *s, false);
+        bool datagram = !is_tcp(*s); // all or nothing: the bucket may go into debt
         size_t sent = 0;
         while (sent < len) {
             int64_t now = monotonic_ns();
+            if (!live_rule(d.key, now)) { // disarmed (or its slot re-armed) mid-call
+                ssize_t n = real(sent, len - sent);
+                if (n > 0) sent += size_t(n), move_bytes(*s, n);
+                if (n < 0 && !sent) return n;
+                break;
+            }
             double tokens = refill(b, r, d.key, now);
             double want = quantum(r, len - sent);
             if (tokens < want) {
                 if (nonblocking) break;
-                sleep_ns(wait_for_tokens(b, r, want));
+                int64_t w = wait_for_tokens(b, r, want);
+                sleep_ns(w < kRecheck ? w : kRecheck);
                 continue;
             }
-            size_t chunk = size_t(tokens) < len - sent ? size_t(tokens) : len - sent;
+            size_t chunk = datagram || size_t(tokens) >= len - sent ? len - sent : size_t(tokens);
             ssize_t n = real(sent, chunk);
             if (n < 0) {
                 if (sent) break;
@@ -389,7 +449,8 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     return n;
 }
 
-ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, RecvBuffer buf) {
+ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, RecvBuffer buf,
+                 bool peek) {
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || tls.depth) return real(0, len);
     if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, false);
@@ -402,12 +463,26 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
         if (now < until) {
             if (nonblocking) return held_back(*s);
             int64_t own = socket_timeout(fd, SO_RCVTIMEO);
-            if (own && now + own < until) { // the caller's own timeout is shorter
-                sleep_until(now + own);
+            int64_t end = own && now + own < until ? now + own : until;
+            // In steps: a disarm lifts the hang, a close forgets the fd.
+            for (int64_t t = now; t < end; t = monotonic_ns()) {
+                sleep_until(end - t > kRecheck ? t + kRecheck : end);
+                if (s->hang_until.load(std::memory_order_acquire) != until) {
+                    errno = EBADF; // closed (and maybe reused) under us
+                    return -1;
+                }
+                int64_t u = 0;
+                if (!hanging(*s, monotonic_ns(), u))
+                    return net_recv(hook, fd, len, dontwait, real, buf, peek);
+            }
+            if (end != until) { // the caller's own timeout is shorter
                 errno = EAGAIN;
                 return -1;
             }
-            sleep_until(until);
+        }
+        if (s->hang_until.load(std::memory_order_acquire) != until) {
+            errno = EBADF;
+            return -1;
         }
         s->dead_errno.store(ETIMEDOUT, std::memory_order_release);
         count_error(hook);
@@ -421,7 +496,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
             if (dontwait || fd_nonblocking(fd)) return held_back(*s);
             sleep_until(delayed);
         }
-        s->delay_until.store(0, std::memory_order_release);
+        hold_until(s->delay_until, 0);
         s->turn = 0;
         ssize_t n = real(0, len);
         move_bytes(*s, n);
@@ -432,6 +507,9 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     // meets the rules in turn, as if the lost ones never came (a blocking
     // caller waits for the next; an edge-triggered one still gets those
     // queued behind, or a true EAGAIN).
+    // A peek would see the same datagram again and again: it is left to the
+    // read that takes it.
+    if (peek && d.rule && d.rule->kind == Kind::NetLoss && !is_tcp(*s)) d = {};
     while (d.rule && d.rule->kind == Kind::NetLoss && !is_tcp(*s)) {
         ssize_t n = real(0, len);
         if (n < 0) return n;
@@ -449,15 +527,15 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     switch (r.kind) {
     case Kind::NetDelay:
         if (nonblocking) { // never sleep in a non-blocking call: hold it back
-            s->delay_until.store(now + delay_of(r, tls), std::memory_order_release);
+            hold_until(s->delay_until, now + delay_of(r, tls));
             return held_back(*s);
         }
         inject_delay(r, tls);
         break;
     case Kind::NetTimeout:
         s->hang_rule = d.key;
-        s->hang_until.store(now + r.timeout_ns, std::memory_order_release);
-        return net_recv(hook, fd, len, dontwait, real, buf); // now hanging
+        set_hang(*s, now + r.timeout_ns);
+        return net_recv(hook, fd, len, dontwait, real, buf, peek); // now hanging
     case Kind::NetPartition: {
         if (nonblocking) return held_back(*s);
         int64_t bound = socket_timeout(fd, SO_RCVTIMEO);
@@ -471,10 +549,16 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
         }
         break;
     }
-    case Kind::NetLoss: // TCP: UDP was handled above
-        sleep_ns(r.rto_ns << (s->loss_streak < 6 ? s->loss_streak : 6));
+    case Kind::NetLoss: { // TCP: UDP was handled above
+        int64_t rto = r.rto_ns << (s->loss_streak < 6 ? s->loss_streak : 6);
         ++s->loss_streak;
+        if (nonblocking) { // never sleep in a non-blocking call: hold it back
+            hold_until(s->delay_until, now + rto);
+            return held_back(*s);
+        }
+        sleep_ns(rto);
         break;
+    }
     case Kind::NetReset: {
         uint64_t moved = s->moved.load(std::memory_order_relaxed);
         size_t allowed = r.amount > moved ? size_t(r.amount - moved) : 0;
@@ -497,10 +581,18 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
         double want = quantum(r, len);
         while (tokens < want) {
             if (nonblocking) return held_back(*s);
-            sleep_ns(wait_for_tokens(b, r, want));
-            tokens = refill(b, r, d.key, monotonic_ns());
+            int64_t w = wait_for_tokens(b, r, want);
+            sleep_ns(w < kRecheck ? w : kRecheck);
+            int64_t t = monotonic_ns();
+            if (!live_rule(d.key, t)) { // disarmed mid-call: unpaced
+                ssize_t n = real(0, len);
+                move_bytes(*s, n);
+                return n;
+            }
+            tokens = refill(b, r, d.key, t);
         }
-        size_t allowed = size_t(tokens) < len ? size_t(tokens) : len;
+        // A datagram is read whole (a short read would drop its tail).
+        size_t allowed = !is_tcp(*s) || size_t(tokens) >= len ? len : size_t(tokens);
         ssize_t n = real(0, allowed);
         if (n > 0) b.tokens -= double(n); // what moved, not what was asked
         move_bytes(*s, n);
@@ -527,6 +619,20 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
 int net_connect(int fd, const sockaddr* addr, socklen_t len,
                 int (*real)(int, const sockaddr*, socklen_t)) {
     if (tls.depth) return real(fd, addr, len);
+    // connect() again on a connect the shim holds (the "call connect until it
+    // settles" idiom): answer as Linux does, without a new decision.
+    if (SocketState* t = sockets_table(); t && fd >= 0 && fd < kMaxTrackedFd && t[fd].pending_len) {
+        int error = 0;
+        if (net_connect_error(fd, error) && error == 0 && t[fd].pending_len) {
+            errno = EALREADY;
+            return -1;
+        }
+        if (error) {
+            errno = error;
+            return -1;
+        }
+        return real(fd, addr, len); // made for real by now: the kernel answers
+    }
     socket_forget(fd); // a socket reconnected is a new connection
     SocketState* s = socket_state(fd);
     if (!is_inet(s)) return real(fd, addr, len);
@@ -540,15 +646,28 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
         // Lost SYNs, each an injection: Linux retransmits after 1 s, then 2,
         // 4... (connect takes 1 s, 3 s, 7 s...) and gives up after 6.
         int lost = 0;
+        int64_t wait = 0; // non-blocking: never slept, held back from readiness
         while (d.rule && d.rule->kind == Kind::NetLoss) {
             if (lost == 6) {
                 count_error(Hook::NetConnect);
+                if (nonblocking) { // in progress until the SYNs give up, as net.timeout
+                    s->hang_rule = d.key;
+                    s->connect_error.store(ETIMEDOUT, std::memory_order_relaxed);
+                    set_hang(*s, now + wait);
+                    hold_connect(*s, addr, len);
+                    errno = EINPROGRESS;
+                    return -1;
+                }
                 errno = ETIMEDOUT;
                 return -1;
             }
-            sleep_ns(kSecond << lost++);
+            if (nonblocking)
+                wait += kSecond << lost++;
+            else
+                sleep_ns(kSecond << lost++);
             d = decide(Hook::NetConnect, kOnConnect, *s, 0);
         }
+        if (wait) hold_until(s->delay_until, now + wait);
         if (!d.rule) return real(fd, addr, len);
     }
     const Rule& r = *d.rule;
@@ -556,7 +675,7 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
     case Kind::NetDelay:
         if (nonblocking) {
             // Connect now; writability (and data) held back for the delay.
-            s->delay_until.store(now + delay_of(r, tls), std::memory_order_release);
+            hold_until(s->delay_until, now + delay_of(r, tls));
             return real(fd, addr, len);
         }
         inject_delay(r, tls);
@@ -571,20 +690,20 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
             // poll/select/epoll hide writability meanwhile.
             s->hang_rule = d.key;
             s->connect_error.store(ETIMEDOUT, std::memory_order_relaxed);
-            s->hang_until.store(now + r.timeout_ns, std::memory_order_release);
+            set_hang(*s, now + r.timeout_ns);
             hold_connect(*s, addr, len);
             errno = EINPROGRESS;
             return -1;
         }
         int64_t own = socket_timeout(fd, SO_SNDTIMEO);
+        int64_t end = now + (own && own < r.timeout_ns ? own : r.timeout_ns);
+        // In steps: a disarm lifts the hang (then the connect is made).
+        for (int64_t t = now; t < end && hang_held(d.key, t); t = monotonic_ns())
+            sleep_until(end - t > kRecheck ? t + kRecheck : end);
+        if (monotonic_ns() < end) break;
         count_error(Hook::NetConnect);
-        if (own && own < r.timeout_ns) {
-            sleep_ns(own);
-            errno = EINPROGRESS; // what Linux says when SO_SNDTIMEO ends a connect
-            return -1;
-        }
-        sleep_ns(r.timeout_ns);
-        errno = ETIMEDOUT;
+        // EINPROGRESS: what Linux says when SO_SNDTIMEO ends a connect
+        errno = own && own < r.timeout_ns ? EINPROGRESS : ETIMEDOUT;
         return -1;
     }
     case Kind::NetPartition: {
@@ -621,7 +740,7 @@ int net_after_accept(int listen_fd, int fd) {
     // A non-blocking server (an event loop) must not sleep in accept: the new
     // connection's data comes `delay` later instead.
     if (fd_nonblocking(listen_fd) || fd_nonblocking(fd))
-        s->delay_until.store(monotonic_ns() + delay_of(*d.rule, tls), std::memory_order_release);
+        hold_until(s->delay_until, monotonic_ns() + delay_of(*d.rule, tls));
     else
         inject_delay(*d.rule, tls);
     return fd;
@@ -685,12 +804,24 @@ bool net_connect_error(int fd, int& error) {
     return true;
 }
 
+bool net_timed_out(int fd, int64_t now) {
+    SocketState* t = sockets_table();
+    if (!t || fd < 0 || fd >= kMaxTrackedFd) return false;
+    SocketState& s = t[fd];
+    if (s.dead_errno.load(std::memory_order_acquire) == ETIMEDOUT) return true;
+    int64_t until = 0;
+    return hanging(s, now, until) && now >= until;
+}
+
 int64_t net_hold_until(int fd, bool read, int64_t now) {
     SocketState* t = sockets_table();
     if (!t || fd < 0 || fd >= kMaxTrackedFd) return 0;
     // A connect held back by a partition that is gone (disarmed too): now.
     settle_pending_connect(fd, t[fd], now); // disarmed or not
-    if (armed_mask(Family::Net) == 0) return 0;
+    if (armed_mask(Family::Net) == 0) {     // a hold outlives its rule (times=, for=)
+        int64_t holds = g_holds_until.load(std::memory_order_relaxed);
+        if (holds == 0 || now >= holds) return 0;
+    }
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || s->dead_errno.load(std::memory_order_acquire)) return 0;
     int64_t hold = 0, until = 0;

@@ -6,6 +6,7 @@
 
 #include "common/hooks.h"
 #include "net_sockets.h"
+#include "runtime.h"
 
 #include <atomic>
 #include <cstddef>
@@ -30,7 +31,9 @@ struct RecvBuffer {
 };
 
 ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real);
-ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, RecvBuffer buf);
+// `peek`: MSG_PEEK, nothing is consumed (a lost datagram cannot be read past).
+ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, RecvBuffer buf,
+                 bool peek = false);
 int net_connect(int fd, const sockaddr* addr, socklen_t len,
                 int (*real)(int, const sockaddr*, socklen_t));
 // After a real accept returned `fd` (>= 0): delays it, or drops it.
@@ -44,8 +47,26 @@ bool net_connect_error(int fd, int& error);
 // readability (read) or writability (!read); 0 when it hides nothing.
 // May complete a connect held back by a partition that has lifted.
 int64_t net_hold_until(int fd, bool read, int64_t now);
+// A net.timeout hang on fd has run out (or the connection died of it): the
+// waits report it ready with an error, as the kernel would a timed-out TCP
+// connection; the next call on it fails ETIMEDOUT.
+bool net_timed_out(int fd, int64_t now);
 
 bool fd_nonblocking(int fd);
+
+// The latest end of any hold (delay_until, hang_until) set in this process.
+extern std::atomic<int64_t> g_holds_until;
+
+// Nothing armed and no socket left in a state a fault put it in: the network
+// hooks may go straight to libc.
+inline bool net_idle() {
+    if (__builtin_expect(armed_mask(Family::Net) != 0, 0)) return false;
+    if (g_pending_connects.load(std::memory_order_relaxed) != 0 ||
+        g_hangs.load(std::memory_order_relaxed) != 0)
+        return false;
+    int64_t holds = g_holds_until.load(std::memory_order_relaxed);
+    return holds == 0 || monotonic_ns() >= holds;
+}
 
 // close(fd): an fd the epoll hooks took out of a set is gone (net_wait.cpp).
 void epoll_forget_fd(int fd);

@@ -15,7 +15,7 @@ namespace faultline::shim {
 namespace {
 
 inline bool quiet() {
-    return __builtin_expect(armed_mask(Family::Net) == 0, 1);
+    return net_idle();
 }
 
 // An iovec list seen from `offset`, at most `n` bytes: what a paced or capped
@@ -67,7 +67,8 @@ ssize_t send_buffer(Hook hook, int fd, const void* buf, size_t len, bool dontwai
 }
 
 template <class Call>
-ssize_t recv_buffer(Hook hook, int fd, void* buf, size_t len, bool dontwait, Call&& call) {
+ssize_t recv_buffer(Hook hook, int fd, void* buf, size_t len, bool dontwait, Call&& call,
+                    bool peek = false) {
     struct Ctx {
         Call& call;
         char* buf;
@@ -77,7 +78,7 @@ ssize_t recv_buffer(Hook hook, int fd, void* buf, size_t len, bool dontwait, Cal
                    return x.call(x.buf + off, n);
                },
                &ctx};
-    return net_recv(hook, fd, len, dontwait, t, {buf, len});
+    return net_recv(hook, fd, len, dontwait, t, {buf, len}, peek);
 }
 
 // The vectored calls: writev/sendmsg, readv/recvmsg. `call(iov, count)`.
@@ -99,7 +100,8 @@ ssize_t send_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwai
 }
 
 template <class Call>
-ssize_t recv_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwait, Call&& call) {
+ssize_t recv_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwait, Call&& call,
+                    bool peek = false) {
     if (count > kMaxIov) return call(iov, count);
     struct Ctx {
         Call& call;
@@ -112,7 +114,7 @@ ssize_t recv_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwai
                    return x.call(part, window(x.iov, x.count, off, n, part));
                },
                &ctx};
-    return net_recv(hook, fd, total(iov, count), dontwait, t, first_buffer(iov, count));
+    return net_recv(hook, fd, total(iov, count), dontwait, t, first_buffer(iov, count), peek);
 }
 
 } // namespace
@@ -221,16 +223,18 @@ FL_EXPORT int sendmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) {
 FL_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
     auto real = net_api().recv;
     if (quiet()) return real(fd, buf, len, flags);
-    return recv_buffer(Hook::NetRecv, fd, buf, len, flags & MSG_DONTWAIT,
-                       [&](void* b, size_t n) { return real(fd, b, n, flags); });
+    return recv_buffer(
+        Hook::NetRecv, fd, buf, len, flags & MSG_DONTWAIT,
+        [&](void* b, size_t n) { return real(fd, b, n, flags); }, flags & MSG_PEEK);
 }
 
 FL_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
                            socklen_t* fromlen) {
     auto real = net_api().recvfrom;
     if (quiet()) return real(fd, buf, len, flags, from, fromlen);
-    return recv_buffer(Hook::NetRecvfrom, fd, buf, len, flags & MSG_DONTWAIT,
-                       [&](void* b, size_t n) { return real(fd, b, n, flags, from, fromlen); });
+    return recv_buffer(
+        Hook::NetRecvfrom, fd, buf, len, flags & MSG_DONTWAIT,
+        [&](void* b, size_t n) { return real(fd, b, n, flags, from, fromlen); }, flags & MSG_PEEK);
 }
 
 FL_EXPORT ssize_t read(int fd, void* buf, size_t len) {
@@ -243,17 +247,19 @@ FL_EXPORT ssize_t read(int fd, void* buf, size_t len) {
 FL_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
     auto real = net_api().recvmsg;
     if (quiet()) return real(fd, msg, flags);
-    return recv_vector(Hook::NetRecvmsg, fd, msg->msg_iov, int(msg->msg_iovlen),
-                       flags & MSG_DONTWAIT, [&](const iovec* iov, int count) {
-                           iovec* saved = msg->msg_iov;
-                           size_t saved_len = msg->msg_iovlen;
-                           msg->msg_iov = const_cast<iovec*>(iov);
-                           msg->msg_iovlen = size_t(count);
-                           ssize_t n = real(fd, msg, flags);
-                           msg->msg_iov = saved;
-                           msg->msg_iovlen = saved_len;
-                           return n;
-                       });
+    return recv_vector(
+        Hook::NetRecvmsg, fd, msg->msg_iov, int(msg->msg_iovlen), flags & MSG_DONTWAIT,
+        [&](const iovec* iov, int count) {
+            iovec* saved = msg->msg_iov;
+            size_t saved_len = msg->msg_iovlen;
+            msg->msg_iov = const_cast<iovec*>(iov);
+            msg->msg_iovlen = size_t(count);
+            ssize_t n = real(fd, msg, flags);
+            msg->msg_iov = saved;
+            msg->msg_iovlen = saved_len;
+            return n;
+        },
+        flags & MSG_PEEK);
 }
 
 FL_EXPORT ssize_t readv(int fd, const iovec* iov, int count) {
@@ -315,21 +321,21 @@ FL_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* le
 }
 
 FL_EXPORT int close(int fd) {
-    if (sockets_table()) {
-        socket_forget(fd);
-        epoll_forget_fd(fd);
-    }
+    if (sockets_table()) socket_forget(fd);
+    epoll_forget_fd(fd); // also without a table: epoll registrations are mirrored anyway
     return net_api().close(fd);
 }
 
 FL_EXPORT int dup2(int fd, int target) {
     int r = net_api().dup2(fd, target);
     if (r >= 0 && sockets_table()) socket_forget(r);
+    if (r >= 0 && fd != target) epoll_forget_fd(r); // target was closed
     return r;
 }
 
 FL_EXPORT int dup3(int fd, int target, int flags) {
     int r = net_api().dup3(fd, target, flags);
     if (r >= 0 && sockets_table()) socket_forget(r);
+    if (r >= 0) epoll_forget_fd(r); // target was closed
     return r;
 }

@@ -1,5 +1,6 @@
 #include "net_sockets.h"
 
+#include <cerrno>
 #include <cstring>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -9,6 +10,7 @@ namespace faultline::shim {
 
 std::atomic<int> g_edges_owed{0};
 std::atomic<int> g_pending_connects{0};
+std::atomic<int> g_hangs{0};
 
 namespace {
 std::atomic<SocketState*> g_table{nullptr};
@@ -94,7 +96,11 @@ SocketState* socket_state(int fd) {
     if (!t) t = sockets_create(); // the first call under an armed network rule
     if (!t || fd < 0 || fd >= kMaxTrackedFd) return nullptr;
     SocketState& s = t[fd];
-    if (s.type.load(std::memory_order_acquire) == uint8_t(SocketType::Unknown)) classify(fd, s);
+    if (s.type.load(std::memory_order_acquire) == uint8_t(SocketType::Unknown)) {
+        int saved = errno; // ENOTSOCK/EBADF of a non-socket: not the caller's
+        classify(fd, s);
+        errno = saved;
+    }
     return &s;
 }
 
@@ -114,7 +120,8 @@ void socket_forget(int fd) {
     s.local_port = 0;
     s.moved.store(0, std::memory_order_relaxed);
     s.dead_errno.store(0, std::memory_order_relaxed);
-    s.hang_until.store(0, std::memory_order_relaxed);
+    if (s.hang_until.exchange(0, std::memory_order_acq_rel))
+        g_hangs.fetch_sub(1, std::memory_order_relaxed);
     s.connect_error.store(0, std::memory_order_relaxed);
     s.delay_until.store(0, std::memory_order_relaxed);
     if (s.owes_edge.exchange(0, std::memory_order_acq_rel))

@@ -63,6 +63,8 @@ extern std::atomic<int> g_edges_owed;
 // slow path while any is, so that one is made when its partition lifts,
 // disarmed or not.
 extern std::atomic<int> g_pending_connects;
+// How many sockets carry a net.timeout hang (hang_until set).
+extern std::atomic<int> g_hangs;
 
 // The fd's state, classified if needed; null for fds out of range or when
 // there is no table.

@@ -27,8 +27,10 @@ namespace {
 constexpr int64_t kForever = INT64_MAX;
 constexpr nfds_t kMaxPoll = 1024; // larger sets are passed through unmasked
 
+// Also while a connect is held back: it must be made (and its socket's
+// readiness hidden) before the kernel is asked, disarmed or not.
 inline bool quiet() {
-    return __builtin_expect(armed_mask(Family::Net) == 0, 1);
+    return net_idle();
 }
 
 int64_t deadline_after(int64_t timeout_ns) {
@@ -63,11 +65,21 @@ int poll_held(pollfd* fds, nfds_t n, int64_t deadline, const sigset_t* sigmask) 
     auto real = net_api().ppoll;
     pollfd copy[kMaxPoll];
     short hidden[kMaxPoll];
+    bool timed_out[kMaxPoll];
     while (true) {
         int64_t now = monotonic_ns(), next = kForever;
         bool any = false;
         for (nfds_t i = 0; i < n; ++i) {
             copy[i] = fds[i];
+            // A hang that ran out: ready with an error, whatever the kernel says.
+            timed_out[i] = fds[i].fd >= 0 && net_timed_out(fds[i].fd, now);
+            if (timed_out[i]) {
+                copy[i].fd = -1;
+                any = true;
+                next = now;
+                hidden[i] = 0;
+                continue;
+            }
             hidden[i] = fds[i].fd >= 0 ? held_events(fds[i].fd, fds[i].events, now, next) : 0;
             if (hidden[i]) {
                 any = true;
@@ -78,6 +90,9 @@ int poll_held(pollfd* fds, nfds_t n, int64_t deadline, const sigset_t* sigmask) 
                     copy[i].fd = -1;
             }
         }
+        // A hang that runs out in the meantime must be reported then.
+        if (g_hangs.load(std::memory_order_relaxed) && next > now + 20'000'000)
+            next = now + 20'000'000;
         int64_t until = next < deadline ? next : deadline;
         timespec wait{0, 0}, *wait_ptr = nullptr;
         if (until != kForever) {
@@ -86,10 +101,17 @@ int poll_held(pollfd* fds, nfds_t n, int64_t deadline, const sigset_t* sigmask) 
             wait_ptr = &wait;
         }
         int r = real(any ? copy : fds, n, wait_ptr, sigmask);
-        if (r < 0 || !any) return r;
+        if (r < 0) return r;
+        if (!any) { // nothing masked: the kernel's answer, unless only our cap ran out
+            if (r > 0 || monotonic_ns() >= deadline) return r;
+            continue;
+        }
         int ready = 0;
         for (nfds_t i = 0; i < n; ++i) {
             fds[i].revents = copy[i].fd < 0 && fds[i].fd >= 0 ? 0 : copy[i].revents;
+            if (timed_out[i])
+                fds[i].revents =
+                    short(POLLERR | (fds[i].events & (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM)));
             ready += fds[i].revents != 0;
         }
         if (ready || monotonic_ns() >= deadline) return ready;
@@ -154,8 +176,16 @@ struct Registration {
     std::atomic<uint64_t> key; // epfd << 32 | fd, 0 empty
     uint32_t events;
     epoll_data_t data;
-    std::atomic<bool> held; // taken out of the set by the shim
+    std::atomic<bool> held;  // taken out of the set by the shim
+    uint32_t fd_gen, ep_gen; // g_fd_gen of fd and epfd when registered
 };
+
+// Bumped whenever an fd number is closed (close, dup2/dup3 onto it): a
+// registration made before names another file and must never be put back.
+std::atomic<uint32_t> g_fd_gen[kMaxTrackedFd];
+uint32_t fd_gen(int fd) {
+    return fd >= 0 && fd < kMaxTrackedFd ? g_fd_gen[fd].load(std::memory_order_acquire) : 0;
+}
 
 constexpr unsigned kRegistrations = 8192;
 Registration g_regs[kRegistrations];
@@ -199,6 +229,21 @@ int reg_epfd(const Registration& r) {
     return int(uint32_t(r.key.load() >> 32) & 0x7fffffff);
 }
 
+// The fd or the epoll fd was closed since the registration: drop it.
+bool drop_if_stale(Registration& r) {
+    if (r.fd_gen == fd_gen(reg_fd(r)) && r.ep_gen == fd_gen(reg_epfd(r))) return false;
+    if (r.held.exchange(false)) g_held_count.fetch_sub(1, std::memory_order_relaxed);
+    r.key.store(0, std::memory_order_release);
+    return true;
+}
+
+// The shim's own epoll_ctl: its ENOENT/EEXIST are not the caller's errno.
+void own_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
+    int saved = errno;
+    net_api().epoll_ctl(epfd, op, fd, ev);
+    errno = saved;
+}
+
 // Puts back every held fd of `epfd` whose hold has ended; returns the
 // earliest time a remaining hold may end.
 int64_t release_held(int epfd, int64_t now) {
@@ -206,6 +251,7 @@ int64_t release_held(int epfd, int64_t now) {
     if (g_held_count.load(std::memory_order_relaxed) == 0) return next;
     for (auto& r : g_regs) {
         if (!r.held.load(std::memory_order_acquire) || reg_epfd(r) != epfd) continue;
+        if (drop_if_stale(r)) continue;
         int fd = reg_fd(r);
         int64_t t = 0;
         if (r.events & (EPOLLIN | EPOLLPRI | EPOLLRDNORM)) t = net_hold_until(fd, true, now);
@@ -221,7 +267,7 @@ int64_t release_held(int epfd, int64_t now) {
         if (!r.held.compare_exchange_strong(expected, false)) continue;
         g_held_count.fetch_sub(1, std::memory_order_relaxed);
         epoll_event ev{r.events, r.data};
-        net_api().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+        own_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
     }
     return next;
 }
@@ -237,13 +283,31 @@ void settle_owed_edges(int epfd) {
     for (auto& r : g_regs) {
         uint64_t k = r.key.load(std::memory_order_acquire);
         if (!k || reg_epfd(r) != epfd || r.held.load(std::memory_order_acquire)) continue;
+        if (drop_if_stale(r)) continue;
         int fd = reg_fd(r);
         if (fd < 0 || fd >= kMaxTrackedFd || !sockets[fd].owes_edge.load()) continue;
         if (sockets[fd].owes_edge.exchange(0)) g_edges_owed.fetch_sub(1, std::memory_order_relaxed);
         if (!(r.events & (EPOLLET | EPOLLONESHOT))) continue; // level-triggered: reported anyway
         if (!r.held.exchange(true)) g_held_count.fetch_add(1, std::memory_order_relaxed);
-        net_api().epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+        own_epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
     }
+}
+
+// Registrations of epfd whose connection a net.timeout hang has timed out:
+// reported ready with an error (the kernel has nothing to say about them).
+int timed_out_events(int epfd, epoll_event* events, int max, int64_t now) {
+    if (g_hangs.load(std::memory_order_relaxed) == 0) return 0;
+    int n = 0;
+    for (auto& r : g_regs) {
+        if (n == max) break;
+        uint64_t k = r.key.load(std::memory_order_acquire);
+        if (!k || reg_epfd(r) != epfd || r.held.load(std::memory_order_acquire)) continue;
+        if (!net_timed_out(reg_fd(r), now)) continue;
+        events[n].events = EPOLLERR | (r.events & (EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM));
+        events[n].data = r.data;
+        ++n;
+    }
+    return n;
 }
 
 int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
@@ -252,10 +316,22 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
     int64_t deadline = deadline_after(timeout_ns);
     while (true) {
         int64_t now = monotonic_ns();
+        if (g_pending_connects.load(std::memory_order_relaxed)) // make those no longer held
+            for (auto& r : g_regs)
+                if (r.key.load(std::memory_order_acquire) && reg_epfd(r) == epfd)
+                    net_hold_until(reg_fd(r), false, now);
         settle_owed_edges(epfd);
+        if (int n = timed_out_events(epfd, events, max, now)) return n;
         int64_t next = release_held(epfd, now);
+        // Another thread's shim-made EAGAIN owes this set an edge, and no
+        // event will wake us for it: look again every 20 ms while armed.
+        if ((armed_mask(Family::Net) || g_hangs.load(std::memory_order_relaxed)) &&
+            next > now + 20'000'000)
+            next = now + 20'000'000;
         int64_t until = next < deadline ? next : deadline;
-        int ms = until == kForever ? -1 : int((until > now ? until - now + 999999 : 0) / 1000000);
+        int64_t wait_ms =
+            until == kForever ? -1 : (until > now ? until - now + 999999 : 0) / 1000000;
+        int ms = wait_ms > INT_MAX ? INT_MAX : int(wait_ms);
         int n = real(epfd, events, max, ms, sigmask);
         if (n <= 0) {
             if (n < 0 || monotonic_ns() >= deadline) return n;
@@ -265,6 +341,7 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
         now = monotonic_ns();
         for (int i = 0; i < n; ++i) {
             Registration* r = find_by_data(epfd, events[i].data);
+            if (r && drop_if_stale(*r)) r = nullptr;
             bool hold = false;
             if (r) {
                 int fd = reg_fd(*r);
@@ -277,7 +354,7 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
                 hold = rd || wr;
                 if (hold && !r->held.exchange(true)) {
                     g_held_count.fetch_add(1, std::memory_order_relaxed);
-                    net_api().epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+                    own_epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
                 }
             }
             if (!hold) events[kept++] = events[i];
@@ -290,6 +367,7 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
 
 // close() of a held fd: the kernel drops it from epoll sets; so do we.
 void epoll_forget_fd(int fd) {
+    if (fd >= 0 && fd < kMaxTrackedFd) g_fd_gen[fd].fetch_add(1, std::memory_order_acq_rel);
     if (g_held_count.load(std::memory_order_relaxed) == 0) return;
     for (auto& r : g_regs)
         if (r.key.load(std::memory_order_acquire) && reg_fd(r) == fd && r.held.exchange(false))
@@ -372,6 +450,8 @@ FL_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
     if (rc == 0 && r && event && op != EPOLL_CTL_DEL) {
         r->events = event->events;
         r->data = event->data;
+        r->fd_gen = fd_gen(fd);
+        r->ep_gen = fd_gen(epfd);
     } else if (rc == 0 && op == EPOLL_CTL_DEL && (r = find(key, false))) {
         r->key.store(0, std::memory_order_release);
     } else if (rc != 0 && r && op == EPOLL_CTL_ADD && r->events == 0) {
