@@ -177,8 +177,7 @@ int db_decide(const DbCall& call, uint64_t mask) {
     int saved_errno = errno;
     prepare_thread(ts);
     unsigned h = unsigned(call.hook);
-    bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
-         ts.slot != nullptr);
+    count_call(*seg, ts, call.hook);
     const char* file = call.filename;
     bool file_asked = call.filename != nullptr;
     auto matches = [&](const Rule& r, unsigned) {

@@ -93,9 +93,7 @@ IoDecision io_decide(Hook hook, uint32_t op, const WrapFile& file, Pass pass = P
     int saved_errno = errno;
     prepare_thread(ts);
     unsigned h = unsigned(hook);
-    if (pass == Pass::Io) // the call, once
-        bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
-             ts.slot != nullptr);
+    if (pass == Pass::Io) count_call(*seg, ts, hook); // the call, once
     mask = slots_of(*seg, mask, pass);
     if (!mask) {
         errno = saved_errno;

@@ -178,8 +178,7 @@ MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask,
     int saved_errno = errno;
     prepare_thread(ts);
     unsigned h = unsigned(hook);
-    bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
-         ts.slot != nullptr);
+    count_call(*seg, ts, hook);
     CallContext ctx{ts, g_comm, monotonic_ns};
     sync_ballast(*seg, mask, ctx);
 

@@ -162,8 +162,7 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
     int saved_errno = errno;
     prepare_thread(ts);
     unsigned h = unsigned(hook);
-    bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
-         ts.slot != nullptr);
+    count_call(*seg, ts, hook);
     auto matches = [&](const Rule& r, unsigned) {
         if (r.ops && !(r.ops & op)) return false;
         return fits_socket(r, s) && kind_applies(r, op, s, len);
@@ -331,6 +330,31 @@ void move_bytes(SocketState& s, ssize_t n) {
 
 } // namespace
 
+namespace {
+
+// The real transfer of up to n bytes, counted as moved.
+ssize_t transfer(SocketState& s, Transfer real, size_t n) {
+    ssize_t moved = real(0, n);
+    move_bytes(s, moved);
+    return moved;
+}
+
+// net.reset: the bytes up to the mark move, then the connection is aborted;
+// a call with nothing left to move fails ECONNRESET.
+ssize_t transfer_then_reset(Hook hook, int fd, SocketState& s, const Rule& r, size_t len,
+                            Transfer real) {
+    uint64_t moved = s.moved.load(std::memory_order_relaxed);
+    size_t allowed = r.amount > moved ? size_t(r.amount - moved) : 0;
+    ssize_t n = allowed ? transfer(s, real, allowed < len ? allowed : len) : 0;
+    if (s.moved.load(std::memory_order_relaxed) >= r.amount) reset_connection(fd, s);
+    if (n > 0) return n;
+    count_error(hook);
+    errno = ECONNRESET;
+    return -1;
+}
+
+} // namespace
+
 bool fd_nonblocking(int fd) {
     long flags = syscall(SYS_fcntl, fd, F_GETFL, 0);
     return flags >= 0 && (flags & O_NONBLOCK);
@@ -391,22 +415,10 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
         }
         break;
     }
-    case Kind::NetReset: {
-        uint64_t moved = s->moved.load(std::memory_order_relaxed);
-        size_t allowed = r.amount > moved ? size_t(r.amount - moved) : 0;
-        ssize_t n = allowed ? real(0, allowed < len ? allowed : len) : 0;
-        move_bytes(*s, n);
-        if (s->moved.load(std::memory_order_relaxed) >= r.amount) reset_connection(fd, *s);
-        if (n > 0) return n;
-        count_error(hook);
-        errno = ECONNRESET;
-        return -1;
-    }
-    case Kind::NetSlice: {
-        ssize_t n = real(0, r.max_size);
-        move_bytes(*s, n);
-        return n;
-    }
+    case Kind::NetReset:
+        return transfer_then_reset(hook, fd, *s, r, len, real);
+    case Kind::NetSlice:
+        return transfer(*s, real, r.max_size);
     case Kind::NetBandwidth: {
         TokenBucket& b = bucket_for(r, d.key, *s, false);
         bool datagram = !is_tcp(*s); // all or nothing: the bucket may go into debt
@@ -559,22 +571,10 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
         sleep_ns(rto);
         break;
     }
-    case Kind::NetReset: {
-        uint64_t moved = s->moved.load(std::memory_order_relaxed);
-        size_t allowed = r.amount > moved ? size_t(r.amount - moved) : 0;
-        ssize_t n = allowed ? real(0, allowed < len ? allowed : len) : 0;
-        move_bytes(*s, n);
-        if (s->moved.load(std::memory_order_relaxed) >= r.amount) reset_connection(fd, *s);
-        if (n > 0) return n;
-        count_error(hook);
-        errno = ECONNRESET;
-        return -1;
-    }
-    case Kind::NetSlice: {
-        ssize_t n = real(0, r.max_size);
-        move_bytes(*s, n);
-        return n;
-    }
+    case Kind::NetReset:
+        return transfer_then_reset(hook, fd, *s, r, len, real);
+    case Kind::NetSlice:
+        return transfer(*s, real, r.max_size);
     case Kind::NetBandwidth: {
         TokenBucket& b = bucket_for(r, d.key, *s, true);
         double tokens = refill(b, r, d.key, now);
@@ -757,8 +757,7 @@ int net_dns(const char* host) {
         int saved_errno = errno;
         prepare_thread(ts);
         unsigned h = unsigned(Hook::NetGetaddrinfo);
-        bump(ts.slot ? ts.slot->calls[h] : seg->overflow_calls[h], seg->overflow_calls[h],
-             ts.slot != nullptr);
+        count_call(*seg, ts, Hook::NetGetaddrinfo);
         auto matches = [&](const Rule& r, unsigned) {
             if (r.kind == Kind::NetDelay) return (r.ops & kOnDns) != 0;
             if (r.kind != Kind::NetDns) return false;

@@ -10,6 +10,7 @@
 // and a fake thread.
 #pragma once
 
+#include "common/hooks.h"
 #include "common/segment.h"
 #include "common/units.h"
 #include "thread_state.h"
@@ -29,6 +30,13 @@ struct Injection {
     unsigned slot = 0;
     const Rule* rule = nullptr;
 };
+
+// Counts one intercepted call of `hook` (slow path only: a family armed).
+inline void count_call(Segment& seg, ThreadState& ts, Hook hook) {
+    unsigned h = unsigned(hook);
+    bump(ts.slot ? ts.slot->calls[h] : seg.overflow_calls[h], seg.overflow_calls[h],
+         ts.slot != nullptr);
+}
 
 namespace detail {
 
