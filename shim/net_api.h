@@ -43,7 +43,8 @@ template <class T> using Fn = T;
     X(pselect, int (*)(int, fd_set*, fd_set*, fd_set*, const timespec*, const sigset_t*))          \
     X(epoll_ctl, int (*)(int, int, int, epoll_event*))                                             \
     X(epoll_wait, int (*)(int, epoll_event*, int, int))                                            \
-    X(epoll_pwait, int (*)(int, epoll_event*, int, int, const sigset_t*))
+    X(epoll_pwait, int (*)(int, epoll_event*, int, int, const sigset_t*))                          \
+    X(epoll_pwait2, int (*)(int, epoll_event*, int, const timespec*, const sigset_t*))
 
 struct NetApi {
 #define FL_FIELD(name, type) Fn<type> name;
