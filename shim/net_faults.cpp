@@ -355,6 +355,25 @@ ssize_t transfer_then_reset(Hook hook, int fd, SocketState& s, const Rule& r, si
 
 } // namespace
 
+namespace {
+
+// A blocking call under net.partition waits for it to lift, bounded by the
+// socket's own timeout (SO_SNDTIMEO/SO_RCVTIMEO: then EAGAIN, as Linux).
+bool wait_out_partition(int fd, SocketState& s, uint32_t op) {
+    int64_t bound = socket_timeout(fd, op == kOnSend ? SO_SNDTIMEO : SO_RCVTIMEO);
+    int64_t start = monotonic_ns();
+    while (partition_active(s, op, monotonic_ns())) {
+        if (bound && monotonic_ns() - start >= bound) {
+            errno = EAGAIN;
+            return false;
+        }
+        sleep_ns(kRecheck);
+    }
+    return true;
+}
+
+} // namespace
+
 bool fd_nonblocking(int fd) {
     long flags = syscall(SYS_fcntl, fd, F_GETFL, 0);
     return flags >= 0 && (flags & O_NONBLOCK);
@@ -402,19 +421,10 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
         sleep_ns(rto);
         break;
     }
-    case Kind::NetPartition: {
+    case Kind::NetPartition:
         if (nonblocking) return held_back(*s);
-        int64_t bound = socket_timeout(fd, SO_SNDTIMEO);
-        int64_t start = monotonic_ns();
-        while (partition_active(*s, kOnSend, monotonic_ns())) {
-            if (bound && monotonic_ns() - start >= bound) {
-                errno = EAGAIN;
-                return -1;
-            }
-            sleep_ns(kRecheck);
-        }
+        if (!wait_out_partition(fd, *s, kOnSend)) return -1;
         break;
-    }
     case Kind::NetReset:
         return transfer_then_reset(hook, fd, *s, r, len, real);
     case Kind::NetSlice:
@@ -548,19 +558,10 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
         s->hang_rule = d.key;
         set_hang(*s, now + r.timeout_ns);
         return net_recv(hook, fd, len, dontwait, real, buf, peek); // now hanging
-    case Kind::NetPartition: {
+    case Kind::NetPartition:
         if (nonblocking) return held_back(*s);
-        int64_t bound = socket_timeout(fd, SO_RCVTIMEO);
-        int64_t start = monotonic_ns();
-        while (partition_active(*s, kOnRecv, monotonic_ns())) {
-            if (bound && monotonic_ns() - start >= bound) {
-                errno = EAGAIN;
-                return -1;
-            }
-            sleep_ns(kRecheck);
-        }
+        if (!wait_out_partition(fd, *s, kOnRecv)) return -1;
         break;
-    }
     case Kind::NetLoss: { // TCP: UDP was handled above
         int64_t rto = r.rto_ns << (s->loss_streak < 6 ? s->loss_streak : 6);
         ++s->loss_streak;
