@@ -395,9 +395,7 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     s->turn = 1;
     if (!d.rule) {
         s->loss_streak = 0;
-        ssize_t n = real(0, len);
-        move_bytes(*s, n);
-        return n;
+        return transfer(*s, real, len);
     }
     const Rule& r = *d.rule;
     bool nonblocking = dontwait || fd_nonblocking(fd); // asked only under a fault
@@ -466,9 +464,7 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     default:
         break;
     }
-    ssize_t n = real(0, len);
-    move_bytes(*s, n);
-    return n;
+    return transfer(*s, real, len);
 }
 
 ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, RecvBuffer buf,
@@ -520,9 +516,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
         }
         hold_until(s->delay_until, 0);
         s->turn = 0;
-        ssize_t n = real(0, len);
-        move_bytes(*s, n);
-        return n;
+        return transfer(*s, real, len);
     }
     NetDecision d = decide(hook, kOnRecv, *s, len);
     // UDP loss: each lost datagram is read and dropped, and the next one
@@ -540,9 +534,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     s->turn = 0;
     if (!d.rule) {
         s->loss_streak = 0;
-        ssize_t n = real(0, len);
-        move_bytes(*s, n);
-        return n;
+        return transfer(*s, real, len);
     }
     const Rule& r = *d.rule;
     nonblocking = dontwait || fd_nonblocking(fd); // asked only under a fault
@@ -612,9 +604,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     default:
         break;
     }
-    ssize_t n = real(0, len);
-    move_bytes(*s, n);
-    return n;
+    return transfer(*s, real, len);
 }
 
 int net_connect(int fd, const sockaddr* addr, socklen_t len,

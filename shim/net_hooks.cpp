@@ -82,39 +82,35 @@ ssize_t recv_buffer(Hook hook, int fd, void* buf, size_t len, bool dontwait, Cal
 }
 
 // The vectored calls: writev/sendmsg, readv/recvmsg. `call(iov, count)`.
+// A piece of the caller's iovec list is handed to `call` as a window.
+template <class Call> struct VectorCtx {
+    Call& call;
+    const iovec* iov;
+    int count;
+    Transfer transfer() {
+        return {[](void* c, size_t off, size_t n) -> ssize_t {
+                    auto& x = *static_cast<VectorCtx*>(c);
+                    iovec part[kMaxIov];
+                    return x.call(part, window(x.iov, x.count, off, n, part));
+                },
+                this};
+    }
+};
+
 template <class Call>
 ssize_t send_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwait, Call&& call) {
     if (count > kMaxIov) return call(iov, count);
-    struct Ctx {
-        Call& call;
-        const iovec* iov;
-        int count;
-    } ctx{call, iov, count};
-    Transfer t{[](void* c, size_t off, size_t n) -> ssize_t {
-                   auto& x = *static_cast<Ctx*>(c);
-                   iovec part[kMaxIov];
-                   return x.call(part, window(x.iov, x.count, off, n, part));
-               },
-               &ctx};
-    return net_send(hook, fd, total(iov, count), dontwait, t);
+    VectorCtx<Call> ctx{call, iov, count};
+    return net_send(hook, fd, total(iov, count), dontwait, ctx.transfer());
 }
 
 template <class Call>
 ssize_t recv_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwait, Call&& call,
                     bool peek = false) {
     if (count > kMaxIov) return call(iov, count);
-    struct Ctx {
-        Call& call;
-        const iovec* iov;
-        int count;
-    } ctx{call, iov, count};
-    Transfer t{[](void* c, size_t off, size_t n) -> ssize_t {
-                   auto& x = *static_cast<Ctx*>(c);
-                   iovec part[kMaxIov];
-                   return x.call(part, window(x.iov, x.count, off, n, part));
-               },
-               &ctx};
-    return net_recv(hook, fd, total(iov, count), dontwait, t, first_buffer(iov, count), peek);
+    VectorCtx<Call> ctx{call, iov, count};
+    return net_recv(hook, fd, total(iov, count), dontwait, ctx.transfer(), first_buffer(iov, count),
+                    peek);
 }
 
 } // namespace
