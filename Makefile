@@ -31,6 +31,7 @@ CXXFLAGS_BASE := -std=c++20 $(OPT) $(WARN) -I. -MD -MP
 SHIM_FLAGS := -fPIC -fno-exceptions -fno-rtti -fvisibility=hidden -fno-threadsafe-statics \
               -ftls-model=initial-exec -fno-stack-protector
 CTL_FLAGS := $(SAN)
+CTL_LIBS := -lsqlite3
 
 COMMON_SRC := $(wildcard common/*.cpp)
 SHIM_SRC := $(wildcard shim/*.cpp)
@@ -77,12 +78,12 @@ $(SHIM): $(SHIM_OBJ)
 $(CLI): $(CTL_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD $@")
-	$(Q)$(CXX) $(CTL_FLAGS) -o $@ $^ -Wl,--export-dynamic-symbol=faultline_cli_marker
+	$(Q)$(CXX) $(CTL_FLAGS) -o $@ $^ $(CTL_LIBS) -Wl,--export-dynamic-symbol=faultline_cli_marker
 
 $(UNIT): $(UNIT_OBJ) $(CTL_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD $@")
-	$(Q)$(CXX) $(CTL_FLAGS) -o $@ $^
+	$(Q)$(CXX) $(CTL_FLAGS) -o $@ $^ $(CTL_LIBS)
 
 $(BUILD)/targets/lib%.so: tests/targets/lib%.cpp
 	@mkdir -p $(dir $@)
@@ -97,6 +98,7 @@ $(BUILD)/bench/%: bench/%.cpp
 	$(Q)$(CXX) $(CXXFLAGS_BASE) -O2 -o $@ $< $(LDLIBS_EXTRA) -lpthread
 
 $(BUILD)/bench/sqlite_loop: LDLIBS_EXTRA := -lsqlite3
+$(BUILD)/bench/event_db: LDLIBS_EXTRA := -lsqlite3
 
 # targets that link test libraries
 $(BUILD)/targets/early_ctor: $(BUILD)/targets/libearly_alloc.so

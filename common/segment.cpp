@@ -79,6 +79,7 @@ void init_segment(Segment* seg, std::string_view name, uint64_t seed) {
     memcpy(seg->name, name.data(), n);
     seg->seed = seed;
     seg->created_ns = realtime_ns();
+    seg->created_mono_ns = monotonic_ns();
     seg->next_rule_id.store(1, std::memory_order_relaxed);
     seg->next_arm_seq.store(1, std::memory_order_relaxed);
     seg->magic.store(kSegmentMagic, std::memory_order_release);
@@ -229,16 +230,23 @@ void segment_unlock(Segment* seg) {
 
 namespace {
 
-uint64_t sum_seen(const Segment* seg, unsigned slot) {
-    uint64_t s = seg->overflow_seen[slot].load(std::memory_order_relaxed);
-    for (auto& t : seg->threads) s += t.seen[slot].load(std::memory_order_relaxed);
+// Sums one counter over the overflow slot and every thread slot ever claimed.
+template <class Field> uint64_t sum_threads(const Segment* seg, Field&& field) {
+    uint64_t s = field(seg->overflow).load(std::memory_order_relaxed);
+    unsigned used = seg->threads_used.load(std::memory_order_acquire);
+    for (unsigned i = 0; i < used && i < kMaxThreadSlots; ++i)
+        s += field(seg->threads[i]).load(std::memory_order_relaxed);
     return s;
 }
 
+uint64_t sum_seen(const Segment* seg, unsigned slot) {
+    return sum_threads(
+        seg, [slot](const ThreadSlot& t) -> auto& { return t.seen[slot]; });
+}
+
 uint64_t sum_matched(const Segment* seg, unsigned slot) {
-    uint64_t s = seg->overflow_matched[slot].load(std::memory_order_relaxed);
-    for (auto& t : seg->threads) s += t.matched[slot].load(std::memory_order_relaxed);
-    return s;
+    return sum_threads(
+        seg, [slot](const ThreadSlot& t) -> auto& { return t.matched[slot]; });
 }
 
 bool name_armed(const Segment* seg, const char* name) {
@@ -302,7 +310,7 @@ bool segment_arm(Segment* seg, Rule* rules, size_t n, uint32_t* ids, const char*
         slots[i] = pick_slot(seg, taken);
         if (slots[i] < 0) {
             segment_unlock(seg);
-            why = "no free rule slot (64 rules at most): disable some first";
+            why = "no free rule slot (63 rules at most): disable some first";
             return false;
         }
         taken[slots[i]] = true;
@@ -390,8 +398,9 @@ unsigned segment_disarm(Segment* seg, std::string_view id_or_name) {
 }
 
 unsigned segment_disarm_all(Segment* seg) {
-    // Masks first: from this store on no hook starts evaluating a rule.
-    for (auto& m : seg->armed) m.store(0, std::memory_order_release);
+    // Masks first: from this store on no hook starts evaluating a rule. (A
+    // recorder's observed bit stays.)
+    for (auto& m : seg->armed) m.fetch_and(kObservedBit, std::memory_order_release);
     unsigned n = 0;
     int64_t now = monotonic_ns();
     for (unsigned i = 0; i < kMaxRules; ++i) {
@@ -495,9 +504,74 @@ RuleCounters segment_rule_counters(const Segment* seg, unsigned slot) {
 }
 
 uint64_t segment_hook_calls(const Segment* seg, unsigned hook) {
-    uint64_t s = seg->overflow_calls[hook].load(std::memory_order_relaxed);
-    for (auto& t : seg->threads) s += t.calls[hook].load(std::memory_order_relaxed);
-    return s;
+    return sum_threads(
+        seg, [hook](const ThreadSlot& t) -> auto& { return t.calls[hook]; });
+}
+
+void segment_sum_threads(const Segment* seg, ThreadTotals& out) {
+    out = ThreadTotals{};
+    auto add = [&out](const ThreadSlot& t) {
+        for (unsigned h = 0; h < kHookCount; ++h) {
+            out.calls[h] += t.calls[h].load(std::memory_order_relaxed);
+            out.bytes[h] += t.bytes[h].load(std::memory_order_relaxed);
+            out.latency_ns[h] += t.latency_ns[h].load(std::memory_order_relaxed);
+        }
+        for (unsigned f = 0; f < kFamilyCount; ++f)
+            for (unsigned b = 0; b < kLatencyBuckets; ++b)
+                out.latency[f][b] += t.latency[f][b].load(std::memory_order_relaxed);
+    };
+    add(seg->overflow);
+    unsigned used = seg->threads_used.load(std::memory_order_acquire);
+    for (unsigned i = 0; i < used && i < kMaxThreadSlots; ++i) add(seg->threads[i]);
+}
+
+// -- recording -------------------------------------------------------------------------
+
+bool segment_start_recording(Segment* seg, int32_t pid) {
+    int32_t cur = seg->recorder_pid.load(std::memory_order_acquire);
+    for (;;) {
+        if (cur == pid) break;
+        if (cur != 0 && (kill(cur, 0) == 0 || errno != ESRCH)) return false;
+        if (seg->recorder_pid.compare_exchange_weak(cur, pid, std::memory_order_acq_rel)) break;
+    }
+    // Observed allocations below every mem rule's size only count: a gate
+    // published before the observed bits (under the arming lock, as arming
+    // does).
+    if (!segment_lock(seg)) {
+        seg->recorder_pid.store(0, std::memory_order_release);
+        return false;
+    }
+    seg->mem_gate.store(mem_gate_of(seg), std::memory_order_release);
+    for (auto& m : seg->armed) m.fetch_or(kObservedBit, std::memory_order_release);
+    segment_unlock(seg);
+    return true;
+}
+
+void segment_stop_recording(Segment* seg, int32_t pid) {
+    int32_t cur = pid;
+    if (!seg->recorder_pid.compare_exchange_strong(cur, 0, std::memory_order_acq_rel)) return;
+    for (auto& m : seg->armed) m.fetch_and(kRuleBits, std::memory_order_release);
+}
+
+bool segment_recorded(const Segment* seg) {
+    return seg->recorder_pid.load(std::memory_order_relaxed) != 0;
+}
+
+bool segment_push_outcome(Segment* seg, bool ok, bool probe, int32_t exit_code, int64_t duration_ns,
+                          std::string_view label) {
+    int64_t now = monotonic_ns();
+    int32_t pid = int32_t(getpid());
+    return seg->outcomes.push([&](OutcomeRecord& r) {
+        r.t_ns = now;
+        r.pid = pid;
+        r.exit_code = exit_code;
+        r.duration_ns = duration_ns;
+        r.ok = ok;
+        r.probe = probe;
+        size_t n = label.size() < sizeof r.label - 1 ? label.size() : sizeof r.label - 1;
+        memcpy(r.label, label.data(), n);
+        r.label[n] = 0;
+    });
 }
 
 } // namespace faultline

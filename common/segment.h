@@ -14,7 +14,9 @@
 //    single writer each, so that no two cores fight over a cache line.
 #pragma once
 
+#include "event_ring.h"
 #include "hooks.h"
+#include "latency.h"
 #include "rule.h"
 
 #include <atomic>
@@ -25,8 +27,12 @@
 namespace faultline {
 
 constexpr uint64_t kSegmentMagic = 0x314e4c544c554146ull; // "FAULTLN1"
-constexpr uint32_t kAbiVersion = 2;
-constexpr unsigned kMaxRules = 64; // one bit each in the armed masks
+constexpr uint32_t kAbiVersion = 3;
+constexpr unsigned kMaxRules = 63; // one bit each in the armed masks
+// The top bit of an armed mask: a recorder measures the family, so its hooks
+// take the slow path (counting calls, bytes, latency) even with no rule.
+constexpr uint64_t kObservedBit = uint64_t(1) << 63;
+constexpr uint64_t kRuleBits = ~kObservedBit;
 constexpr unsigned kMaxHooks = 128;
 constexpr unsigned kMaxProcesses = 256;
 constexpr unsigned kMaxThreadSlots = 512;
@@ -59,15 +65,50 @@ struct alignas(64) RuleSlot {
 };
 
 // Counters for one thread: written only by the thread that owns the slot
-// (plain load + store, no lock prefix), summed by readers.
+// (plain load + store, no lock prefix), summed by readers. Threads beyond
+// kMaxThreadSlots share the segment's `overflow` slot (atomic adds).
 struct alignas(64) ThreadSlot {
     std::atomic<int32_t> owner_tid; // 0: free
     std::atomic<int32_t> owner_pid;
     uint8_t pad[56];
-    std::atomic<uint64_t> seen[kMaxRules];
-    std::atomic<uint64_t> matched[kMaxRules];
+    std::atomic<uint64_t> seen[kMaxRules + 1]; // + 1: keeps the arrays 64-byte aligned
+    std::atomic<uint64_t> matched[kMaxRules + 1];
     std::atomic<uint64_t> calls[kMaxHooks];
+    // Measured while a recorder observes the family (kObservedBit):
+    std::atomic<uint64_t> bytes[kMaxHooks];                       // requested (mem) or moved (net)
+    std::atomic<uint64_t> latency_ns[kMaxHooks];                  // total time inside the call
+    std::atomic<uint64_t> latency[kFamilyCount][kLatencyBuckets]; // operations only
 };
+
+// One injection, as the recorder stores it (docs/recording.md).
+struct Event {
+    std::atomic<uint64_t> seq; // ring protocol (event_ring.h)
+    int64_t t_ns;              // CLOCK_MONOTONIC
+    int32_t pid, tid;
+    uint32_t rule_id;
+    uint16_t hook;
+    uint8_t kind; // the rule's Kind: what the injection did
+    uint8_t pad;
+    int64_t value; // the code returned (errno, SQLite rc, EAI) or the delay in ns
+    uint64_t reserved[3];
+};
+static_assert(sizeof(Event) == 64);
+
+// An outcome reported by `faultline mark` or `faultline probe`.
+struct OutcomeRecord {
+    std::atomic<uint64_t> seq;
+    int64_t t_ns; // CLOCK_MONOTONIC
+    int32_t pid;
+    int32_t exit_code;   // a probe's exit status (128+N for signal N), else 0
+    int64_t duration_ns; // a probe's run time, else -1
+    uint8_t ok;
+    uint8_t probe;
+    char label[94];
+};
+static_assert(sizeof(OutcomeRecord) == 128);
+
+constexpr unsigned kEventCapacity = 65536;  // 4 MiB, touched as used
+constexpr unsigned kOutcomeCapacity = 1024; // 128 KiB
 
 struct HookCounters {
     std::atomic<uint64_t> errors; // calls that returned an error, real or injected
@@ -107,14 +148,19 @@ struct alignas(64) Segment {
     // masks; never raised above an armed rule's min= (segments of older
     // versions hold 0 here: same layout, same ABI).
     std::atomic<uint64_t> mem_gate;
+    int64_t created_mono_ns;            // CLOCK_MONOTONIC at creation: t = 0 of reports
+    std::atomic<int32_t> recorder_pid;  // the process recording the session, 0 if none
+    std::atomic<uint32_t> threads_used; // thread slots ever claimed: [0, threads_used)
 
     HookCounters hooks[kMaxHooks];
     ProcessSlot processes[kMaxProcesses];
     RuleSlot rules[kMaxRules];
-    std::atomic<uint64_t> overflow_seen[kMaxRules]; // threads beyond kMaxThreadSlots
-    std::atomic<uint64_t> overflow_matched[kMaxRules];
-    std::atomic<uint64_t> overflow_calls[kMaxHooks];
+    ThreadSlot overflow; // threads beyond kMaxThreadSlots
     ThreadSlot threads[kMaxThreadSlots];
+    // Written by the shim (injections) and the CLI (marks, probes) without
+    // locks; drained by the recorder.
+    EventRing<Event, kEventCapacity> events;
+    EventRing<OutcomeRecord, kOutcomeCapacity> outcomes;
 };
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
@@ -193,6 +239,26 @@ struct RuleCounters {
 };
 RuleCounters segment_rule_counters(const Segment* seg, unsigned slot);
 uint64_t segment_hook_calls(const Segment* seg, unsigned hook);
+
+// Every thread slot's per-function and latency counters, summed (for the
+// recorder's samples and `status`).
+struct ThreadTotals {
+    uint64_t calls[kMaxHooks], bytes[kMaxHooks], latency_ns[kMaxHooks];
+    uint64_t latency[kFamilyCount][kLatencyBuckets];
+};
+void segment_sum_threads(const Segment* seg, ThreadTotals& out);
+
+// -- recording -------------------------------------------------------------------------
+
+// Claims the recorder role for `pid` (free, or held by a dead process) and sets
+// the observed bit of every family; false when another live process records.
+bool segment_start_recording(Segment* seg, int32_t pid);
+void segment_stop_recording(Segment* seg, int32_t pid);
+bool segment_recorded(const Segment* seg); // a recorder is attached
+
+// Pushes an outcome (mark or probe); false (and counted as dropped) when full.
+bool segment_push_outcome(Segment* seg, bool ok, bool probe, int32_t exit_code, int64_t duration_ns,
+                          std::string_view label);
 
 int64_t monotonic_ns();
 int64_t realtime_ns();

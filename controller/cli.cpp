@@ -1,5 +1,9 @@
 #include "cli.h"
 
+#include "common/units.h"
+
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -120,6 +124,32 @@ std::string session_name(const Args& args, const char* command) {
     const char* env = getenv("FAULTLINE_SESSION");
     if (env && *env) return env;
     fail(command, "no session: give -s NAME or set FAULTLINE_SESSION");
+}
+
+int64_t parse_duration_arg(const std::string& text, const char* command, const char* option) {
+    int64_t ns = 0;
+    const char* why = nullptr;
+    if (!parse_duration(text, ns, why))
+        fail(command, std::string(option) + " '" + text + "': " + (why ? why : "bad duration"));
+    return ns;
+}
+
+double parse_number_arg(const std::string& text, const char* command, const char* option) {
+    char* end = nullptr;
+    errno = 0;
+    double v = strtod(text.c_str(), &end);
+    if (text.empty() || *end || errno || !std::isfinite(v))
+        fail(command, std::string(option) + " '" + text + "': expected a number");
+    return v;
+}
+
+uint64_t parse_count_arg(const std::string& text, const char* command, const char* option) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = strtoull(text.c_str(), &end, 10);
+    if (text.empty() || *end || errno || text[0] == '-')
+        fail(command, std::string(option) + " '" + text + "': expected a whole number");
+    return v;
 }
 
 } // namespace faultline::cli

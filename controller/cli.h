@@ -2,6 +2,7 @@
 // option parsing, JSON strings.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -53,6 +54,11 @@ class Args {
 };
 
 std::string json_string(const std::string& s);
+
+// Option values: exit 2 naming the option when malformed.
+int64_t parse_duration_arg(const std::string& text, const char* command, const char* option);
+double parse_number_arg(const std::string& text, const char* command, const char* option);
+uint64_t parse_count_arg(const std::string& text, const char* command, const char* option);
 
 // The session a live command acts on: -s, else $FAULTLINE_SESSION.
 std::string session_name(const Args& args, const char* command);

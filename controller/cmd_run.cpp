@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "launcher.h"
+#include "recorder.h"
 #include "session.h"
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -38,6 +40,35 @@ uint64_t parse_seed(const std::string& text) {
     return v;
 }
 
+// Where `run` records: -o FILE, else $FAULTLINE_DB, else ./faultline.db;
+// "none": nowhere.
+std::string recording_path(const cli::Args& args) {
+    if (auto o = args.get("--output")) return *o;
+    if (const char* env = getenv("FAULTLINE_DB"); env && *env) return env;
+    return "faultline.db";
+}
+
+std::string command_line(const Argv& command) {
+    std::string s;
+    for (auto& a : command) s += (s.empty() ? "" : " ") + a;
+    return s;
+}
+
+// Waits for `pid`, letting the recorder drain and sample meanwhile.
+int wait_recording(int pid, Recorder* recorder) {
+    int status = 0;
+    for (;;) {
+        int r = waitpid(pid, &status, recorder ? WNOHANG : 0);
+        if (r == pid) return status;
+        if (r < 0 && errno != EINTR) return 0;
+        if (recorder && r == 0) {
+            recorder->poll();
+            timespec ts{0, recorder->poll_interval_ns()};
+            nanosleep(&ts, nullptr);
+        }
+    }
+}
+
 uint64_t random_seed() {
     uint64_t s = 0;
     if (getrandom(&s, sizeof s, 0) != sizeof s)
@@ -48,14 +79,19 @@ uint64_t random_seed() {
 } // namespace
 
 int cmd_run(const Argv& argv) {
-    cli::Args args("run", "[-s NAME] [-r RULE]... [--seed N] [--no-inherit] -- CMD [ARG...]",
+    cli::Args args("run",
+                   "[-s NAME] [-r RULE]... [-o FILE.db|none] [--seed N] [--no-inherit] -- CMD "
+                   "[ARG...]",
                    "Starts CMD under the shim in session NAME (default fl-<pid>), arms the rules,\n"
-                   "waits for CMD and exits with its status (128+N when killed by signal N).\n"
-                   "A live session NAME is joined: its rules stay, yours are added.",
+                   "records the session into FILE.db (default ./faultline.db, or $FAULTLINE_DB)\n"
+                   "while CMD runs, and exits with CMD's status (128+N when killed by signal N).\n"
+                   "A live session NAME is joined: its rules stay, yours are added, and the run\n"
+                   "that created it records.",
                    {{"--session", 's', true, "session name (joined when it is live)"},
                     {"--rule", 'r', true, "arm RULE (repeatable; 'A; B' holds several)"},
                     {"--config", 'c', true, "rules from a TOML file (not supported yet)"},
-                    {"--output", 'o', true, "record into FILE.db (recording: not supported yet)"},
+                    {"--output", 'o', true, "record into FILE.db; 'none' records nothing"},
+                    {"--sample", 0, true, "counter sampling period (default 100ms)"},
                     {"--seed", 0, true, "seed for every random decision (printed with -v)"},
                     {"--no-inherit", 0, false, "children and exec'd programs run without the shim"},
                     {"--verbose", 'v', false, "print the session, seed and rule ids on stderr"}});
@@ -73,11 +109,11 @@ int cmd_run(const Argv& argv) {
         fail("run", "session name '" + name + "': use letters, digits, '_', '-' and '.'");
     uint64_t seed = args.has("--seed") ? parse_seed(*args.get("--seed")) : random_seed();
     bool verbose = args.has("--verbose");
-    if (auto out = args.get("--output"); out && *out != "none")
-        fprintf(stderr,
-                "faultline: run: -o %s: recording is not supported yet; nothing is "
-                "recorded\n",
-                out->c_str());
+    RecorderOptions rec;
+    rec.path = recording_path(args);
+    rec.command = command_line(command);
+    if (auto d = args.get("--sample"))
+        rec.sample_ns = cli::parse_duration_arg(*d, "run", "--sample");
 
     std::string shim = find_shim("run");
     std::string program = resolve_program(command[0], "run");
@@ -115,9 +151,26 @@ int cmd_run(const Argv& argv) {
         if (created) segment_unlink(name);
         throw;
     }
+    // The run that created the session records it, from before the target
+    // starts: the baseline is part of the recording.
+    std::unique_ptr<Recorder> recorder;
+    if (created && rec.path != "none") {
+        try {
+            recorder = std::make_unique<Recorder>(seg, rec, "run");
+        } catch (...) {
+            segment_unlink(name);
+            throw;
+        }
+    } else if (!created && args.has("--output") && rec.path != "none") {
+        fprintf(stderr,
+                "faultline: run: warning: session '%s' is recorded by the run that "
+                "created it; -o ignored\n",
+                name.c_str());
+    }
     if (verbose) {
         fprintf(stderr, "faultline: session %s (%s), seed %llu\n", name.c_str(),
                 created ? "created" : "joined", (unsigned long long)seg.seed);
+        if (recorder) fprintf(stderr, "faultline: recording into %s\n", rec.path.c_str());
         for (size_t i = 0; i < ids.size(); ++i)
             fprintf(stderr, "faultline: rule %u %s: %s\n", ids[i], rules[i].name, rules[i].text);
     }
@@ -141,13 +194,12 @@ int cmd_run(const Argv& argv) {
     sigaction(SIGHUP, &sa, nullptr);
     sigprocmask(SIG_SETMASK, &saved, nullptr);
     if (pid < 0) fail("run", std::string("fork: ") + strerror(fork_errno), cli::kCheckFailed);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    int status = wait_recording(pid, recorder.get());
 
     // Disarm: everything when the session is ours, our rules when joined.
     if (created) {
         segment_disarm_all(&seg);
+        if (recorder) recorder->finish(); // after disarming: retirements recorded
         seg.controller_pid.store(0);
         if (segment_live_processes(&seg) == 0) segment_unlink(name);
     } else {

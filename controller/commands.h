@@ -16,5 +16,9 @@ int cmd_status(const Argv& argv);
 int cmd_sessions(const Argv& argv);
 int cmd_gc(const Argv& argv);
 int cmd_hooks(const Argv& argv);
+int cmd_record(const Argv& argv);
+int cmd_mark(const Argv& argv);
+int cmd_probe(const Argv& argv);
+int cmd_report(const Argv& argv);
 
 } // namespace faultline

@@ -30,11 +30,14 @@ constexpr Command kCommands[] = {
     {"sessions", faultline::cmd_sessions, "live and stale sessions"},
     {"gc", faultline::cmd_gc, "remove stale sessions"},
     {"hooks", faultline::cmd_hooks, "every intercepted function, by family"},
+    {"record", faultline::cmd_record, "record a session started elsewhere into SQLite"},
+    {"mark", faultline::cmd_mark, "record an outcome (ok|fail) from a script"},
+    {"probe", faultline::cmd_probe, "run a steady-state probe command on a period"},
+    {"report", faultline::cmd_report, "success rate, recovery, throughput, latency per window"},
 };
 
 // Commands of the contract that later work will bring.
-constexpr const char* kPlanned[] = {"pause",  "mark",       "probe", "record",
-                                    "report", "experiment", "top"};
+constexpr const char* kPlanned[] = {"pause", "experiment", "top"};
 
 void usage(FILE* out) {
     fprintf(out, "usage: faultline COMMAND [OPTIONS]\n\n"

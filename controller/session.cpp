@@ -102,7 +102,7 @@ std::vector<Rule> parse_rule_texts(const std::vector<std::string>& texts, const 
             rules.push_back(some[i]);
         }
     }
-    if (rules.size() > kMaxRules) fail(command, "too many rules (64 at most)");
+    if (rules.size() > kMaxRules) fail(command, "too many rules (63 at most)");
     return rules;
 }
 
@@ -124,7 +124,8 @@ std::vector<SessionInfo> list_sessions() {
             info.stale = segment_is_stale(seg);
             info.live_processes = segment_live_processes(seg);
             info.controller_pid = seg->controller_pid.load();
-            for (auto& m : seg->armed) info.armed_rules += unsigned(__builtin_popcountll(m.load()));
+            for (auto& m : seg->armed)
+                info.armed_rules += unsigned(__builtin_popcountll(m.load() & kRuleBits));
             segment_unmap(seg);
         }
         out.push_back(std::move(info));

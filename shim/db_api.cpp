@@ -6,6 +6,7 @@
 // sees everywhere: the return value, and sqlite3_errcode, _extended_errcode
 // and _errmsg of that connection, until its next real call (PITFALLS 13).
 
+#include "call_timer.h"
 #include "db_vfs.h"
 #include "delay.h"
 #include "runtime.h"
@@ -198,7 +199,7 @@ int db_decide(const DbCall& call, uint64_t mask) {
     Injection inj;
     int rc = 0;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
-        seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
+        note_injection(*seg, ts, call.hook, inj.slot, effect_value(*inj.rule));
         if (inj.rule->kind == Kind::DbDelay) {
             inject_delay(*inj.rule, ts);
         } else {
@@ -228,9 +229,11 @@ bool is_error(int rc) {
 // forgotten, SQLite's own nested calls passed through.
 template <class Real> int outer_call(const DbCall& call, Real&& real, int& injected) {
     uint64_t mask = armed_mask(Family::Db);
+    CallTimer timer(mask);
     injected = mask ? db_decide(call, mask) : 0;
     if (injected) {
         remember(call.db, injected);
+        timer.done(call.hook);
         return injected;
     }
     forget(call.db);
@@ -240,6 +243,7 @@ template <class Real> int outer_call(const DbCall& call, Real&& real, int& injec
     --ts.db_depth;
     if (mask && is_error(rc) && g_segment)
         g_segment->hooks[unsigned(call.hook)].errors.fetch_add(1, std::memory_order_relaxed);
+    timer.done(call.hook);
     return rc;
 }
 
@@ -365,7 +369,7 @@ FL_EXPORT int sqlite3_step(sqlite3_stmt* stmt) {
     if (tls.db_depth) return api.step(stmt);
     if (quiet()) return passthrough([&] { return api.step(stmt); });
     sqlite3* db = api.db_handle ? api.db_handle(stmt) : nullptr;
-    const char* sql = api.sql && armed_mask(Family::Db) ? api.sql(stmt) : nullptr;
+    const char* sql = api.sql && rule_mask(Family::Db) ? api.sql(stmt) : nullptr;
     int injected = 0;
     int rc = outer_call(
         {Hook::DbStep, kOnStep, db, sql, -1, nullptr}, [&] { return api.step(stmt); }, injected);

@@ -75,7 +75,7 @@ enum class Pass { Io, Corrupt };
 
 uint64_t slots_of(const Segment& seg, uint64_t mask, Pass pass) {
     uint64_t out = 0;
-    for (uint64_t m = mask; m; m &= m - 1) {
+    for (uint64_t m = mask & kRuleBits; m; m &= m - 1) {
         unsigned i = unsigned(__builtin_ctzll(m));
         if ((seg.rules[i].rule.kind == Kind::DbCorrupt) == (pass == Pass::Corrupt))
             out |= uint64_t(1) << i;
@@ -106,13 +106,13 @@ IoDecision io_decide(Hook hook, uint32_t op, const WrapFile& file, Pass pass = P
     CallContext ctx{ts, g_comm, monotonic_ns};
     Injection inj;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
-        seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
         if (inj.rule->kind == Kind::DbCorrupt) {
             d.corrupt = true;
         } else {
             d.rc = (inj.rule->keys & (uint64_t(1) << kKeyRc)) ? inj.rule->code : default_code(op);
             seg->hooks[h].errors.fetch_add(1, std::memory_order_relaxed);
         }
+        note_injection(*seg, ts, hook, inj.slot, d.rc);
     }
     errno = saved_errno;
     return d;
@@ -223,7 +223,7 @@ int f_shm_unmap(sqlite3_file* f, int del) {
 int f_fetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
     // Memory-mapped pages would bypass xRead: while file-layer rules are
     // armed, tell SQLite to read instead (allowed by the xFetch contract).
-    if (armed_mask(Family::Vfs) != 0) {
+    if (rule_mask(Family::Vfs) != 0) {
         *out = nullptr;
         return SQLITE_OK;
     }

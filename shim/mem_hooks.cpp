@@ -149,7 +149,7 @@ void sync_ballast(Segment& seg, uint64_t mask, CallContext& ctx) {
     uint64_t want = 0;
     int credit = -1;
     int64_t now = 0;
-    for (uint64_t m = mask; m; m &= m - 1) {
+    for (uint64_t m = mask & kRuleBits; m; m &= m - 1) {
         unsigned i = unsigned(__builtin_ctzll(m));
         const RuleSlot& s = seg.rules[i];
         if (s.rule.kind != Kind::MemBallast) continue;
@@ -179,6 +179,8 @@ MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask,
     prepare_thread(ts);
     unsigned h = unsigned(hook);
     count_call(*seg, ts, hook);
+    Counters c = counters(*seg, ts);
+    c.add(c.slot.bytes[h], size);
     CallContext ctx{ts, g_comm, monotonic_ns};
     sync_ballast(*seg, mask, ctx);
 
@@ -204,7 +206,7 @@ MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask,
     };
     Injection inj;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
-        seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
+        note_injection(*seg, ts, hook, inj.slot, effect_value(*inj.rule));
         if (inj.rule->kind == Kind::MemDelay) {
             inject_delay(*inj.rule, ts);
         } else {
@@ -239,7 +241,9 @@ inline bool gated(Hook hook, size_t size, uint64_t mask) {
     if (ts.depth || !ts.ready || !slot) return false;
     auto& calls = slot->calls[unsigned(hook)];
     calls.store(calls.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    for (; mask; mask &= mask - 1) {
+    auto& bytes = slot->bytes[unsigned(hook)];
+    bytes.store(bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
+    for (mask &= kRuleBits; mask; mask &= mask - 1) {
         auto& seen = slot->seen[__builtin_ctzll(mask)];
         seen.store(seen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }

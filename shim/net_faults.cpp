@@ -49,6 +49,11 @@ int64_t socket_timeout(int fd, int which) {
 
 } // namespace
 
+void count_error(Hook hook) {
+    tls.error_counted = true;
+    if (g_segment) g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::atomic<int64_t> g_holds_until{0};
 
 namespace {
@@ -161,7 +166,6 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
     HookScope scope(ts);
     int saved_errno = errno;
     prepare_thread(ts);
-    unsigned h = unsigned(hook);
     count_call(*seg, ts, hook);
     auto matches = [&](const Rule& r, unsigned) {
         if (r.ops && !(r.ops & op)) return false;
@@ -170,7 +174,7 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
     CallContext ctx{ts, g_comm, monotonic_ns};
     Injection inj;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
-        seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
+        note_injection(*seg, ts, hook, inj.slot, effect_value(*inj.rule));
         d.rule = inj.rule;
         d.key = rule_key(inj.slot, seg->rules[inj.slot].state.load(std::memory_order_acquire));
     }
@@ -178,15 +182,11 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
     return d;
 }
 
-void count_error(Hook hook) {
-    if (g_segment) g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);
-}
-
 // Any armed, active net.partition covering this socket for `op`? (No
 // counters: asked by waits and by poll/select/epoll.)
 bool partition_active(const SocketState& s, uint32_t op, int64_t now) {
     Segment* seg = g_segment;
-    uint64_t mask = armed_mask(Family::Net);
+    uint64_t mask = rule_mask(Family::Net);
     for (; seg && mask; mask &= mask - 1) {
         unsigned i = unsigned(__builtin_ctzll(mask));
         const Rule* r = live_rule(rule_key(i, seg->rules[i].state.load()), now);
@@ -747,7 +747,6 @@ int net_dns(const char* host) {
         HookScope scope(ts);
         int saved_errno = errno;
         prepare_thread(ts);
-        unsigned h = unsigned(Hook::NetGetaddrinfo);
         count_call(*seg, ts, Hook::NetGetaddrinfo);
         auto matches = [&](const Rule& r, unsigned) {
             if (r.kind == Kind::NetDelay) return (r.ops & kOnDns) != 0;
@@ -757,7 +756,7 @@ int net_dns(const char* host) {
         CallContext ctx{ts, g_comm, monotonic_ns};
         Injection inj;
         if (pick_rule(*seg, mask, ctx, matches, inj)) {
-            seg->hooks[h].injected.fetch_add(1, std::memory_order_relaxed);
+            note_injection(*seg, ts, Hook::NetGetaddrinfo, inj.slot, effect_value(*inj.rule));
             hit = inj.rule;
         }
         errno = saved_errno;
@@ -808,7 +807,7 @@ int64_t net_hold_until(int fd, bool read, int64_t now) {
     if (!t || fd < 0 || fd >= kMaxTrackedFd) return 0;
     // A connect held back by a partition that is gone (disarmed too): now.
     settle_pending_connect(fd, t[fd], now); // disarmed or not
-    if (armed_mask(Family::Net) == 0) {     // a hold outlives its rule (times=, for=)
+    if (rule_mask(Family::Net) == 0) {      // a hold outlives its rule (times=, for=)
         int64_t holds = g_holds_until.load(std::memory_order_relaxed);
         if (holds == 0 || now >= holds) return 0;
     }

@@ -40,6 +40,9 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
 int net_after_accept(int listen_fd, int fd);
 // getaddrinfo: returns 0 to go on, or an EAI_* code (after any delay).
 int net_dns(const char* host);
+
+// Counts a failed call of `hook` (real or injected) in the segment.
+void count_error(Hook hook);
 // getsockopt(SO_ERROR) of a connect the shim held back; true if answered.
 bool net_connect_error(int fd, int& error);
 

@@ -3,6 +3,7 @@
 // path (no network rule armed: one load and a branch before the original)
 // and a hand-over to net_faults.cpp. poll/select/epoll are in net_wait.cpp.
 
+#include "call_timer.h"
 #include "net_api.h"
 #include "net_faults.h"
 #include "runtime.h"
@@ -16,6 +17,26 @@ namespace {
 
 inline bool quiet() {
     return net_idle();
+}
+
+// A failure the program would see as one (not "try again").
+bool real_failure(int e) {
+    return e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != EINPROGRESS;
+}
+
+// A slow-path call on an internet socket: timed while a recorder observes,
+// and its failure counted unless the fault that caused it counted it already.
+// (Other fds, files and pipes, are not the network's: not measured.)
+template <class Call> auto measured(Hook hook, int fd, Call&& call) {
+    if (!is_inet(socket_state(fd))) return call();
+    CallTimer timer(armed_mask(Family::Net));
+    tls.error_counted = false;
+    auto r = call();
+    int e = errno;
+    if (r < 0 && !tls.error_counted && real_failure(e)) count_error(hook);
+    timer.done(hook, r > 0 ? uint64_t(r) : 0);
+    errno = e;
+    return r;
 }
 
 // An iovec list seen from `offset`, at most `n` bytes: what a paced or capped
@@ -63,7 +84,7 @@ ssize_t send_buffer(Hook hook, int fd, const void* buf, size_t len, bool dontwai
                    return x.call(x.buf + off, n);
                },
                &ctx};
-    return net_send(hook, fd, len, dontwait, t);
+    return measured(hook, fd, [&] { return net_send(hook, fd, len, dontwait, t); });
 }
 
 template <class Call>
@@ -78,7 +99,9 @@ ssize_t recv_buffer(Hook hook, int fd, void* buf, size_t len, bool dontwait, Cal
                    return x.call(x.buf + off, n);
                },
                &ctx};
-    return net_recv(hook, fd, len, dontwait, t, {buf, len}, peek);
+    return measured(hook, fd, [&] {
+        return net_recv(hook, fd, len, dontwait, t, {buf, len}, peek);
+    });
 }
 
 // The vectored calls: writev/sendmsg, readv/recvmsg. `call(iov, count)`.
@@ -101,7 +124,8 @@ template <class Call>
 ssize_t send_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwait, Call&& call) {
     if (count > kMaxIov) return call(iov, count);
     VectorCtx<Call> ctx{call, iov, count};
-    return net_send(hook, fd, total(iov, count), dontwait, ctx.transfer());
+    return measured(
+        hook, fd, [&] { return net_send(hook, fd, total(iov, count), dontwait, ctx.transfer()); });
 }
 
 template <class Call>
@@ -109,8 +133,10 @@ ssize_t recv_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwai
                     bool peek = false) {
     if (count > kMaxIov) return call(iov, count);
     VectorCtx<Call> ctx{call, iov, count};
-    return net_recv(hook, fd, total(iov, count), dontwait, ctx.transfer(), first_buffer(iov, count),
-                    peek);
+    return measured(hook, fd, [&] {
+        return net_recv(hook, fd, total(iov, count), dontwait, ctx.transfer(),
+                        first_buffer(iov, count), peek);
+    });
 }
 
 } // namespace
@@ -133,7 +159,7 @@ FL_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
         if (sockets_table()) socket_forget(fd);
         return real(fd, addr, len);
     }
-    return net_connect(fd, addr, len, real);
+    return measured(Hook::NetConnect, fd, [&] { return net_connect(fd, addr, len, real); });
 }
 
 FL_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
@@ -298,9 +324,14 @@ FL_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
 FL_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
                           addrinfo** res) {
     auto real = net_api().getaddrinfo;
-    if (!quiet())
-        if (int rc = net_dns(node)) return rc;
-    return real(node, service, hints, res);
+    if (quiet()) return real(node, service, hints, res);
+    CallTimer timer(armed_mask(Family::Net));
+    tls.error_counted = false;
+    int rc = net_dns(node);
+    if (!rc) rc = real(node, service, hints, res);
+    if (rc && !tls.error_counted) count_error(Hook::NetGetaddrinfo);
+    timer.done(Hook::NetGetaddrinfo);
+    return rc;
 }
 
 FL_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {

@@ -345,7 +345,7 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
         int64_t next = release_held(epfd, now);
         // Another thread's shim-made EAGAIN owes this set an edge, and no
         // event will wake us for it: look again every 20 ms while armed.
-        if ((armed_mask(Family::Net) || g_hangs.load(std::memory_order_relaxed)) &&
+        if ((rule_mask(Family::Net) || g_hangs.load(std::memory_order_relaxed)) &&
             next > now + 20'000'000)
             next = now + 20'000'000;
         int64_t until = next < deadline ? next : deadline;

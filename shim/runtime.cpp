@@ -89,6 +89,12 @@ ThreadSlot* claim_slot(Segment* seg, int32_t tid, int32_t pid) {
             }
             if (s.owner_tid.compare_exchange_strong(owner, tid, std::memory_order_acq_rel)) {
                 s.owner_pid.store(pid, std::memory_order_relaxed);
+                // Readers sum slots [0, threads_used): raise it past this one.
+                uint32_t index = uint32_t(&s - seg->threads) + 1;
+                uint32_t used = seg->threads_used.load(std::memory_order_relaxed);
+                while (used < index && !seg->threads_used.compare_exchange_weak(
+                                           used, index, std::memory_order_acq_rel)) {
+                }
                 return &s;
             }
         }
@@ -263,10 +269,11 @@ void prepare_thread(ThreadState& ts) {
     if (ts.ready && ts.process_gen == gen) return;
     ts.process_gen = gen;
     ts.tid = int32_t(syscall(SYS_gettid));
+    ts.pid = int32_t(getpid());
     ts.ordinal = g_thread_ordinals.fetch_add(1, std::memory_order_relaxed);
     // Same program, rules and seed: same stream per thread (CONTRACT 2).
     ts.rng = mix(g_lineage, ts.ordinal + 1);
-    ts.slot = g_segment ? claim_slot(g_segment, ts.tid, int32_t(getpid())) : nullptr;
+    ts.slot = g_segment ? claim_slot(g_segment, ts.tid, ts.pid) : nullptr;
     ts.ready = true;
     if (ts.slot && g_slot_key_ok) pthread_setspecific(g_slot_key, ts.slot);
 }

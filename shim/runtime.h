@@ -28,8 +28,15 @@ void publish_fast();
 // functions; called by the constructor.
 void resolve_originals_early();
 
+// Nonzero: the family's hooks take their slow path (rules armed, or a
+// recorder observing: kObservedBit).
 inline uint64_t armed_mask(Family f) {
     return g_armed.load(std::memory_order_relaxed)[unsigned(f)].load(std::memory_order_relaxed);
+}
+
+// The family's armed rules alone.
+inline uint64_t rule_mask(Family f) {
+    return armed_mask(f) & kRuleBits;
 }
 
 } // namespace faultline::shim

@@ -13,12 +13,14 @@ struct ThreadState {
     int db_depth; // > 0 inside an intercepted SQLite call: SQLite calling its own
                   // API is neither counted nor faulted (PITFALLS 13)
     int32_t tid;
+    int32_t pid;
     uint32_t process_gen; // g_process_gen when the fields below were set
     uint32_t ordinal;     // order in which this thread first reached a slow path
     uint64_t rng;         // splitmix64 state, seeded per thread
     ThreadSlot* slot;     // this thread's counters in the segment; null: overflow
     bool ready;           // the fields above are valid for this process
     bool resolving;       // resolving originals: allocations go to the arena
+    bool error_counted;   // the current net call's failure was counted where injected
 };
 
 extern __thread ThreadState tls __attribute__((tls_model("initial-exec")));
@@ -27,13 +29,22 @@ extern __thread ThreadState tls __attribute__((tls_model("initial-exec")));
 // fork): claims a counter slot and seeds the random stream.
 void prepare_thread(ThreadState& ts);
 
-// Counter bumps: single writer per slot, so a plain load+store suffices and
-// no lock prefix lands on the hot path. Null slot: shared overflow counters.
-inline void bump(std::atomic<uint64_t>& own, std::atomic<uint64_t>& shared, bool owned) {
-    if (owned)
-        own.store(own.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    else
-        shared.fetch_add(1, std::memory_order_relaxed);
+// The thread's counters: its own slot, or the shared overflow slot when all
+// slots are taken. Own slot: single writer, so a plain load+store suffices and
+// no lock prefix lands on the hot path. Overflow: atomic adds.
+struct Counters {
+    ThreadSlot& slot;
+    bool owned;
+    void add(std::atomic<uint64_t>& c, uint64_t n = 1) const {
+        if (owned)
+            c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        else
+            c.fetch_add(n, std::memory_order_relaxed);
+    }
+};
+
+inline Counters counters(Segment& seg, const ThreadState& ts) {
+    return ts.slot ? Counters{*ts.slot, true} : Counters{seg.overflow, false};
 }
 
 // Uniform 64-bit draw from the thread's stream.

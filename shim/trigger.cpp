@@ -1,9 +1,12 @@
 #include "trigger.h"
 
+#include <cerrno>
+
 namespace faultline::shim::detail {
 
 unsigned armed_in_order(const Segment& seg, uint64_t mask, uint8_t* out) {
     unsigned n = 0;
+    mask &= kRuleBits;
     while (mask) {
         unsigned i = unsigned(__builtin_ctzll(mask));
         mask &= mask - 1;
@@ -58,3 +61,40 @@ bool decide(Segment& seg, unsigned slot, uint64_t word, CallContext& ctx, int64_
 }
 
 } // namespace faultline::shim::detail
+
+namespace faultline::shim {
+
+int64_t effect_value(const Rule& r) {
+    switch (r.kind) {
+    case Kind::MemDelay:
+    case Kind::NetDelay:
+    case Kind::DbDelay:
+        return r.delay_ns;
+    case Kind::NetTimeout:
+        return r.timeout_ns;
+    case Kind::MemFail:
+    case Kind::MemLimit:
+        return ENOMEM;
+    default:
+        return r.code;
+    }
+}
+
+void note_injection(Segment& seg, ThreadState& ts, Hook hook, unsigned slot, int64_t value) {
+    seg.hooks[unsigned(hook)].injected.fetch_add(1, std::memory_order_relaxed);
+    if (!segment_recorded(&seg)) return;
+    const RuleSlot& rs = seg.rules[slot];
+    int64_t now = monotonic_ns();
+    int32_t pid = ts.pid;
+    seg.events.push([&](Event& e) {
+        e.t_ns = now;
+        e.pid = pid;
+        e.tid = ts.tid;
+        e.rule_id = rs.id;
+        e.hook = uint16_t(hook);
+        e.kind = uint8_t(rs.rule.kind);
+        e.value = value;
+    });
+}
+
+} // namespace faultline::shim

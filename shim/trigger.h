@@ -31,16 +31,26 @@ struct Injection {
     const Rule* rule = nullptr;
 };
 
-// Counts one intercepted call of `hook` (slow path only: a family armed).
+// Counts one intercepted call of `hook` (slow path only: a family armed or
+// observed).
 inline void count_call(Segment& seg, ThreadState& ts, Hook hook) {
-    unsigned h = unsigned(hook);
-    bump(ts.slot ? ts.slot->calls[h] : seg.overflow_calls[h], seg.overflow_calls[h],
-         ts.slot != nullptr);
+    Counters c = counters(seg, ts);
+    c.add(c.slot.calls[unsigned(hook)]);
 }
+
+// Books an injection by rule `slot` into `hook`: the function's counter, and
+// an event for the recorder when one is attached (never blocks: a full ring
+// drops and counts). `value`: the code the call returns, or the delay in ns.
+void note_injection(Segment& seg, ThreadState& ts, Hook hook, unsigned slot, int64_t value);
+
+// What an injection of `r` does, as an event's value: the delay (ns) of a
+// delaying kind, else the code the call returns (0: none of its own).
+int64_t effect_value(const Rule& r);
 
 namespace detail {
 
-// Armed slots of `mask`, sorted by arming order; returns their count.
+// Armed slots of `mask` (its rule bits), sorted by arming order; returns
+// their count.
 unsigned armed_in_order(const Segment& seg, uint64_t mask, uint8_t* out);
 
 enum class Timing { Inactive, Active, Expired };
@@ -58,8 +68,7 @@ template <class Matches>
 bool pick_rule(Segment& seg, uint64_t mask, CallContext& ctx, Matches&& matches, Injection& out) {
     uint8_t order[kMaxRules];
     unsigned n = detail::armed_in_order(seg, mask, order);
-    ThreadState& ts = ctx.thread;
-    bool owned = ts.slot != nullptr;
+    Counters c = counters(seg, ctx.thread);
     int64_t now = 0; // read lazily: most rules have no timing
     for (unsigned k = 0; k < n; ++k) {
         unsigned i = order[k];
@@ -72,10 +81,10 @@ bool pick_rule(Segment& seg, uint64_t mask, CallContext& ctx, Matches&& matches,
             if (t == detail::Timing::Expired) segment_retire(&seg, i, word, now);
             if (t != detail::Timing::Active) continue;
         }
-        bump(owned ? ts.slot->seen[i] : seg.overflow_seen[i], seg.overflow_seen[i], owned);
+        c.add(c.slot.seen[i]);
         if (!matches(r, i)) continue;
         if (r.proc[0] && !glob_match(r.proc, ctx.comm)) continue;
-        bump(owned ? ts.slot->matched[i] : seg.overflow_matched[i], seg.overflow_matched[i], owned);
+        c.add(c.slot.matched[i]);
         if (!detail::decide(seg, i, word, ctx, now)) continue;
         out.slot = i;
         out.rule = &r;

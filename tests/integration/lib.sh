@@ -14,6 +14,9 @@ export FAULTLINE_QUIET=0
 unset FAULTLINE_SESSION FAULTLINE_RULES
 
 TEST_TMP=$(mktemp -d /tmp/faultline-test.XXXXXX)
+# `faultline run` records into ./faultline.db by default: keep that out of
+# the source tree (a test that looks at recordings passes -o itself).
+export FAULTLINE_DB=$TEST_TMP/faultline.db
 cleanup_tmp() { rm -rf "$TEST_TMP"; }
 
 failures=0

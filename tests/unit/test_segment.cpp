@@ -28,8 +28,20 @@ static_assert(offsetof(Segment, next_rule_id) == 120);
 static_assert(offsetof(Segment, next_arm_seq) == 128);
 static_assert(offsetof(Segment, armed) == 136);
 static_assert(offsetof(Segment, mem_gate) == 168);
-static_assert(offsetof(Segment, hooks) == 176);
-static_assert(offsetof(Segment, processes) == 176 + 16 * kMaxHooks);
+static_assert(offsetof(Segment, created_mono_ns) == 176);
+static_assert(offsetof(Segment, recorder_pid) == 184);
+static_assert(offsetof(Segment, threads_used) == 188);
+static_assert(offsetof(Segment, hooks) == 192);
+static_assert(offsetof(Segment, processes) == 192 + 16 * kMaxHooks);
+static_assert(offsetof(Segment, events) % 64 == 0);
+static_assert(offsetof(Segment, outcomes) % 64 == 0);
+static_assert(sizeof(Event) == 64);
+static_assert(sizeof(OutcomeRecord) == 128);
+static_assert(offsetof(Event, t_ns) == 8);
+static_assert(offsetof(Event, rule_id) == 24);
+static_assert(offsetof(Event, value) == 32);
+static_assert(offsetof(OutcomeRecord, label) == 34);
+static_assert(kObservedBit == uint64_t(1) << kMaxRules);
 static_assert(offsetof(Segment, rules) % 64 == 0);
 static_assert(offsetof(Segment, threads) % 64 == 0);
 static_assert(sizeof(RuleSlot) % 64 == 0);
@@ -47,12 +59,14 @@ static_assert(offsetof(Rule, text) == 48);
 static_assert(offsetof(Rule, p) == 304);
 static_assert(sizeof(Rule) == 888);
 static_assert(offsetof(ThreadSlot, seen) == 64);
-static_assert(offsetof(ThreadSlot, calls) == 64 + 16 * kMaxRules);
+static_assert(offsetof(ThreadSlot, calls) == 64 + 16 * (kMaxRules + 1));
+static_assert(offsetof(ThreadSlot, bytes) == offsetof(ThreadSlot, calls) + 8 * kMaxHooks);
+static_assert(offsetof(ThreadSlot, latency) == offsetof(ThreadSlot, calls) + 24 * kMaxHooks);
 static_assert(sizeof(ProcessSlot) == 40);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 TEST_CASE("layout totals") {
-    CHECK(sizeof(Segment) == 1161408);
+    CHECK(sizeof(Segment) == 8637952); // sparse: pages are touched as used
     CHECK(alignof(Segment) == 64);
 }
 

@@ -28,6 +28,7 @@ struct Fixture {
     Fixture() {
         REQUIRE(seg);
         ts.slot = &seg->threads[0];
+        seg->threads_used.store(1); // as the shim's claim does
         ts.rng = 1;
         ts.ready = true;
         g_now = 1'000'000'000;

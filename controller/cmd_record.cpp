@@ -1,0 +1,307 @@
+// Recording and reporting (CONTRACT 3 and 5): record, mark, probe, report.
+
+#include "cli.h"
+#include "commands.h"
+#include "metrics.h"
+#include "recorder.h"
+#include "recording_db.h"
+#include "report_format.h"
+#include "session.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace faultline {
+
+using cli::fail;
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+
+void request_stop(int) {
+    g_stop = 1;
+}
+
+// SIGINT/SIGTERM/SIGHUP end the loop of `record` and `probe` cleanly.
+void stop_on_signals() {
+    struct sigaction sa = {};
+    sa.sa_handler = request_stop;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+void sleep_ns(int64_t ns) {
+    if (ns <= 0) return;
+    timespec ts{time_t(ns / 1000000000), long(ns % 1000000000)};
+    nanosleep(&ts, nullptr); // a signal cuts it short: the loop looks at g_stop
+}
+
+// The session is over when nothing attached to it lives any more and the
+// run that created it has gone.
+bool session_over(const Segment& seg) {
+    return segment_is_stale(&seg);
+}
+
+std::string db_path(const cli::Args& args) {
+    if (auto o = args.get("--output")) return *o;
+    if (const char* env = getenv("FAULTLINE_DB"); env && *env) return env;
+    return "faultline.db";
+}
+
+} // namespace
+
+// -- record -----------------------------------------------------------------------
+
+int cmd_record(const Argv& argv) {
+    cli::Args args(
+        "record", "-s NAME [-o FILE.db] [--sample DUR] [--for DUR]",
+        "Records a session started elsewhere (by FAULTLINE_SESSION, or a 'run -o none')\n"
+        "into FILE.db (default ./faultline.db, or $FAULTLINE_DB) until the session\n"
+        "ends, --for elapses, or SIGINT/SIGTERM.",
+        {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
+         {"--output", 'o', true, "the SQLite file to record into"},
+         {"--sample", 0, true, "counter sampling period (default 100ms)"},
+         {"--for", 0, true, "stop after this long"}});
+    if (!args.parse(argv)) return cli::kOk;
+    if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
+    RecorderOptions opt;
+    opt.path = db_path(args);
+    if (opt.path == "none") args.usage_error("-o none: record needs a file");
+    if (auto d = args.get("--sample"))
+        opt.sample_ns = cli::parse_duration_arg(*d, "record", "--sample");
+    int64_t limit = 0;
+    if (auto d = args.get("--for")) limit = cli::parse_duration_arg(*d, "record", "--for");
+    opt.command = "(recorded by faultline record)";
+    Session session = Session::open(cli::session_name(args, "record"), "record");
+    Segment& seg = session.segment();
+    stop_on_signals();
+    Recorder recorder(seg, opt, "record");
+    int64_t start = monotonic_ns(), last_check = 0;
+    while (!g_stop) {
+        recorder.poll();
+        int64_t now = monotonic_ns();
+        if (limit && now - start >= limit) break;
+        if (now - last_check >= 100'000'000) {
+            last_check = now;
+            if (session_over(seg)) break;
+        }
+        sleep_ns(recorder.poll_interval_ns());
+    }
+    recorder.finish();
+    return cli::kOk;
+}
+
+// -- mark ------------------------------------------------------------------------------
+
+int cmd_mark(const Argv& argv) {
+    cli::Args args("mark", "-s NAME ok|fail [LABEL]",
+                   "Records an outcome from a script: one operation that succeeded or failed.\n"
+                   "The report's success rate and throughput come from marks and probes when a\n"
+                   "session has any. Marks wait in the session until its recorder stores them.",
+                   {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"}});
+    if (!args.parse(argv)) return cli::kOk;
+    auto& pos = args.positionals();
+    if (pos.empty()) args.usage_error("say ok or fail");
+    if (pos.size() > 2) args.usage_error("unexpected '" + pos[2] + "' (quote a label with spaces)");
+    bool ok = pos[0] == "ok";
+    if (!ok && pos[0] != "fail") args.usage_error("'" + pos[0] + "': say ok or fail");
+    std::string label = pos.size() > 1 ? pos[1] : "";
+    Session session = Session::open(cli::session_name(args, "mark"), "mark");
+    if (!segment_push_outcome(&session.segment(), ok, false, 0, -1, label))
+        fail("mark", "the session's outcome buffer is full (no recorder draining it?)",
+             cli::kCheckFailed);
+    return cli::kOk;
+}
+
+// -- probe ------------------------------------------------------------------------------
+
+namespace {
+
+// Starts `argv` in its own process group without the shim: a probe measures
+// the service from outside and is never faulted itself.
+pid_t start_probe(const Argv& argv) {
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    setpgid(0, 0);
+    if (const char* pre = getenv("LD_PRELOAD")) {
+        std::string kept, list = pre;
+        size_t start = 0;
+        while (start <= list.size()) {
+            size_t end = list.find_first_of(": ", start);
+            if (end == std::string::npos) end = list.size();
+            std::string item = list.substr(start, end - start);
+            if (!item.empty() && item.find("libfaultline") == std::string::npos)
+                kept += (kept.empty() ? "" : ":") + item;
+            start = end + 1;
+        }
+        if (kept.empty())
+            unsetenv("LD_PRELOAD");
+        else
+            setenv("LD_PRELOAD", kept.c_str(), 1);
+    }
+    unsetenv("FAULTLINE_RULES");
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    dprintf(2, "faultline: probe: %s: %s\n", argv[0].c_str(), strerror(errno));
+    _exit(127);
+}
+
+struct ProbeResult {
+    bool ok = false, timed_out = false;
+    int exit_code = 0;
+    int64_t duration_ns = 0;
+};
+
+// Runs one probe: waits for it (a pidfd, so the duration is exact) up to
+// `timeout`, then kills its process group.
+ProbeResult run_probe(const Argv& argv, int64_t timeout) {
+    ProbeResult r;
+    int64_t start = monotonic_ns();
+    pid_t pid = start_probe(argv);
+    if (pid < 0) return r;
+    int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
+    int status = 0;
+    for (;;) {
+        int64_t left = start + timeout - monotonic_ns();
+        if (left <= 0) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            r.timed_out = true;
+            waitpid(pid, &status, 0);
+            break;
+        }
+        if (pidfd >= 0) {
+            pollfd p{pidfd, POLLIN, 0};
+            int ms = int((left + 999999) / 1000000);
+            poll(&p, 1, ms);
+        } else {
+            sleep_ns(left < 1000000 ? left : 1000000);
+        }
+        int w = waitpid(pid, &status, WNOHANG);
+        if (w == pid) break;
+        if (w < 0 && errno != EINTR) break;
+        if (g_stop) {
+            kill(-pid, SIGTERM);
+            waitpid(pid, &status, 0);
+            break;
+        }
+    }
+    r.duration_ns = monotonic_ns() - start;
+    if (pidfd >= 0) close(pidfd);
+    r.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    r.ok = !r.timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return r;
+}
+
+} // namespace
+
+int cmd_probe(const Argv& argv) {
+    cli::Args args("probe", "-s NAME [--every DUR] [--timeout DUR] [--count N] -- CMD [ARG...]",
+                   "The steady-state probe: runs CMD (without the shim) every DUR (default 1s)\n"
+                   "until the session ends, --count runs, or SIGINT/SIGTERM. Each run is an\n"
+                   "outcome: success when CMD exits 0 within the timeout (default: the period),\n"
+                   "with its duration. The report's success rate and latency come from probes.",
+                   {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
+                    {"--every", 0, true, "period between starts (default 1s)"},
+                    {"--timeout", 0, true, "a run longer than this fails (default: the period)"},
+                    {"--count", 0, true, "stop after N runs"},
+                    {"--verbose", 'v', false, "print each result on stderr"}});
+    if (!args.parse(argv, true)) return cli::kOk;
+    if (!args.positionals().empty())
+        args.usage_error("unexpected '" + args.positionals()[0] + "': put the command after --");
+    Argv command = args.after_dashes();
+    if (command.empty()) args.usage_error("no command given after --");
+    int64_t every = 1'000'000'000;
+    if (auto d = args.get("--every")) every = cli::parse_duration_arg(*d, "probe", "--every");
+    if (every <= 0) fail("probe", "--every must be longer than 0");
+    int64_t timeout = every;
+    if (auto d = args.get("--timeout")) timeout = cli::parse_duration_arg(*d, "probe", "--timeout");
+    if (timeout <= 0) fail("probe", "--timeout must be longer than 0");
+    uint64_t count = 0;
+    if (auto c = args.get("--count")) count = cli::parse_count_arg(*c, "probe", "--count");
+    bool verbose = args.has("--verbose");
+    Session session = Session::open(cli::session_name(args, "probe"), "probe");
+    Segment& seg = session.segment();
+    stop_on_signals();
+    int64_t next = monotonic_ns();
+    for (uint64_t n = 0; !g_stop && (!count || n < count); ++n) {
+        if (session_over(seg)) break;
+        ProbeResult r = run_probe(command, timeout);
+        if (g_stop) break; // cut short by us: not an outcome of the service
+        segment_push_outcome(&seg, r.ok, true, r.exit_code, r.duration_ns,
+                             r.timed_out ? "timeout" : "");
+        if (verbose)
+            fprintf(stderr, "faultline: probe: %s in %.1f ms (exit %d%s)\n", r.ok ? "ok" : "fail",
+                    double(r.duration_ns) / 1e6, r.exit_code, r.timed_out ? ", timed out" : "");
+        next += every;
+        int64_t now = monotonic_ns();
+        if (next < now) next = now; // a run longer than the period: start again at once
+        while (!g_stop && monotonic_ns() < next) sleep_ns(next - monotonic_ns());
+    }
+    return cli::kOk;
+}
+
+// -- report -------------------------------------------------------------------------------
+
+int cmd_report(const Argv& argv) {
+    cli::Args args(
+        "report",
+        "[-o FILE.db] [-s NAME|--last] [--format table|json|csv|svg|html] "
+        "[--min-success X] [--max-recovery DUR] [--max-throughput-drop X]",
+        "Prints a recorded session's figures per fault window: injections, success\n"
+        "rate, recovery time, throughput impact, p50/p99 latency (docs/metrics.md).\n"
+        "With tolerances each window is judged: exit 0 held, 1 deviated, 2\n"
+        "inconclusive (a fault that never injected).",
+        {{"--output", 'o', true, "the recording (default ./faultline.db, $FAULTLINE_DB)"},
+         {"--session", 's', true, "the latest session of this name"},
+         {"--last", 0, false, "the latest session in the file (the default)"},
+         {"--format", 'f', true, "table (default), json, csv, svg or html"},
+         {"--min-success", 0, true, "tolerance: success rate at least X (0..1)"},
+         {"--max-recovery", 0, true, "tolerance: recovery within DUR"},
+         {"--max-throughput-drop", 0, true, "tolerance: ops/s drop at most X (0..1)"},
+         {"--recovery-window", 0, true, "steady state must hold this long (1s)"}});
+    if (!args.parse(argv)) return cli::kOk;
+    if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
+    if (args.has("--session") && args.has("--last")) args.usage_error("-s and --last: pick one");
+    ReportFormat format = ReportFormat::Table;
+    if (auto f = args.get("--format"); f && !parse_report_format(*f, format))
+        args.usage_error("--format '" + *f + "': use table, json, csv, svg or html");
+    Tolerances tol;
+    auto fraction = [&](const char* opt) -> std::optional<double> {
+        auto v = args.get(opt);
+        if (!v) return std::nullopt;
+        double x = cli::parse_number_arg(*v, "report", opt);
+        if (x < 0 || x > 1) fail("report", std::string(opt) + " '" + *v + "': expected 0..1");
+        return x;
+    };
+    tol.min_success = fraction("--min-success");
+    tol.max_throughput_drop = fraction("--max-throughput-drop");
+    if (auto d = args.get("--max-recovery"))
+        tol.max_recovery_s = double(cli::parse_duration_arg(*d, "report", "--max-recovery")) / 1e9;
+    MetricOptions opt;
+    if (auto d = args.get("--recovery-window"))
+        opt.recovery_window_s =
+            double(cli::parse_duration_arg(*d, "report", "--recovery-window")) / 1e9;
+    std::string path = db_path(args);
+    if (access(path.c_str(), R_OK) != 0)
+        fail("report", path + ": " + strerror(errno) + " (record with faultline run -o FILE)");
+    Timeline t = load_timeline(path, args.get("--session").value_or(""), "report");
+    Report r = compute_report(t, tol, opt);
+    fputs(format_report(r, format).c_str(), stdout);
+    return report_exit_code(r);
+}
+
+} // namespace faultline

@@ -1,0 +1,244 @@
+#include "recorder.h"
+
+#include "cli.h"
+#include "common/hooks.h"
+
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace faultline {
+
+namespace {
+
+const char* kind_text(uint8_t k) {
+    return k <= uint8_t(Kind::DbCorrupt) ? kind_name(Kind(k)) : "?";
+}
+
+// /proc/PID/{statm,stat,fd}: resident set, CPU time, open fds. False when the
+// process is gone.
+bool read_process(int32_t pid, ProcessRow& out) {
+    char path[64], buf[1024];
+    auto slurp = [&](const char* what) -> ssize_t {
+        snprintf(path, sizeof path, "/proc/%d/%s", int(pid), what);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = 0;
+        return n;
+    };
+    static const long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+    static const long ticks = sysconf(_SC_CLK_TCK);
+    long long size = 0, resident = 0;
+    if (slurp("statm") <= 0 || sscanf(buf, "%lld %lld", &size, &resident) != 2) return false;
+    out.rss_kb = resident * page_kb;
+    if (slurp("stat") <= 0) return false;
+    const char* p = strrchr(buf, ')');
+    unsigned long long utime = 0, stime = 0;
+    // After ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14)
+    // stime(15)
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                     &stime) != 2)
+        return false;
+    out.cpu_ms = int64_t((utime + stime) * 1000 / (unsigned long long)(ticks > 0 ? ticks : 100));
+    snprintf(path, sizeof path, "/proc/%d/fd", int(pid));
+    out.fds = -1; // another user's process: not readable
+    if (DIR* d = opendir(path)) {
+        out.fds = 0;
+        while (dirent* e = readdir(d))
+            if (e->d_name[0] != '.') ++out.fds;
+        closedir(d);
+    }
+    return true;
+}
+
+} // namespace
+
+Recorder::Recorder(Segment& seg, const RecorderOptions& opt, const char* command)
+    : seg_(seg), opt_(opt), prev_(new ThreadTotals), cur_(new ThreadTotals) {
+    db_ = std::make_unique<RecordingDb>(opt.path, command);
+    if (!segment_start_recording(&seg_, int32_t(getpid())))
+        cli::fail(command, std::string("session '") + seg_.name +
+                               "' is already recorded by process " +
+                               std::to_string(seg_.recorder_pid.load()));
+    // Counters from now on: what happened before is not this recording's.
+    segment_sum_threads(&seg_, *prev_);
+    for (unsigned h = 0; h < kMaxHooks; ++h) {
+        prev_errors_[h] = seg_.hooks[h].errors.load(std::memory_order_relaxed);
+        prev_injected_[h] = seg_.hooks[h].injected.load(std::memory_order_relaxed);
+    }
+    SessionRow row;
+    row.name = seg_.name;
+    row.seed = seg_.seed;
+    row.command = opt.command;
+    row.started_wall_ns = seg_.created_ns;
+    row.recorded_from_s = seconds(monotonic_ns());
+    row.sample_interval_s = double(opt.sample_ns) / 1e9;
+    if (!db_->begin_session(row)) {
+        segment_stop_recording(&seg_, int32_t(getpid()));
+        cli::fail(command, opt.path + ": " + db_->error());
+    }
+    next_sample_ns_ = monotonic_ns() + opt_.sample_ns;
+    in_tx_ = db_->begin();
+    track_rules();
+}
+
+Recorder::~Recorder() {
+    finish();
+}
+
+double Recorder::seconds(int64_t mono_ns) const {
+    return double(mono_ns - seg_.created_mono_ns) / 1e9;
+}
+
+void Recorder::failed(const char* what) {
+    if (!ok_) return;
+    ok_ = false;
+    fprintf(stderr, "faultline: record: %s: %s: %s; recording stops (the target runs on)\n",
+            opt_.path.c_str(), what, db_->error().c_str());
+    segment_stop_recording(&seg_, int32_t(getpid()));
+}
+
+void Recorder::poll() {
+    if (!ok_ || finished_) return;
+    drain();
+    track_rules();
+    if (monotonic_ns() >= next_sample_ns_) sample();
+}
+
+void Recorder::drain() {
+    Event e;
+    while (ok_ && seg_.events.pop(e)) {
+        EventRow row{seconds(e.t_ns), e.pid, e.tid, "?", e.rule_id, kind_text(e.kind), e.value};
+        if (e.hook < kHookCount) row.function = kHooks[e.hook].name;
+        if (!db_->add_event(row)) failed("storing an event");
+    }
+    // A record claimed and never published (its writer was killed between
+    // the two) would block the ring: give up on it after a second.
+    if (seg_.events.pending() > 0) {
+        uint64_t tail = seg_.events.tail.load(std::memory_order_relaxed);
+        int64_t now = monotonic_ns();
+        if (tail != stuck_at_) {
+            stuck_at_ = tail;
+            stuck_since_ns_ = now;
+        } else if (now - stuck_since_ns_ > 1'000'000'000) {
+            seg_.events.skip_stuck();
+        }
+    }
+    OutcomeRecord o;
+    while (ok_ && seg_.outcomes.pop(o)) {
+        OutcomeRow row{seconds(o.t_ns),
+                       o.ok != 0,
+                       o.probe != 0,
+                       std::string(o.label),
+                       o.duration_ns >= 0 ? double(o.duration_ns) / 1e6 : -1.0,
+                       o.exit_code,
+                       o.pid};
+        if (!db_->add_outcome(row)) failed("storing an outcome");
+    }
+}
+
+void Recorder::track_rules() {
+    for (unsigned i = 0; i < kMaxRules && ok_; ++i) {
+        RuleSlot& s = seg_.rules[i];
+        uint64_t word = s.state.load(std::memory_order_acquire);
+        RuleTrack& t = rules_[i];
+        if (word == t.word) continue;
+        RuleState st = state_of(word);
+        bool new_rule = (word >> 8) != (t.word >> 8);
+        t.word = word;
+        if (st != RuleState::Armed && st != RuleState::Retired) continue;
+        if (new_rule) {
+            RuleRow r;
+            r.id = s.id;
+            r.name = s.rule.name;
+            r.text = s.rule.text;
+            r.kind = kind_name(s.rule.kind);
+            r.family = kFamilyNames[unsigned(kind_family(s.rule.kind))];
+            r.armed_s = seconds(s.armed_ns);
+            t = RuleTrack{word, s.id, true, false};
+            if (!db_->add_rule(r)) failed("storing a rule");
+        }
+        if (st == RuleState::Retired && t.recorded && !t.retired) {
+            t.retired = true;
+            if (!db_->retire_rule(t.id, seconds(s.retired_ns.load(std::memory_order_relaxed))))
+                failed("storing a rule");
+        }
+    }
+}
+
+void Recorder::sample() {
+    int64_t now = monotonic_ns();
+    next_sample_ns_ = now + opt_.sample_ns;
+    double t = seconds(now);
+    segment_sum_threads(&seg_, *cur_);
+    const ThreadTotals &a = *prev_, &b = *cur_;
+    bool ok = db_->add_sample_time(t, seg_.events.dropped.load(std::memory_order_relaxed),
+                                   seg_.outcomes.dropped.load(std::memory_order_relaxed));
+    for (unsigned h = 0; h < kHookCount && ok; ++h) {
+        uint64_t errors = seg_.hooks[h].errors.load(std::memory_order_relaxed);
+        uint64_t injected = seg_.hooks[h].injected.load(std::memory_order_relaxed);
+        SampleRow r{kHooks[h].name,
+                    kFamilyNames[unsigned(kHooks[h].family)],
+                    hook_is_operation(Hook(h)),
+                    b.calls[h] - a.calls[h],
+                    errors - prev_errors_[h],
+                    injected - prev_injected_[h],
+                    b.bytes[h] - a.bytes[h],
+                    b.latency_ns[h] - a.latency_ns[h]};
+        prev_errors_[h] = errors;
+        prev_injected_[h] = injected;
+        if (r.calls || r.errors || r.injected || r.bytes) ok = db_->add_sample(t, r);
+    }
+    for (unsigned f = 0; f < kFamilyCount && ok; ++f)
+        for (unsigned k = 0; k < kLatencyBuckets && ok; ++k)
+            if (uint64_t n = b.latency[f][k] - a.latency[f][k])
+                ok = db_->add_latency(t, kFamilyNames[f], k, n);
+    for (unsigned i = 0; i < kMaxRules && ok; ++i)
+        if (rules_[i].recorded) {
+            RuleCounters c = segment_rule_counters(&seg_, i);
+            // Only while the slot still holds the rule recorded for it.
+            if ((seg_.rules[i].state.load(std::memory_order_acquire) >> 8) == (rules_[i].word >> 8))
+                ok = db_->update_rule(rules_[i].id, c.seen, c.matched, c.injected);
+        }
+    std::swap(prev_, cur_);
+    if (!ok) return failed("storing a sample");
+    sample_processes(t);
+    // One transaction per sample: a recorder killed at any moment leaves
+    // every earlier sample committed.
+    if (in_tx_ && !db_->commit()) return failed("committing");
+    in_tx_ = db_->begin();
+}
+
+void Recorder::sample_processes(double t) {
+    for (auto& p : seg_.processes) {
+        int32_t pid = p.pid.load(std::memory_order_acquire);
+        if (!pid) continue;
+        ProcessRow row;
+        row.pid = pid;
+        row.comm = std::string(p.comm, strnlen(p.comm, sizeof p.comm));
+        if (read_process(pid, row) && !db_->add_process(t, row)) return failed("storing a sample");
+    }
+}
+
+void Recorder::finish() {
+    if (finished_) return;
+    finished_ = true;
+    if (ok_) {
+        drain();
+        track_rules();
+        sample();
+    }
+    if (ok_ && !db_->end_session(seconds(monotonic_ns()),
+                                 seg_.events.dropped.load(std::memory_order_relaxed),
+                                 seg_.outcomes.dropped.load(std::memory_order_relaxed)))
+        failed("closing the session");
+    if (in_tx_) db_->commit();
+    in_tx_ = false;
+    if (ok_) segment_stop_recording(&seg_, int32_t(getpid()));
+}
+
+} // namespace faultline

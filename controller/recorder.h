@@ -1,0 +1,66 @@
+// The recorder: drains a session's event and outcome rings and samples its
+// counters into a RecordingDb (docs/recording.md). Runs inside `faultline
+// run` (while the target runs) and `faultline record`. It only reads the
+// segment and /proc: the target never waits for it.
+#pragma once
+
+#include "recording_db.h"
+
+#include "common/segment.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace faultline {
+
+struct RecorderOptions {
+    std::string path;                // the SQLite file
+    int64_t sample_ns = 100'000'000; // counter samples
+    std::string command;             // what was started, for the sessions row
+};
+
+class Recorder {
+  public:
+    // Claims the session's recorder role (throws cli::Failure naming
+    // `command` when another live process records it) and opens the file.
+    Recorder(Segment& seg, const RecorderOptions& opt, const char* command);
+    ~Recorder(); // finishes if finish() was not called
+
+    // Drains the rings; samples and commits when a sample is due. Call
+    // every few milliseconds. Never throws: a database error is reported
+    // once on stderr and recording stops (the target is not affected).
+    void poll();
+    // A last drain and sample, then the session row is closed.
+    void finish();
+
+    int64_t poll_interval_ns() const { return 5'000'000; }
+
+  private:
+    struct RuleTrack {
+        uint64_t word = 0; // state word last seen
+        uint32_t id = 0;
+        bool recorded = false, retired = false;
+    };
+
+    double seconds(int64_t mono_ns) const;
+    void drain();
+    void track_rules();
+    void sample();
+    void sample_processes(double t);
+    void failed(const char* what);
+
+    Segment& seg_;
+    RecorderOptions opt_;
+    std::unique_ptr<RecordingDb> db_;
+    bool ok_ = true, finished_ = false, in_tx_ = false;
+    int64_t next_sample_ns_ = 0;
+    RuleTrack rules_[kMaxRules];
+    std::unique_ptr<ThreadTotals> prev_, cur_;
+    uint64_t prev_errors_[kMaxHooks] = {}, prev_injected_[kMaxHooks] = {};
+    int64_t stuck_since_ns_ = 0;
+    uint64_t stuck_at_ = 0;
+};
+
+} // namespace faultline

@@ -1,0 +1,428 @@
+#include "recording_db.h"
+
+#include "cli.h"
+#include "common/hooks.h"
+
+#include <algorithm>
+#include <map>
+#include <sqlite3.h>
+#include <type_traits>
+
+namespace faultline {
+
+using cli::fail;
+
+namespace {
+
+// Times are seconds since the session's segment was created (t = 0 of the
+// report). Counter rows are deltas over the interval ending at t_s.
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+INSERT OR IGNORE INTO meta VALUES ('schema', '1');
+CREATE TABLE IF NOT EXISTS sessions(
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, seed INTEGER, command TEXT,
+    started_wall_ns INTEGER, recorded_from_s REAL, ended_s REAL,
+    sample_interval_s REAL, dropped_events INTEGER DEFAULT 0,
+    dropped_outcomes INTEGER DEFAULT 0);
+CREATE TABLE IF NOT EXISTS rules(
+    session INTEGER NOT NULL, rule_id INTEGER NOT NULL, name TEXT, text TEXT,
+    family TEXT, kind TEXT, armed_s REAL, retired_s REAL,
+    seen INTEGER DEFAULT 0, matched INTEGER DEFAULT 0, injected INTEGER DEFAULT 0,
+    PRIMARY KEY(session, rule_id));
+CREATE TABLE IF NOT EXISTS events(
+    session INTEGER NOT NULL, t_s REAL, pid INTEGER, tid INTEGER, function TEXT,
+    rule_id INTEGER, kind TEXT, value INTEGER);
+CREATE TABLE IF NOT EXISTS outcomes(
+    session INTEGER NOT NULL, t_s REAL, kind TEXT, ok INTEGER, label TEXT,
+    duration_ms REAL, exit_code INTEGER, pid INTEGER);
+CREATE VIEW IF NOT EXISTS marks AS
+    SELECT session, t_s, ok, label, pid FROM outcomes WHERE kind = 'mark';
+CREATE VIEW IF NOT EXISTS probes AS
+    SELECT session, t_s, ok, duration_ms, exit_code, label FROM outcomes WHERE kind = 'probe';
+CREATE TABLE IF NOT EXISTS sample_times(
+    session INTEGER NOT NULL, t_s REAL, dropped_events INTEGER, dropped_outcomes INTEGER);
+CREATE TABLE IF NOT EXISTS samples(
+    session INTEGER NOT NULL, t_s REAL, function TEXT, family TEXT, operation INTEGER,
+    calls INTEGER, errors INTEGER, injected INTEGER, bytes INTEGER, latency_ns INTEGER);
+CREATE TABLE IF NOT EXISTS latency(
+    session INTEGER NOT NULL, t_s REAL, family TEXT, bucket INTEGER, floor_ns INTEGER,
+    count INTEGER);
+CREATE TABLE IF NOT EXISTS processes(
+    session INTEGER NOT NULL, t_s REAL, pid INTEGER, comm TEXT, rss_kb INTEGER,
+    cpu_ms INTEGER, fds INTEGER);
+CREATE INDEX IF NOT EXISTS events_by_session ON events(session, t_s);
+CREATE INDEX IF NOT EXISTS samples_by_session ON samples(session, t_s);
+)sql";
+
+struct Stmt {
+    sqlite3_stmt* st = nullptr;
+    ~Stmt() { sqlite3_finalize(st); }
+};
+
+Family family_named(const std::string& name) {
+    for (unsigned f = 0; f < kFamilyCount; ++f)
+        if (name == kFamilyNames[f]) return Family(f);
+    return Family::Mem;
+}
+
+} // namespace
+
+RecordingDb::RecordingDb(const std::string& path, const char* command) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
+        std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close(db_);
+        db_ = nullptr;
+        fail(command, path + ": " + why);
+    }
+    sqlite3_busy_timeout(db_, 2000);
+    char* err = nullptr;
+    if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string why = err ? err : "cannot create the schema";
+        sqlite3_free(err);
+        sqlite3_close(db_);
+        db_ = nullptr;
+        fail(command, path + ": " + why);
+    }
+    rule_ = prepare("INSERT OR REPLACE INTO rules(session, rule_id, name, text, family, kind, "
+                    "armed_s) VALUES (?,?,?,?,?,?,?)");
+    retire_ = prepare("UPDATE rules SET retired_s = ? WHERE session = ? AND rule_id = ?");
+    update_rule_ = prepare(
+        "UPDATE rules SET seen = ?, matched = ?, injected = ? WHERE session = ? AND rule_id = ?");
+    event_ = prepare("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)");
+    outcome_ = prepare("INSERT INTO outcomes VALUES (?,?,?,?,?,?,?,?)");
+    sample_time_ = prepare("INSERT INTO sample_times VALUES (?,?,?,?)");
+    sample_ = prepare("INSERT INTO samples VALUES (?,?,?,?,?,?,?,?,?,?)");
+    latency_ = prepare("INSERT INTO latency VALUES (?,?,?,?,?,?)");
+    process_ = prepare("INSERT INTO processes VALUES (?,?,?,?,?,?,?)");
+    if (!process_) {
+        std::string why = error_;
+        this->~RecordingDb();
+        db_ = nullptr;
+        fail(command, path + ": " + why);
+    }
+}
+
+RecordingDb::~RecordingDb() {
+    for (sqlite3_stmt* st : {rule_, retire_, update_rule_, event_, outcome_, sample_time_, sample_,
+                             latency_, process_})
+        sqlite3_finalize(st);
+    rule_ = retire_ = update_rule_ = event_ = outcome_ = sample_time_ = sample_ = latency_ =
+        process_ = nullptr;
+    if (db_) {
+        sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr); // if one is open
+        sqlite3_close(db_);
+    }
+}
+
+sqlite3_stmt* RecordingDb::prepare(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    if (!db_ || sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) {
+        error_ = db_ ? sqlite3_errmsg(db_) : "not open";
+        return nullptr;
+    }
+    return st;
+}
+
+bool RecordingDb::step(sqlite3_stmt* st) {
+    if (!st) return false;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        error_ = sqlite3_errmsg(db_);
+        return false;
+    }
+    return true;
+}
+
+namespace {
+void text(sqlite3_stmt* st, int i, const std::string& s) {
+    sqlite3_bind_text(st, i, s.c_str(), int(s.size()), SQLITE_TRANSIENT);
+}
+void text(sqlite3_stmt* st, int i, const char* s) {
+    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+void i64(sqlite3_stmt* st, int i, int64_t v) {
+    sqlite3_bind_int64(st, i, v);
+}
+void real(sqlite3_stmt* st, int i, double v) {
+    sqlite3_bind_double(st, i, v);
+}
+} // namespace
+
+bool RecordingDb::begin_session(const SessionRow& s) {
+    Stmt st{prepare("INSERT INTO sessions(name, seed, command, started_wall_ns, recorded_from_s, "
+                    "sample_interval_s) VALUES (?,?,?,?,?,?)")};
+    if (!st.st) return false;
+    text(st.st, 1, s.name);
+    i64(st.st, 2, int64_t(s.seed));
+    text(st.st, 3, s.command);
+    i64(st.st, 4, s.started_wall_ns);
+    real(st.st, 5, s.recorded_from_s);
+    real(st.st, 6, s.sample_interval_s);
+    if (!step(st.st)) return false;
+    session_ = sqlite3_last_insert_rowid(db_);
+    return true;
+}
+
+bool RecordingDb::begin() {
+    return sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK ||
+           (error_ = sqlite3_errmsg(db_), false);
+}
+
+bool RecordingDb::commit() {
+    return sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK ||
+           (error_ = sqlite3_errmsg(db_), false);
+}
+
+bool RecordingDb::add_rule(const RuleRow& r) {
+    i64(rule_, 1, session_);
+    i64(rule_, 2, r.id);
+    text(rule_, 3, r.name);
+    text(rule_, 4, r.text);
+    text(rule_, 5, r.family);
+    text(rule_, 6, r.kind);
+    real(rule_, 7, r.armed_s);
+    return step(rule_);
+}
+
+bool RecordingDb::retire_rule(uint32_t id, double retired_s) {
+    real(retire_, 1, retired_s);
+    i64(retire_, 2, session_);
+    i64(retire_, 3, id);
+    return step(retire_);
+}
+
+bool RecordingDb::update_rule(uint32_t id, uint64_t seen, uint64_t matched, uint64_t injected) {
+    i64(update_rule_, 1, int64_t(seen));
+    i64(update_rule_, 2, int64_t(matched));
+    i64(update_rule_, 3, int64_t(injected));
+    i64(update_rule_, 4, session_);
+    i64(update_rule_, 5, id);
+    return step(update_rule_);
+}
+
+bool RecordingDb::add_event(const EventRow& e) {
+    i64(event_, 1, session_);
+    real(event_, 2, e.t_s);
+    i64(event_, 3, e.pid);
+    i64(event_, 4, e.tid);
+    text(event_, 5, e.function);
+    i64(event_, 6, e.rule_id);
+    text(event_, 7, e.kind);
+    i64(event_, 8, e.value);
+    return step(event_);
+}
+
+bool RecordingDb::add_outcome(const OutcomeRow& o) {
+    i64(outcome_, 1, session_);
+    real(outcome_, 2, o.t_s);
+    text(outcome_, 3, o.probe ? "probe" : "mark");
+    i64(outcome_, 4, o.ok);
+    text(outcome_, 5, o.label);
+    if (o.duration_ms >= 0)
+        real(outcome_, 6, o.duration_ms);
+    else
+        sqlite3_bind_null(outcome_, 6);
+    i64(outcome_, 7, o.exit_code);
+    i64(outcome_, 8, o.pid);
+    return step(outcome_);
+}
+
+bool RecordingDb::add_sample_time(double t_s, uint64_t dropped_events, uint64_t dropped_outcomes) {
+    i64(sample_time_, 1, session_);
+    real(sample_time_, 2, t_s);
+    i64(sample_time_, 3, int64_t(dropped_events));
+    i64(sample_time_, 4, int64_t(dropped_outcomes));
+    return step(sample_time_);
+}
+
+bool RecordingDb::add_sample(double t_s, const SampleRow& r) {
+    i64(sample_, 1, session_);
+    real(sample_, 2, t_s);
+    text(sample_, 3, r.function);
+    text(sample_, 4, r.family);
+    i64(sample_, 5, r.operation);
+    i64(sample_, 6, int64_t(r.calls));
+    i64(sample_, 7, int64_t(r.errors));
+    i64(sample_, 8, int64_t(r.injected));
+    i64(sample_, 9, int64_t(r.bytes));
+    i64(sample_, 10, int64_t(r.latency_ns));
+    return step(sample_);
+}
+
+bool RecordingDb::add_latency(double t_s, const char* family, unsigned bucket, uint64_t count) {
+    i64(latency_, 1, session_);
+    real(latency_, 2, t_s);
+    text(latency_, 3, family);
+    i64(latency_, 4, bucket);
+    i64(latency_, 5, latency_bucket_floor_ns(bucket));
+    i64(latency_, 6, int64_t(count));
+    return step(latency_);
+}
+
+bool RecordingDb::add_process(double t_s, const ProcessRow& p) {
+    i64(process_, 1, session_);
+    real(process_, 2, t_s);
+    i64(process_, 3, p.pid);
+    text(process_, 4, p.comm);
+    i64(process_, 5, p.rss_kb);
+    i64(process_, 6, p.cpu_ms);
+    i64(process_, 7, p.fds);
+    return step(process_);
+}
+
+bool RecordingDb::end_session(double ended_s, uint64_t dropped_events, uint64_t dropped_outcomes) {
+    Stmt st{prepare("UPDATE sessions SET ended_s = ?, dropped_events = ?, dropped_outcomes = ? "
+                    "WHERE id = ?")};
+    if (!st.st) return false;
+    real(st.st, 1, ended_s);
+    i64(st.st, 2, int64_t(dropped_events));
+    i64(st.st, 3, int64_t(dropped_outcomes));
+    i64(st.st, 4, session_);
+    return step(st.st);
+}
+
+// -- reading ---------------------------------------------------------------------
+
+namespace {
+
+class Reader {
+  public:
+    Reader(const std::string& path, const char* command) : path_(path), command_(command) {
+        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+            std::string why = db_ ? sqlite3_errmsg(db_) : "cannot open";
+            sqlite3_close(db_);
+            fail(command, path + ": " + why);
+        }
+        sqlite3_busy_timeout(db_, 2000);
+    }
+    ~Reader() { sqlite3_close(db_); }
+
+    // Runs `sql` with ?1 bound to `key` (a session id, or a name), calling
+    // `row` per result row.
+    template <class Key, class Row> void each(const char* sql, const Key& key, Row&& row) {
+        Stmt st;
+        if (sqlite3_prepare_v2(db_, sql, -1, &st.st, nullptr) != SQLITE_OK)
+            fail(command_, path_ + ": not a faultline recording (" + sqlite3_errmsg(db_) + ")");
+        if constexpr (std::is_same_v<Key, std::string>)
+            text(st.st, 1, key);
+        else
+            sqlite3_bind_int64(st.st, 1, key);
+        int rc;
+        while ((rc = sqlite3_step(st.st)) == SQLITE_ROW) row(st.st);
+        if (rc != SQLITE_DONE) fail(command_, path_ + ": " + sqlite3_errmsg(db_));
+    }
+
+  private:
+    sqlite3* db_ = nullptr;
+    std::string path_;
+    const char* command_;
+};
+
+std::string column_text(sqlite3_stmt* st, int i) {
+    const unsigned char* t = sqlite3_column_text(st, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+}
+
+} // namespace
+
+Timeline load_timeline(const std::string& path, const std::string& name, const char* command) {
+    Reader db(path, command);
+    Timeline t;
+    int64_t session = 0;
+    auto session_row = [&](sqlite3_stmt* st) {
+        session = sqlite3_column_int64(st, 0);
+        t.session = column_text(st, 1);
+        t.seed = uint64_t(sqlite3_column_int64(st, 2));
+        t.end_s = sqlite3_column_double(st, 3);
+        t.dropped_events = uint64_t(sqlite3_column_int64(st, 4));
+    };
+    const char* columns = "SELECT id, name, seed, COALESCE(ended_s, (SELECT MAX(t_s) FROM "
+                          "sample_times WHERE session = sessions.id), 0), dropped_events "
+                          "FROM sessions ";
+    if (name.empty())
+        db.each((std::string(columns) + "ORDER BY id DESC LIMIT 1").c_str(), int64_t(0),
+                session_row);
+    else
+        db.each((std::string(columns) + "WHERE name = ?1 ORDER BY id DESC LIMIT 1").c_str(), name,
+                session_row);
+    if (!session)
+        fail(command,
+             path + ": " +
+                 (name.empty() ? "no session recorded" : "no session named '" + name + "'"));
+
+    db.each("SELECT rule_id, name, text, family, armed_s, COALESCE(retired_s, -1), injected "
+            "FROM rules WHERE session = ?1 ORDER BY armed_s, rule_id",
+            session, [&](sqlite3_stmt* st) {
+                RuleSpan r;
+                r.id = uint32_t(sqlite3_column_int64(st, 0));
+                r.name = column_text(st, 1);
+                r.text = column_text(st, 2);
+                r.family = family_named(column_text(st, 3));
+                r.armed_s = sqlite3_column_double(st, 4);
+                r.retired_s = sqlite3_column_double(st, 5);
+                r.injected = uint64_t(sqlite3_column_int64(st, 6));
+                t.rules.push_back(std::move(r));
+            });
+    db.each("SELECT t_s, ok, kind = 'probe', COALESCE(duration_ms, -1), label FROM outcomes "
+            "WHERE session = ?1 ORDER BY t_s",
+            session, [&](sqlite3_stmt* st) {
+                Outcome o;
+                o.t_s = sqlite3_column_double(st, 0);
+                o.ok = sqlite3_column_int(st, 1) != 0;
+                o.probe = sqlite3_column_int(st, 2) != 0;
+                o.duration_ms = sqlite3_column_double(st, 3);
+                o.label = column_text(st, 4);
+                t.outcomes.push_back(std::move(o));
+            });
+    // One Sample per sample time; counter rows and histogram rows join it.
+    std::map<double, size_t> at;
+    db.each("SELECT t_s, dropped_events FROM sample_times WHERE session = ?1 ORDER BY t_s", session,
+            [&](sqlite3_stmt* st) {
+                Sample s;
+                s.t_s = sqlite3_column_double(st, 0);
+                s.dropped = uint64_t(sqlite3_column_int64(st, 1)); // cumulative: deltas below
+                at[s.t_s] = t.samples.size();
+                t.samples.push_back(s);
+            });
+    if (!t.samples.empty()) t.dropped_events = std::max(t.dropped_events, t.samples.back().dropped);
+    for (size_t i = t.samples.size(); i-- > 1;)
+        t.samples[i].dropped -= std::min(t.samples[i].dropped, t.samples[i - 1].dropped);
+    db.each("SELECT t_s, family, SUM(calls), SUM(errors) FROM samples WHERE session = ?1 AND "
+            "operation = 1 GROUP BY t_s, family",
+            session, [&](sqlite3_stmt* st) {
+                auto it = at.find(sqlite3_column_double(st, 0));
+                if (it == at.end()) return;
+                unsigned f = unsigned(family_named(column_text(st, 1)));
+                t.samples[it->second].calls[f] = uint64_t(sqlite3_column_int64(st, 2));
+                t.samples[it->second].errors[f] = uint64_t(sqlite3_column_int64(st, 3));
+            });
+    db.each("SELECT t_s, family, bucket, count FROM latency WHERE session = ?1", session,
+            [&](sqlite3_stmt* st) {
+                auto it = at.find(sqlite3_column_double(st, 0));
+                unsigned b = unsigned(sqlite3_column_int(st, 2));
+                if (it == at.end() || b >= kLatencyBuckets) return;
+                unsigned f = unsigned(family_named(column_text(st, 1)));
+                t.samples[it->second].latency[f][b] = uint64_t(sqlite3_column_int64(st, 3));
+            });
+    db.each("SELECT t_s, pid, comm, rss_kb, cpu_ms, fds FROM processes WHERE session = ?1 "
+            "ORDER BY t_s, pid",
+            session, [&](sqlite3_stmt* st) {
+                ProcessSample p;
+                p.t_s = sqlite3_column_double(st, 0);
+                p.pid = int32_t(sqlite3_column_int(st, 1));
+                p.comm = column_text(st, 2);
+                p.rss_mb = double(sqlite3_column_int64(st, 3)) / 1024.0;
+                p.cpu_s = double(sqlite3_column_int64(st, 4)) / 1000.0;
+                p.fds = sqlite3_column_int(st, 5);
+                t.processes.push_back(std::move(p));
+            });
+    if (t.end_s <= 0 && !t.samples.empty()) t.end_s = t.samples.back().t_s;
+    return t;
+}
+
+} // namespace faultline

@@ -1,0 +1,17 @@
+// The report's output formats (CONTRACT 5): table, json, csv, svg, html.
+#pragma once
+
+#include "metrics.h"
+
+#include <string>
+
+namespace faultline {
+
+enum class ReportFormat { Table, Json, Csv, Svg, Html };
+
+// false for an unknown name.
+bool parse_report_format(const std::string& name, ReportFormat& out);
+
+std::string format_report(const Report& r, ReportFormat f);
+
+} // namespace faultline
