@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <memory>
 
 namespace faultline {
 
@@ -15,9 +16,10 @@ using cli::fail;
 
 int cmd_status(const Argv& argv) {
     cli::Args args("status", "-s NAME [--json]",
-                   "Shows a session: seed, controller, attached processes, and per function the\n"
-                   "calls, errors (real and injected) and injections. Calls are counted while a\n"
-                   "rule of the function's family is armed.",
+                   "Shows a session: seed, controller, recorder, attached processes, and per\n"
+                   "function the calls, errors (real and injected), injections, bytes and mean\n"
+                   "latency. Calls are counted while a rule of the function's family is armed\n"
+                   "or a recorder runs; bytes and latency while a recorder runs.",
                    {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
                     {"--json", 0, false, "machine-readable output"}});
     if (!args.parse(argv)) return cli::kOk;
@@ -30,6 +32,14 @@ int cmd_status(const Argv& argv) {
     for (auto& r : rules) armed += r.state != "retired";
     int32_t ctl = seg.controller_pid.load();
     bool ctl_alive = ctl && process_alive(ctl, 0);
+    int32_t rec = seg.recorder_pid.load();
+    bool rec_alive = rec && process_alive(rec, 0);
+    auto totals = std::make_unique<ThreadTotals>();
+    segment_sum_threads(&seg, *totals);
+    auto mean_us = [&](unsigned h) {
+        return totals->calls[h] ? double(totals->latency_ns[h]) / double(totals->calls[h]) / 1e3
+                                : 0.0;
+    };
 
     if (args.has("--json")) {
         printf("{\"session\":%s,\"seed\":%llu,\"created_unix\":%.3f,\"controller_pid\":",
@@ -39,7 +49,13 @@ int cmd_status(const Argv& argv) {
             printf("%d", ctl);
         else
             printf("null");
-        printf(",\"stale\":%s,\"armed_rules\":%u,\"processes\":[",
+        printf(",\"recorder_pid\":");
+        if (rec_alive)
+            printf("%d", rec);
+        else
+            printf("null");
+        printf(",\"dropped_events\":%llu,\"stale\":%s,\"armed_rules\":%u,\"processes\":[",
+               (unsigned long long)seg.events.dropped.load(),
                segment_is_stale(&seg) ? "true" : "false", armed);
         for (size_t i = 0; i < procs.size(); ++i)
             printf("%s{\"pid\":%d,\"comm\":%s}", i ? "," : "", procs[i].pid,
@@ -48,11 +64,13 @@ int cmd_status(const Argv& argv) {
         bool first = true;
         for (auto& h : kHooks) {
             unsigned i = unsigned(h.hook);
-            printf("%s{\"function\":\"%s.%s\",\"calls\":%llu,\"errors\":%llu,\"injected\":%llu}",
+            printf("%s{\"function\":\"%s.%s\",\"calls\":%llu,\"errors\":%llu,\"injected\":%llu,"
+                   "\"bytes\":%llu,\"mean_latency_us\":%.3f}",
                    first ? "" : ",", kFamilyNames[unsigned(h.family)], h.name,
-                   (unsigned long long)segment_hook_calls(&seg, i),
+                   (unsigned long long)totals->calls[i],
                    (unsigned long long)seg.hooks[i].errors.load(),
-                   (unsigned long long)seg.hooks[i].injected.load());
+                   (unsigned long long)seg.hooks[i].injected.load(),
+                   (unsigned long long)totals->bytes[i], mean_us(i));
             first = false;
         }
         printf("]}\n");
@@ -67,20 +85,29 @@ int cmd_status(const Argv& argv) {
         printf("controller pid %d\n", ctl);
     else
         printf("controller none\n");
+    if (rec_alive)
+        printf("recorder   pid %d, %llu events dropped\n", rec,
+               (unsigned long long)seg.events.dropped.load());
+    else
+        printf("recorder   none\n");
     printf("rules      %u armed, %zu in all (faultline list -s %s)\n", armed, rules.size(),
            session.name().c_str());
     printf("processes ");
     for (auto& p : procs) printf(" %d(%s)", p.pid, p.comm.c_str());
     printf("%s\n\n", procs.empty() ? " none" : "");
-    printf("%-24s %12s %10s %10s\n", "FUNCTION", "CALLS", "ERRORS", "INJECTED");
+    printf("%-24s %12s %10s %10s %14s %12s\n", "FUNCTION", "CALLS", "ERRORS", "INJECTED", "BYTES",
+           "MEAN");
     for (auto& h : kHooks) {
         unsigned i = unsigned(h.hook);
-        uint64_t calls = segment_hook_calls(&seg, i), errors = seg.hooks[i].errors.load(),
+        uint64_t calls = totals->calls[i], errors = seg.hooks[i].errors.load(),
                  injected = seg.hooks[i].injected.load();
         if (!calls && !errors && !injected) continue;
         std::string fn = std::string(kFamilyNames[unsigned(h.family)]) + "." + h.name;
-        printf("%-24s %12llu %10llu %10llu\n", fn.c_str(), (unsigned long long)calls,
-               (unsigned long long)errors, (unsigned long long)injected);
+        char mean[32] = "-";
+        if (totals->latency_ns[i]) snprintf(mean, sizeof mean, "%.1f us", mean_us(i));
+        printf("%-24s %12llu %10llu %10llu %14llu %12s\n", fn.c_str(), (unsigned long long)calls,
+               (unsigned long long)errors, (unsigned long long)injected,
+               (unsigned long long)totals->bytes[i], mean);
     }
     return cli::kOk;
 }

@@ -20,5 +20,6 @@ int cmd_record(const Argv& argv);
 int cmd_mark(const Argv& argv);
 int cmd_probe(const Argv& argv);
 int cmd_report(const Argv& argv);
+int cmd_top(const Argv& argv);
 
 } // namespace faultline

@@ -34,10 +34,11 @@ constexpr Command kCommands[] = {
     {"mark", faultline::cmd_mark, "record an outcome (ok|fail) from a script"},
     {"probe", faultline::cmd_probe, "run a steady-state probe command on a period"},
     {"report", faultline::cmd_report, "success rate, recovery, throughput, latency per window"},
+    {"top", faultline::cmd_top, "a live view of a session's calls, errors and rules"},
 };
 
 // Commands of the contract that later work will bring.
-constexpr const char* kPlanned[] = {"pause", "experiment", "top"};
+constexpr const char* kPlanned[] = {"pause", "experiment"};
 
 void usage(FILE* out) {
     fprintf(out, "usage: faultline COMMAND [OPTIONS]\n\n"
