@@ -158,13 +158,19 @@ void Recorder::track_rules() {
             r.text = s.rule.text;
             r.kind = kind_name(s.rule.kind);
             r.family = kFamilyNames[unsigned(kind_family(s.rule.kind))];
-            r.armed_s = seconds(s.armed_ns);
+            // A window is when the rule could act: from the end of start=.
+            r.armed_s = seconds(s.armed_ns + s.rule.start_ns);
             t = RuleTrack{word, s.id, true, false};
             if (!db_->add_rule(r)) failed("storing a rule");
         }
         if (st == RuleState::Retired && t.recorded && !t.retired) {
             t.retired = true;
-            if (!db_->retire_rule(t.id, seconds(s.retired_ns.load(std::memory_order_relaxed))))
+            // for= retires at the first call after it ran out: its window
+            // ends when it ran out.
+            int64_t end = s.retired_ns.load(std::memory_order_relaxed);
+            if (s.rule.for_ns && s.armed_ns + s.rule.start_ns + s.rule.for_ns < end)
+                end = s.armed_ns + s.rule.start_ns + s.rule.for_ns;
+            if (!db_->retire_rule(t.id, seconds(end)))
                 failed("storing a rule");
         }
     }

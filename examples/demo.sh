@@ -7,15 +7,19 @@ PY=/usr/bin/python3
 session=demo-$$
 if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B= N=; fi
 say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
-trap '"$FL" disable -s "$session" --all >/dev/null 2>&1 || true' EXIT
+tmp=$(mktemp -d)
+server=
+trap '"$FL" disable -s "$session" --all >/dev/null 2>&1 || true; [ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
+# `faultline run` records each session; keep the recordings out of the tree.
+export FAULTLINE_DB=$tmp/faultline.db
 
 say "1. A one-shot fault: python3 asks for 100 MiB under 'mem.fail min=64MiB'"
 echo "\$ faultline run -r 'mem.fail min=64MiB' -- python3 -c 'bytearray(100<<20)'"
 "$FL" run -r 'mem.fail min=64MiB' -- "$PY" -c 'bytearray(100<<20)' 2>&1 | tail -1 || true
 
 say "2. Live: a service runs 6 s; a fault is armed at 2 s and disarmed at 4 s from this shell"
-echo "\$ faultline run -s $session -- python3 examples/memory_service.py 6 &"
-"$FL" run -s "$session" -- "$PY" examples/memory_service.py 6 &
+echo "\$ faultline run -s $session -o demo.db -- python3 examples/memory_service.py 6 &"
+"$FL" run -s "$session" -o "$tmp/demo.db" -- "$PY" examples/memory_service.py 6 &
 target=$!
 sleep 2
 echo "\$ faultline enable -s $session 'mem.fail p=30% min=32KiB name=oom'"
@@ -28,10 +32,10 @@ echo "\$ faultline status -s $session"
 echo "\$ faultline disable -s $session oom"
 "$FL" disable -s "$session" oom
 wait "$target"
+echo "\$ faultline report -o demo.db    # success and throughput of the malloc calls, per window"
+"$FL" report -o "$tmp/demo.db"
 
 say "3. Network: curl fetches 1 MB from a local web server, plain, then over a slow link"
-tmp=$(mktemp -d)
-trap '"$FL" disable -s "$session" --all >/dev/null 2>&1 || true; kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
 head -c 1000000 /dev/zero >"$tmp/file.bin"
 "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$tmp/port"
 port=$(cat "$tmp/port")

@@ -1,0 +1,445 @@
+// The report's figures. Every definition here is written out for users in
+// docs/metrics.md; change both together.
+#include "metrics.h"
+
+#include "common/hooks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+namespace faultline {
+
+namespace {
+
+// A sample covers (previous sample, t_s]: it belongs to the span (a, b] that
+// holds its end, so that a sample taken on a boundary counts wholly on the
+// side it measured. The one taken at the very start (t <= 0) belongs to a
+// span starting at 0.
+bool sample_in(double t, double a, double b) {
+    return (t > a || (a <= 0 && t <= 0)) && t <= b;
+}
+
+// An outcome is an instant: it belongs to [a, b), or to [a, b] when b is the
+// end of the recording (nothing comes after it).
+bool outcome_in(double t, double a, double b, bool closed) {
+    return t >= a && (t < b || (closed && t <= b));
+}
+
+// One operation record: an outcome (ops = 1) or a sample's calls.
+struct OpRecord {
+    double t = 0;
+    uint64_t ops = 0, failed = 0;
+};
+
+struct Window {
+    double start = 0, end = 0;
+    bool open = false;
+    std::vector<size_t> rules; // indexes into Timeline::rules
+};
+
+std::vector<Window> fault_windows(const Timeline& t) {
+    std::vector<size_t> order(t.rules.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return t.rules[a].armed_s < t.rules[b].armed_s; });
+    std::vector<Window> out;
+    for (size_t i : order) {
+        const RuleSpan& r = t.rules[i];
+        double start = std::clamp(r.armed_s, 0.0, std::max(t.end_s, 0.0));
+        bool open = r.retired_s < 0;
+        double end = open ? t.end_s : std::clamp(r.retired_s, start, std::max(t.end_s, start));
+        if (!out.empty() && start <= out.back().end) {
+            Window& w = out.back();
+            w.end = std::max(w.end, end);
+            w.open = w.open || open;
+            w.rules.push_back(i);
+        } else {
+            out.push_back({start, end, open, {i}});
+        }
+    }
+    return out;
+}
+
+// The families whose calls are the operations (docs/metrics.md).
+std::vector<unsigned> measured_families(const Timeline& t) {
+    std::array<uint64_t, kFamilyCount> calls{};
+    for (const Sample& s : t.samples)
+        for (unsigned f = 0; f < kFamilyCount; ++f) calls[f] += s.calls[f];
+    std::array<bool, kFamilyCount> pick{};
+    if (t.rules.empty()) {
+        for (unsigned f = 0; f < kFamilyCount; ++f) pick[f] = calls[f] > 0;
+    } else {
+        const auto db = unsigned(Family::Db), vfs = unsigned(Family::Vfs);
+        for (const RuleSpan& r : t.rules) {
+            unsigned f = unsigned(r.family);
+            if (f >= kFamilyCount) continue;
+            // The program sees its file layer's faults through the SQLite API.
+            if (f == vfs) f = calls[db] > 0 ? db : vfs;
+            pick[f] = true;
+        }
+    }
+    std::vector<unsigned> out;
+    for (unsigned f = 0; f < kFamilyCount; ++f)
+        if (pick[f]) out.push_back(f);
+    return out;
+}
+
+// Nearest rank: the smallest value with at least q of them at or below it.
+double nearest_rank(std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    auto n = double(v.size());
+    auto rank = size_t(std::ceil(std::clamp(q, 0.0, 1.0) * n - 1e-9));
+    rank = std::clamp<size_t>(rank, 1, v.size());
+    return v[rank - 1];
+}
+
+// What a window or a bucket collects.
+struct Tally {
+    uint64_t ops = 0, failed = 0, dropped = 0;
+    LatencyHistogram latency{};
+    std::vector<double> probe_ms;
+
+    std::optional<double> success() const {
+        if (ops == 0) return std::nullopt;
+        return double(ops - std::min(failed, ops)) / double(ops);
+    }
+    std::optional<double> percentile(double q) const {
+        if (!probe_ms.empty()) return nearest_rank(probe_ms, q);
+        return histogram_percentile_ms(latency, q);
+    }
+};
+
+// Adds what the timeline holds inside a span to a tally: outcomes in
+// [a, b) (or [a, b] when `closed`), samples in (a, b].
+class Collector {
+  public:
+    Collector(const Timeline& t, std::vector<unsigned> families)
+        : t_(t), families_(std::move(families)), outcomes_(!t.outcomes.empty()) {}
+
+    bool from_outcomes() const { return outcomes_; }
+
+    void add_outcome(Tally& y, const Outcome& o) const {
+        if (!outcomes_) return;
+        y.ops += 1;
+        y.failed += o.ok ? 0 : 1;
+        if (o.probe && o.duration_ms >= 0) y.probe_ms.push_back(o.duration_ms);
+    }
+
+    void add_sample(Tally& y, const Sample& s) const {
+        y.dropped += s.dropped;
+        for (unsigned f : families_) {
+            if (!outcomes_) {
+                y.ops += s.calls[f];
+                y.failed += std::min(s.errors[f], s.calls[f]);
+            }
+            for (unsigned i = 0; i < kLatencyBuckets; ++i) y.latency[i] += s.latency[f][i];
+        }
+    }
+
+    // The operations, in time order, for recovery spans.
+    std::vector<OpRecord> records() const {
+        std::vector<OpRecord> out;
+        if (outcomes_) {
+            for (const Outcome& o : t_.outcomes) out.push_back({o.t_s, 1, o.ok ? 0u : 1u});
+        } else {
+            for (const Sample& s : t_.samples) {
+                OpRecord r{s.t_s, 0, 0};
+                for (unsigned f : families_) {
+                    r.ops += s.calls[f];
+                    r.failed += std::min(s.errors[f], s.calls[f]);
+                }
+                out.push_back(r);
+            }
+        }
+        std::stable_sort(out.begin(), out.end(),
+                         [](const OpRecord& a, const OpRecord& b) { return a.t < b.t; });
+        return out;
+    }
+
+  private:
+    const Timeline& t_;
+    std::vector<unsigned> families_;
+    bool outcomes_;
+};
+
+// The steady state a fault window's recovery waits for, from the baseline.
+struct Steady {
+    double min_success = 0;
+    std::optional<double> min_rate; // ops/s; none when the baseline had none
+};
+
+// Recovery of the window ending at `end`: the first candidate start t
+// (the window's end, then each operation's time after it) such that
+// [t, t + R) fits before `limit`, holds at least one operation and is steady.
+std::optional<double> recovery(const std::vector<OpRecord>& rec, bool outcomes, double end,
+                               double limit, double span, const Steady& steady) {
+    if (span <= 0) span = 1e-9;
+    // prefix sums of ops and failures
+    std::vector<uint64_t> ops(rec.size() + 1, 0), failed(rec.size() + 1, 0);
+    for (size_t i = 0; i < rec.size(); ++i) {
+        ops[i + 1] = ops[i] + rec[i].ops;
+        failed[i + 1] = failed[i] + rec[i].failed;
+    }
+    // Index of the first record that belongs to a span starting at x:
+    // outcomes: t >= x; samples: t > x.
+    auto first_in = [&](double x) {
+        auto cmp = [](const OpRecord& r, double v) { return r.t < v; };
+        auto cmp_le = [](const OpRecord& r, double v) { return r.t <= v; };
+        return size_t(outcomes ? std::lower_bound(rec.begin(), rec.end(), x, cmp) - rec.begin()
+                               : std::lower_bound(rec.begin(), rec.end(), x, cmp_le) - rec.begin());
+    };
+    auto steady_at = [&](double t) {
+        size_t a = first_in(t), b = first_in(t + span);
+        uint64_t n = ops[b] - ops[a], bad = std::min(failed[b] - failed[a], n);
+        if (n == 0) return false;
+        double success = double(n - bad) / double(n);
+        if (success < steady.min_success - 1e-12) return false;
+        if (steady.min_rate && double(n) / span < *steady.min_rate - 1e-12) return false;
+        return true;
+    };
+    auto fits = [&](double t) { return t + span <= limit + 1e-9; };
+    if (!fits(end)) return std::nullopt;
+    if (steady_at(end)) return 0.0;
+    for (size_t i = first_in(end); i < rec.size(); ++i) {
+        double t = rec[i].t;
+        if (t <= end) continue;
+        if (!fits(t)) break;
+        if (steady_at(t)) return t - end;
+    }
+    return std::nullopt;
+}
+
+std::string percent(double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", x * 100);
+    return buf;
+}
+
+std::string seconds(double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", x);
+    return buf;
+}
+
+void judge(WindowReport& w, const Tolerances& tol) {
+    if (w.injected == 0) {
+        w.verdict = "inconclusive";
+        w.deviations.push_back("no rule of this window injected a fault");
+        return;
+    }
+    if (!tol.any()) return;
+    if (tol.min_success) {
+        if (!w.success_rate)
+            w.deviations.push_back("no operations to measure the success rate (minimum " +
+                                   percent(*tol.min_success) + ")");
+        else if (*w.success_rate < *tol.min_success)
+            w.deviations.push_back("success rate " + percent(*w.success_rate) +
+                                   " is below the minimum " + percent(*tol.min_success));
+    }
+    if (tol.max_recovery_s) {
+        if (!w.recovery_s)
+            w.deviations.push_back(
+                w.open ? "a rule was still armed when the recording ended: no recovery to measure"
+                       : "did not recover before the next fault or the end of the recording "
+                         "(maximum " +
+                             seconds(*tol.max_recovery_s) + ")");
+        else if (*w.recovery_s > *tol.max_recovery_s)
+            w.deviations.push_back("recovery took " + seconds(*w.recovery_s) +
+                                   ", more than the maximum " + seconds(*tol.max_recovery_s));
+    }
+    if (tol.max_throughput_drop) {
+        if (!w.throughput_change)
+            w.deviations.push_back("no throughput change to measure: the baseline has no "
+                                   "operations (maximum drop " +
+                                   percent(*tol.max_throughput_drop) + ")");
+        else if (*w.throughput_change < -*tol.max_throughput_drop)
+            w.deviations.push_back("throughput dropped " + percent(-*w.throughput_change) +
+                                   ", more than the allowed " + percent(*tol.max_throughput_drop));
+    }
+    w.verdict = w.deviations.empty() ? "held" : "deviated";
+}
+
+std::vector<LeakSuspect> leak_suspects(const Timeline& t, double mb_per_min) {
+    struct Points {
+        std::string comm;
+        std::vector<std::pair<double, double>> xy;
+    };
+    std::map<int32_t, Points> by_pid;
+    for (const ProcessSample& p : t.processes) {
+        Points& s = by_pid[p.pid];
+        s.comm = p.comm;
+        s.xy.emplace_back(p.t_s, p.rss_mb);
+    }
+    std::vector<LeakSuspect> out;
+    for (const auto& [pid, s] : by_pid) {
+        if (s.xy.size() < 3) continue;
+        double lo = s.xy.front().first, hi = lo, mx = 0, my = 0;
+        for (auto [x, y] : s.xy) {
+            lo = std::min(lo, x);
+            hi = std::max(hi, x);
+            mx += x;
+            my += y;
+        }
+        if (hi - lo < 10) continue;
+        mx /= double(s.xy.size());
+        my /= double(s.xy.size());
+        double sxy = 0, sxx = 0;
+        for (auto [x, y] : s.xy) {
+            sxy += (x - mx) * (y - my);
+            sxx += (x - mx) * (x - mx);
+        }
+        if (sxx <= 0) continue;
+        double per_min = sxy / sxx * 60;
+        if (per_min > mb_per_min) out.push_back({pid, s.comm, per_min});
+    }
+    return out;
+}
+
+} // namespace
+
+std::optional<double> histogram_percentile_ms(const LatencyHistogram& h, double q) {
+    uint64_t total = 0;
+    for (uint64_t c : h) total += c;
+    if (total == 0) return std::nullopt;
+    double target = std::clamp(q, 0.0, 1.0) * double(total);
+    uint64_t before = 0;
+    for (unsigned i = 0; i < kLatencyBuckets; ++i) {
+        if (h[i] == 0) continue;
+        if (double(before + h[i]) + 1e-9 < target) {
+            before += h[i];
+            continue;
+        }
+        // The bucket's upper bound: the next floor above its own (below
+        // 4 us some buckets share a floor and stay empty).
+        double lo = double(latency_bucket_floor_ns(i)), hi = lo;
+        for (unsigned j = i + 1; j <= kLatencyBuckets && hi <= lo; ++j)
+            hi = double(latency_bucket_floor_ns(j));
+        double f = std::clamp((target - double(before)) / double(h[i]), 0.0, 1.0);
+        return (lo + f * (hi - lo)) / 1e6;
+    }
+    return std::nullopt; // not reached: target <= total
+}
+
+Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOptions& opt) {
+    Report r;
+    r.session = t.session;
+    r.seed = t.seed;
+    r.dropped_events = t.dropped_events;
+    r.end_s = t.end_s;
+    r.judged = tol.any();
+
+    std::vector<unsigned> families = measured_families(t);
+    for (unsigned f : families) r.families.push_back(kFamilyNames[f]);
+    Collector collect(t, families);
+    r.source = collect.from_outcomes() ? "outcomes" : "calls";
+
+    std::vector<Window> faults = fault_windows(t);
+    std::vector<Window> all;
+    all.push_back({0, faults.empty() ? std::max(t.end_s, 0.0) : faults.front().start, false, {}});
+    all.insert(all.end(), faults.begin(), faults.end());
+
+    // Each outcome and sample goes to the first window that holds it; those
+    // between fault windows (recovery periods) go to none.
+    // Times outside [0, end] count at the nearest edge.
+    auto inside = [&](double x) { return std::clamp(x, 0.0, std::max(t.end_s, 0.0)); };
+    std::vector<Tally> tally(all.size());
+    for (const Outcome& o : t.outcomes)
+        for (size_t w = 0; w < all.size(); ++w)
+            if (outcome_in(inside(o.t_s), all[w].start, all[w].end, all[w].end >= t.end_s)) {
+                collect.add_outcome(tally[w], o);
+                break;
+            }
+    for (const Sample& s : t.samples)
+        for (size_t w = 0; w < all.size(); ++w)
+            if (sample_in(inside(s.t_s), all[w].start, all[w].end)) {
+                collect.add_sample(tally[w], s);
+                break;
+            }
+
+    for (size_t i = 0; i < all.size(); ++i) {
+        const Window& src = all[i];
+        const Tally& y = tally[i];
+        WindowReport w;
+        w.start_s = src.start;
+        w.end_s = src.end;
+        w.open = src.open;
+        for (size_t k : src.rules) {
+            const RuleSpan& rule = t.rules[k];
+            if (!w.name.empty()) w.name += '+';
+            w.name += rule.name;
+            w.rule_ids.push_back(rule.id);
+            w.rules.push_back(rule.text);
+            w.injected += rule.injected;
+        }
+        if (i == 0) w.name = "baseline";
+        w.ops = y.ops;
+        w.failed = std::min(y.failed, y.ops);
+        w.dropped = y.dropped;
+        w.success_rate = y.success();
+        double length = src.end - src.start;
+        if (length > 0) w.ops_per_s = double(y.ops) / length;
+        w.p50_ms = y.percentile(0.5);
+        w.p99_ms = y.percentile(0.99);
+        r.windows.push_back(std::move(w));
+    }
+
+    const WindowReport& base = r.windows.front();
+    std::optional<double> base_rate;
+    if (base.ops_per_s && *base.ops_per_s > 0) base_rate = base.ops_per_s;
+    Steady steady;
+    steady.min_success = base.success_rate.value_or(1.0) - opt.success_margin;
+    if (base_rate) steady.min_rate = opt.throughput_floor * *base_rate;
+
+    std::vector<OpRecord> records = collect.records();
+    for (size_t i = 1; i < r.windows.size(); ++i) {
+        WindowReport& w = r.windows[i];
+        if (base_rate && w.ops_per_s) w.throughput_change = *w.ops_per_s / *base_rate - 1;
+        if (!w.open && w.end_s < t.end_s) {
+            double limit = i + 1 < r.windows.size() ? r.windows[i + 1].start_s : t.end_s;
+            w.recovery_s = recovery(records, collect.from_outcomes(), w.end_s, limit,
+                                    opt.recovery_window_s, steady);
+        }
+        judge(w, tol);
+    }
+
+    // The timeline's points. At most 5000 of them: a long recording widens
+    // its buckets rather than drawing millions of points.
+    double width = opt.bucket_s > 0 ? opt.bucket_s : 0.5;
+    if (t.end_s > 0) width = std::max(width, t.end_s / 5000);
+    size_t n = t.end_s > 0 ? size_t(std::ceil(t.end_s / width - 1e-9)) : 0;
+    std::vector<Tally> buckets(n);
+    auto clamp_index = [n](double k) { return size_t(std::clamp(k, 0.0, double(n) - 1)); };
+    if (n > 0) {
+        for (const Outcome& o : t.outcomes)
+            collect.add_outcome(buckets[clamp_index(std::floor(o.t_s / width))], o);
+        // (a, b]: a sample taken at a bucket's end belongs to it.
+        for (const Sample& s : t.samples)
+            collect.add_sample(buckets[clamp_index(std::ceil(s.t_s / width - 1e-9) - 1)], s);
+    }
+    for (size_t k = 0; k < n; ++k) {
+        SeriesPoint p;
+        p.t_s = double(k) * width;
+        p.width_s = std::min(width, t.end_s - p.t_s);
+        if (p.width_s > 0) p.ops_per_s = double(buckets[k].ops) / p.width_s;
+        p.success = buckets[k].success();
+        p.p50_ms = buckets[k].percentile(0.5);
+        r.series.push_back(p);
+    }
+
+    r.leaks = leak_suspects(t, opt.leak_mb_per_min);
+    return r;
+}
+
+int report_exit_code(const Report& r) {
+    if (!r.judged) return 0;
+    bool inconclusive = false;
+    for (const WindowReport& w : r.windows) {
+        if (w.verdict == "deviated") return 1;
+        if (w.verdict == "inconclusive") inconclusive = true;
+    }
+    return inconclusive ? 2 : 0;
+}
+
+} // namespace faultline
