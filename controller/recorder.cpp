@@ -170,8 +170,7 @@ void Recorder::track_rules() {
             int64_t end = s.retired_ns.load(std::memory_order_relaxed);
             if (s.rule.for_ns && s.armed_ns + s.rule.start_ns + s.rule.for_ns < end)
                 end = s.armed_ns + s.rule.start_ns + s.rule.for_ns;
-            if (!db_->retire_rule(t.id, seconds(end)))
-                failed("storing a rule");
+            if (!db_->retire_rule(t.id, seconds(end))) failed("storing a rule");
         }
     }
 }
