@@ -345,18 +345,25 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
     // Times outside [0, end] count at the nearest edge.
     auto inside = [&](double x) { return std::clamp(x, 0.0, std::max(t.end_s, 0.0)); };
     std::vector<Tally> tally(all.size());
+    // The time the samples of each window cover: (first's predecessor, last].
+    std::vector<double> covered_from(all.size(), -1), covered_to(all.size(), -1);
     for (const Outcome& o : t.outcomes)
         for (size_t w = 0; w < all.size(); ++w)
             if (outcome_in(inside(o.t_s), all[w].start, all[w].end, all[w].end >= t.end_s)) {
                 collect.add_outcome(tally[w], o);
                 break;
             }
-    for (const Sample& s : t.samples)
+    double prev_sample = 0;
+    for (const Sample& s : t.samples) {
         for (size_t w = 0; w < all.size(); ++w)
             if (sample_in(inside(s.t_s), all[w].start, all[w].end)) {
                 collect.add_sample(tally[w], s);
+                if (covered_from[w] < 0) covered_from[w] = prev_sample;
+                covered_to[w] = s.t_s;
                 break;
             }
+        prev_sample = s.t_s;
+    }
 
     for (size_t i = 0; i < all.size(); ++i) {
         const Window& src = all[i];
@@ -378,21 +385,40 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
         w.failed = std::min(y.failed, y.ops);
         w.dropped = y.dropped;
         w.success_rate = y.success();
+        // Counted calls are sampled: their rate is over the time the
+        // window's samples cover, which differs from the window's own
+        // bounds by up to a sampling interval at each edge.
         double length = src.end - src.start;
+        if (!collect.from_outcomes() && covered_from[i] >= 0)
+            length = covered_to[i] - covered_from[i];
         if (length > 0) w.ops_per_s = double(y.ops) / length;
         w.p50_ms = y.percentile(0.5);
         w.p99_ms = y.percentile(0.99);
         r.windows.push_back(std::move(w));
     }
 
-    const WindowReport& base = r.windows.front();
+    // The baseline's rate counts from its first operation: a program's
+    // start-up (an interpreter loading, a server binding) is not its pace.
+    std::vector<OpRecord> records = collect.records();
+    WindowReport& base = r.windows.front();
+    double prev_t = 0;
+    for (const OpRecord& rec : records) {
+        if (rec.ops) {
+            // A sample's operations happened after the previous sample.
+            double first = collect.from_outcomes() ? rec.t : prev_t;
+            double length = (collect.from_outcomes() ? base.end_s : covered_to[0]) - first;
+            if (first > base.start_s && first < base.end_s && length > 0)
+                base.ops_per_s = double(base.ops) / length;
+            break;
+        }
+        prev_t = rec.t;
+    }
     std::optional<double> base_rate;
     if (base.ops_per_s && *base.ops_per_s > 0) base_rate = base.ops_per_s;
     Steady steady;
     steady.min_success = base.success_rate.value_or(1.0) - opt.success_margin;
     if (base_rate) steady.min_rate = opt.throughput_floor * *base_rate;
 
-    std::vector<OpRecord> records = collect.records();
     for (size_t i = 1; i < r.windows.size(); ++i) {
         WindowReport& w = r.windows[i];
         if (base_rate && w.ops_per_s) w.throughput_change = *w.ops_per_s / *base_rate - 1;

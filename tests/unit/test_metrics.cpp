@@ -264,6 +264,25 @@ TEST_CASE("throughput drop from the calls: 100 per sample, then 60") {
     }
 }
 
+TEST_CASE("throughput: the baseline counts from its first operation; samples from their span") {
+    Timeline t = fault_10_20();
+    // 3 s of start-up without a call, then 100 per sample; the samples of the
+    // fault window are 0.2 s apart (a slow recorder), 120 calls each.
+    for (int i = 1; i <= 100; ++i)
+        t.samples.push_back(calls_sample(i / 10.0, Family::Db, i <= 30 ? 0 : 100));
+    for (int i = 1; i <= 50; ++i) t.samples.push_back(calls_sample(10 + i / 5.0, Family::Db, 120));
+    for (int i = 1; i <= 100; ++i)
+        t.samples.push_back(calls_sample(20 + i / 10.0, Family::Db, 100));
+    Report r = compute_report(t, {});
+    // 7000 calls in (3, 10]: 1000/s, not 700/s over (0, 10].
+    CHECK(r.windows[0].ops_per_s == doctest::Approx(1000));
+    // 6000 calls over the 10 s the fault's samples cover: 600/s, -40%.
+    const WindowReport& fault = window(r, "db-down");
+    CHECK(fault.ops_per_s == doctest::Approx(600));
+    REQUIRE(fault.throughput_change);
+    CHECK(*fault.throughput_change == doctest::Approx(-0.4));
+}
+
 TEST_CASE("measured families") {
     auto families = [](std::vector<Family> rules, std::vector<Family> with_calls) {
         Timeline t;
