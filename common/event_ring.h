@@ -47,8 +47,14 @@ template <class T, unsigned N> struct EventRing {
             }
         }
         fill(*rec);
-        rec->seq.store((pos & ~kMask) + 1, std::memory_order_release);
-        return true;
+        // Publish with a CAS, not a store: a reader that gave up on this
+        // record (skip_stuck: we stalled too long between claim and publish,
+        // stopped or descheduled) has freed it already, and then it is
+        // dropped (counted by the reader) rather than published into a lap
+        // that is not ours.
+        uint64_t expected = pos & ~kMask;
+        return rec->seq.compare_exchange_strong(expected, expected + 1, std::memory_order_release,
+                                                std::memory_order_relaxed);
     }
 
     // The reader: copies the next record into `out`. False when none is
@@ -69,13 +75,18 @@ template <class T, unsigned N> struct EventRing {
         return head.load(std::memory_order_acquire) - tail.load(std::memory_order_relaxed);
     }
 
-    // The reader gives up on a record whose writer claimed it and never
-    // published it (a writer killed mid-write): counted as dropped. Only for
-    // a record stuck long after later ones were published.
+    // The reader gives up on the record at the tail when its writer claimed
+    // it and has not published it (a writer killed, or stopped, mid-write):
+    // counted as dropped. The same CAS as the writer's publish decides who
+    // wins, so a writer that wakes up later drops its record instead of
+    // publishing it.
     void skip_stuck() {
         uint64_t pos = tail.load(std::memory_order_relaxed);
         if (head.load(std::memory_order_acquire) == pos) return;
-        slots[pos & kMask].seq.store((pos & ~kMask) + N, std::memory_order_release);
+        uint64_t lap = pos & ~kMask;
+        if (!slots[pos & kMask].seq.compare_exchange_strong(lap, lap + N,
+                                                            std::memory_order_acq_rel))
+            return; // published meanwhile: pop() reads it
         tail.store(pos + 1, std::memory_order_release);
         dropped.fetch_add(1, std::memory_order_relaxed);
     }
