@@ -246,6 +246,7 @@ int cmd_probe(const Argv& argv) {
         if (verbose)
             fprintf(stderr, "faultline: probe: %s in %.1f ms (exit %d%s)\n", r.ok ? "ok" : "fail",
                     double(r.duration_ns) / 1e6, r.exit_code, r.timed_out ? ", timed out" : "");
+        if (count && n + 1 >= count) break;
         next += every;
         int64_t now = monotonic_ns();
         if (next < now) next = now; // a run longer than the period: start again at once

@@ -59,11 +59,17 @@ bool read_process(int32_t pid, ProcessRow& out) {
 
 Recorder::Recorder(Segment& seg, const RecorderOptions& opt, const char* command)
     : seg_(seg), opt_(opt), prev_(new ThreadTotals), cur_(new ThreadTotals) {
-    db_ = std::make_unique<RecordingDb>(opt.path, command);
+    // The role first: a refused recorder leaves no file behind.
     if (!segment_start_recording(&seg_, int32_t(getpid())))
         cli::fail(command, std::string("session '") + seg_.name +
                                "' is already recorded by process " +
                                std::to_string(seg_.recorder_pid.load()));
+    try {
+        db_ = std::make_unique<RecordingDb>(opt.path, command);
+    } catch (...) {
+        segment_stop_recording(&seg_, int32_t(getpid()));
+        throw;
+    }
     // Counters from now on: what happened before is not this recording's.
     segment_sum_threads(&seg_, *prev_);
     for (unsigned h = 0; h < kMaxHooks; ++h) {
@@ -148,9 +154,11 @@ void Recorder::track_rules() {
         RuleTrack& t = rules_[i];
         if (word == t.word) continue;
         RuleState st = state_of(word);
+        // A slot being written keeps its generation when it becomes Armed:
+        // look again once it is.
+        if (st != RuleState::Armed && st != RuleState::Retired) continue;
         bool new_rule = (word >> 8) != (t.word >> 8);
         t.word = word;
-        if (st != RuleState::Armed && st != RuleState::Retired) continue;
         if (new_rule) {
             RuleRow r;
             r.id = s.id;

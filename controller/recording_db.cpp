@@ -4,6 +4,7 @@
 #include "common/hooks.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <sqlite3.h>
 #include <type_traits>
@@ -22,7 +23,7 @@ PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 INSERT OR IGNORE INTO meta VALUES ('schema', '1');
 CREATE TABLE IF NOT EXISTS sessions(
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, seed INTEGER, command TEXT,
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, seed TEXT, command TEXT,
     started_wall_ns INTEGER, recorded_from_s REAL, ended_s REAL,
     sample_interval_s REAL, dropped_events INTEGER DEFAULT 0,
     dropped_outcomes INTEGER DEFAULT 0);
@@ -158,7 +159,7 @@ bool RecordingDb::begin_session(const SessionRow& s) {
                     "sample_interval_s) VALUES (?,?,?,?,?,?)")};
     if (!st.st) return false;
     text(st.st, 1, s.name);
-    i64(st.st, 2, int64_t(s.seed));
+    text(st.st, 2, std::to_string(s.seed)); // TEXT: a u64 does not fit SQLite's integers
     text(st.st, 3, s.command);
     i64(st.st, 4, s.started_wall_ns);
     real(st.st, 5, s.recorded_from_s);
@@ -337,7 +338,7 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
     auto session_row = [&](sqlite3_stmt* st) {
         session = sqlite3_column_int64(st, 0);
         t.session = column_text(st, 1);
-        t.seed = uint64_t(sqlite3_column_int64(st, 2));
+        t.seed = strtoull(column_text(st, 2).c_str(), nullptr, 10);
         t.end_s = sqlite3_column_double(st, 3);
         t.dropped_events = uint64_t(sqlite3_column_int64(st, 4));
     };
