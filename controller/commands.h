@@ -21,5 +21,6 @@ int cmd_mark(const Argv& argv);
 int cmd_probe(const Argv& argv);
 int cmd_report(const Argv& argv);
 int cmd_top(const Argv& argv);
+int cmd_pause(const Argv& argv);
 
 } // namespace faultline

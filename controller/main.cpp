@@ -35,10 +35,11 @@ constexpr Command kCommands[] = {
     {"probe", faultline::cmd_probe, "run a steady-state probe command on a period"},
     {"report", faultline::cmd_report, "success rate, recovery, throughput, latency per window"},
     {"top", faultline::cmd_top, "a live view of a session's calls, errors and rules"},
+    {"pause", faultline::cmd_pause, "freeze a session's processes for a while (GC/VM stall)"},
 };
 
 // Commands of the contract that later work will bring.
-constexpr const char* kPlanned[] = {"pause", "experiment"};
+constexpr const char* kPlanned[] = {"experiment"};
 
 void usage(FILE* out) {
     fprintf(out, "usage: faultline COMMAND [OPTIONS]\n\n"

@@ -1,0 +1,101 @@
+// faultline pause: freezes a session's processes for a while (the seed's GC
+// pause, a VM stall) with SIGSTOP, then SIGCONT (CONTRACT 3, issue 6).
+//
+// The stop/resume is done by a watchdog process in its own session, so the
+// processes are resumed on time even when the CLI is killed mid-pause
+// (SIGKILL included): the CLI only waits for it. Ctrl-C or SIGTERM on the CLI
+// resumes them at once.
+
+#include "cli.h"
+#include "commands.h"
+#include "session.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace faultline {
+
+using cli::fail;
+
+namespace {
+
+volatile sig_atomic_t g_resume_now = 0;
+volatile sig_atomic_t g_watchdog = 0;
+
+void on_resume_now(int) {
+    g_resume_now = 1;
+}
+
+void on_cli_signal(int) {
+    if (g_watchdog > 0) kill(g_watchdog, SIGUSR1);
+}
+
+// The watchdog: stops the processes, sleeps until `until` (CLOCK_MONOTONIC)
+// or SIGUSR1, resumes them. Never returns.
+[[noreturn]] void watchdog(const std::vector<ProcessView>& procs, int64_t until) {
+    setsid(); // out of the CLI's process group: a Ctrl-C or a group kill misses it
+    struct sigaction sa = {};
+    sa.sa_handler = on_resume_now;
+    sigaction(SIGUSR1, &sa, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, SIG_IGN);
+    for (auto& p : procs) kill(p.pid, SIGSTOP);
+    while (!g_resume_now) {
+        int64_t left = until - monotonic_ns();
+        if (left <= 0) break;
+        timespec ts{time_t(left / 1000000000), long(left % 1000000000)};
+        nanosleep(&ts, nullptr); // SIGUSR1 cuts it short
+    }
+    for (auto& p : procs) kill(p.pid, SIGCONT);
+    _exit(0);
+}
+
+} // namespace
+
+int cmd_pause(const Argv& argv) {
+    cli::Args args("pause", "-s NAME --for DUR [--pid PID]",
+                   "Freezes the session's attached processes (or one of them) for DUR with\n"
+                   "SIGSTOP, then resumes them with SIGCONT: a GC pause or a VM stall as the\n"
+                   "program and its peers see it. A watchdog resumes them on time even if this\n"
+                   "command is killed; Ctrl-C resumes them at once.",
+                   {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
+                    {"--for", 0, true, "how long (required), e.g. 500ms, 2s"},
+                    {"--pid", 0, true, "only this attached process"}});
+    if (!args.parse(argv)) return cli::kOk;
+    if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
+    auto dur = args.get("--for");
+    if (!dur) args.usage_error("--for DUR is required");
+    int64_t ns = cli::parse_duration_arg(*dur, "pause", "--for");
+    if (ns <= 0) fail("pause", "--for must be longer than 0");
+    Session session = Session::open(cli::session_name(args, "pause"), "pause");
+    std::vector<ProcessView> procs = session.processes();
+    if (auto pid = args.get("--pid")) {
+        int32_t want = int32_t(cli::parse_count_arg(*pid, "pause", "--pid"));
+        std::vector<ProcessView> one;
+        for (auto& p : procs)
+            if (p.pid == want) one.push_back(p);
+        if (one.empty())
+            fail("pause", "--pid " + *pid + ": not a process of session '" + session.name() + "'");
+        procs = one;
+    }
+    if (procs.empty()) fail("pause", "session '" + session.name() + "' has no live process");
+
+    int64_t until = monotonic_ns() + ns;
+    pid_t dog = fork();
+    if (dog < 0) fail("pause", std::string("fork: ") + strerror(errno), cli::kCheckFailed);
+    if (dog == 0) watchdog(procs, until);
+    g_watchdog = dog;
+    struct sigaction sa = {};
+    sa.sa_handler = on_cli_signal;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+    int status = 0;
+    while (waitpid(dog, &status, 0) < 0 && errno == EINTR) {
+    }
+    return cli::kOk;
+}
+
+} // namespace faultline

@@ -1,0 +1,57 @@
+# faultline pause (CONTRACT 3): python3 logs its own monotonic timestamps
+# every 10 ms; a pause shows as one gap of about the asked length, and the
+# processes are resumed even when the pausing CLI is SIGKILLed mid-pause.
+
+name=$(new_session)
+out=$TEST_TMP/pause.out
+cat >"$TEST_TMP/ticker.py" <<'PY'
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+prev = time.monotonic()
+print("ready", flush=True)
+while time.monotonic() < end:
+    time.sleep(0.01)
+    now = time.monotonic()
+    if now - prev > 0.1:
+        print("gap %.3f" % (now - prev), flush=True)
+    prev = now
+print("done", flush=True)
+PY
+
+"$FAULTLINE" run -o none -s "$name" -- "$PYTHON" "$TEST_TMP/ticker.py" 4 >"$out" 2>&1 &
+run_pid=$!
+check "the ticker starts" wait_until grep -q ready "$out"
+start=$(date +%s%N)
+"$FAULTLINE" pause -s "$name" --for 600ms
+rc=$?
+took=$((($(date +%s%N) - start) / 1000000))
+expect_eq "pause exits 0" 0 "$rc"
+check "pause returns after about 600 ms ($took ms)" test "$took" -ge 590 -a "$took" -lt 900
+
+# SIGKILL the CLI mid-pause: the watchdog still resumes the target on time.
+"$FAULTLINE" pause -s "$name" --for 700ms &
+pause_pid=$!
+sleep 0.2
+kill -KILL "$pause_pid"
+wait "$pause_pid" 2>/dev/null
+check "the ticker finishes (it was resumed)" wait_until grep -q done "$out"
+wait "$run_pid"
+expect_eq "faultline run exits 0" 0 "$?"
+gaps=$(grep -c '^gap' "$out")
+expect_eq "python3 saw exactly two gaps" 2 "$gaps"
+g1=$(sed -n 's/^gap //p' "$out" | sed -n 1p)
+g2=$(sed -n 's/^gap //p' "$out" | sed -n 2p)
+check "the first gap is about 600 ms ($g1 s)" "$PYTHON" -c "import sys; sys.exit(not 0.58 <= $g1 <= 0.75)"
+check "the second is about 700 ms despite the SIGKILL ($g2 s)" "$PYTHON" -c "import sys; sys.exit(not 0.68 <= $g2 <= 0.85)"
+
+# Usage: --for is required; a pid outside the session is refused.
+"$FAULTLINE" pause -s "$name" 2>"$TEST_TMP/err"
+expect_eq "pause without --for exits 2" 2 "$?"
+"$FAULTLINE" run -o none -s "$name-2" -- sleep 2 &
+other=$!
+wait_until test -e "/dev/shm/faultline.$name-2"
+"$FAULTLINE" pause -s "$name-2" --for 10ms --pid 1 2>"$TEST_TMP/err"
+expect_eq "a pid outside the session exits 2" 2 "$?"
+expect_match "and says why" "not a process of session" "$(cat "$TEST_TMP/err")"
+kill "$other" 2>/dev/null
+wait "$other" 2>/dev/null
