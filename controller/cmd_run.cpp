@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "experiment.h"
 #include "launcher.h"
 #include "recorder.h"
 #include "session.h"
@@ -79,31 +80,33 @@ uint64_t random_seed() {
 } // namespace
 
 int cmd_run(const Argv& argv) {
-    cli::Args args("run",
-                   "[-s NAME] [-r RULE]... [-o FILE.db|none] [--seed N] [--no-inherit] -- CMD "
-                   "[ARG...]",
-                   "Starts CMD under the shim in session NAME (default fl-<pid>), arms the rules,\n"
-                   "records the session into FILE.db (default ./faultline.db, or $FAULTLINE_DB)\n"
-                   "while CMD runs, and exits with CMD's status (128+N when killed by signal N).\n"
-                   "A live session NAME is joined: its rules stay, yours are added, and the run\n"
-                   "that created it records.",
-                   {{"--session", 's', true, "session name (joined when it is live)"},
-                    {"--rule", 'r', true, "arm RULE (repeatable; 'A; B' holds several)"},
-                    {"--config", 'c', true, "rules from a TOML file (not supported yet)"},
-                    {"--output", 'o', true, "record into FILE.db; 'none' records nothing"},
-                    {"--sample", 0, true, "counter sampling period (default 100ms)"},
-                    {"--seed", 0, true, "seed for every random decision (printed with -v)"},
-                    {"--no-inherit", 0, false, "children and exec'd programs run without the shim"},
-                    {"--verbose", 'v', false, "print the session, seed and rule ids on stderr"}});
+    cli::Args args(
+        "run",
+        "[-s NAME] [-r RULE]... [-c FILE.toml] [-o FILE.db|none] [--seed N] [--no-inherit] "
+        "-- CMD "
+        "[ARG...]",
+        "Starts CMD under the shim in session NAME (default fl-<pid>), arms the rules,\n"
+        "records the session into FILE.db (default ./faultline.db, or $FAULTLINE_DB)\n"
+        "while CMD runs, and exits with CMD's status (128+N when killed by signal N).\n"
+        "A live session NAME is joined: its rules stay, yours are added, and the run\n"
+        "that created it records.",
+        {{"--session", 's', true, "session name (joined when it is live)"},
+         {"--rule", 'r', true, "arm RULE (repeatable; 'A; B' holds several)"},
+         {"--config", 'c', true, "rules from a TOML file: its top-level 'rules' array"},
+         {"--output", 'o', true, "record into FILE.db; 'none' records nothing"},
+         {"--sample", 0, true, "counter sampling period (default 100ms)"},
+         {"--seed", 0, true, "seed for every random decision (printed with -v)"},
+         {"--no-inherit", 0, false, "children and exec'd programs run without the shim"},
+         {"--verbose", 'v', false, "print the session, seed and rule ids on stderr"}});
     if (!args.parse(argv, true)) return cli::kOk;
     if (!args.positionals().empty())
         args.usage_error("unexpected '" + args.positionals()[0] + "': put the command after --");
     Argv command = args.after_dashes();
     if (command.empty()) args.usage_error("no command given after --");
-    if (args.has("--config"))
-        fail("run", "-c: experiment files are not supported yet; use -r RULE");
-
-    std::vector<Rule> rules = parse_rule_texts(args.all("--rule"), "run");
+    std::vector<Rule> rules;
+    if (auto file = args.get("--config")) rules = load_rules_file(*file, "run");
+    for (Rule& r : parse_rule_texts(args.all("--rule"), "run")) rules.push_back(r);
+    if (rules.size() > kMaxRules) fail("run", "too many rules (63 at most)");
     std::string name = args.get("--session").value_or("fl-" + std::to_string(getpid()));
     if (!valid_session_name(name))
         fail("run", "session name '" + name + "': use letters, digits, '_', '-' and '.'");

@@ -22,5 +22,6 @@ int cmd_probe(const Argv& argv);
 int cmd_report(const Argv& argv);
 int cmd_top(const Argv& argv);
 int cmd_pause(const Argv& argv);
+int cmd_experiment(const Argv& argv);
 
 } // namespace faultline

@@ -36,10 +36,8 @@ constexpr Command kCommands[] = {
     {"report", faultline::cmd_report, "success rate, recovery, throughput, latency per window"},
     {"top", faultline::cmd_top, "a live view of a session's calls, errors and rules"},
     {"pause", faultline::cmd_pause, "freeze a session's processes for a while (GC/VM stall)"},
+    {"experiment", faultline::cmd_experiment, "run an experiment file: phases, probe, report"},
 };
-
-// Commands of the contract that later work will bring.
-constexpr const char* kPlanned[] = {"experiment"};
 
 void usage(FILE* out) {
     fprintf(out, "usage: faultline COMMAND [OPTIONS]\n\n"
@@ -75,11 +73,6 @@ int main(int argc, char** argv) {
             return faultline::cli::kCheckFailed;
         }
     }
-    for (const char* p : kPlanned)
-        if (name == p) {
-            fprintf(stderr, "faultline: %s: not supported yet in this version\n", p);
-            return faultline::cli::kUsage;
-        }
     fprintf(stderr, "faultline: %s: unknown command (see faultline --help)\n", name.c_str());
     return faultline::cli::kUsage;
 }

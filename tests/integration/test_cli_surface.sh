@@ -56,7 +56,6 @@ usage_error "bad session name" "^faultline: run: session name 'a/b'" run -s a/b 
 usage_error "list without a session" "^faultline: list: no session" list
 usage_error "list of a session that does not exist" "^faultline: list: session '$name': no such session" list -s "$name"
 usage_error "disable without ids" "^faultline: disable: " disable -s "$name"
-usage_error "a planned command" "^faultline: experiment: not supported yet" experiment
 
 # -- run's exit status -----------------------------------------------------------------
 for code in 0 1 42 255; do

@@ -1,0 +1,305 @@
+// faultline experiment FILE.toml: starts (or joins) the target, records,
+// runs the steady-state probe, walks the phases arming and disarming their
+// rules (ramping p where asked), then prints the report and exits 0 when
+// every tolerance held, 1 when one deviated, 2 on bad input or an
+// inconclusive run (CONTRACT 6, docs/experiments.md).
+
+#include "cli.h"
+#include "commands.h"
+#include "experiment.h"
+#include "launcher.h"
+#include "recorder.h"
+#include "recording_db.h"
+#include "report_format.h"
+#include "session.h"
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace faultline {
+
+using cli::fail;
+
+namespace {
+
+volatile sig_atomic_t g_abort = 0;
+
+void on_abort(int) {
+    g_abort = 1;
+}
+
+// The processes the experiment started, and the probe.
+class Children {
+  public:
+    void add(int pid) { pids_.push_back(pid); }
+    void set_probe(int pid) { probe_ = pid; }
+
+    // True while at least one target process runs (reaps the others).
+    bool any_alive() {
+        bool alive = false;
+        for (int& pid : pids_) {
+            if (pid <= 0) continue;
+            int status;
+            if (waitpid(pid, &status, WNOHANG) == pid)
+                pid = -1;
+            else
+                alive = true;
+        }
+        return alive || pids_.empty();
+    }
+
+    // SIGTERM, then SIGKILL after `grace`: nothing outlives the experiment.
+    void stop(int64_t grace_ns) {
+        if (probe_ > 0) kill(probe_, SIGTERM);
+        for (int pid : pids_)
+            if (pid > 0) kill(pid, SIGTERM);
+        int64_t until = monotonic_ns() + grace_ns;
+        for (int& pid : pids_) {
+            while (pid > 0) {
+                int status;
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                    pid = -1;
+                } else if (monotonic_ns() >= until) {
+                    kill(pid, SIGKILL);
+                    waitpid(pid, &status, 0);
+                    pid = -1;
+                } else {
+                    timespec ts{0, 10'000'000};
+                    nanosleep(&ts, nullptr);
+                }
+            }
+        }
+        if (probe_ > 0) {
+            int status;
+            waitpid(probe_, &status, 0);
+            probe_ = -1;
+        }
+    }
+
+  private:
+    std::vector<int> pids_;
+    int probe_ = -1;
+};
+
+std::string self_path() {
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return "faultline";
+    buf[n] = 0;
+    return buf;
+}
+
+std::string ns_text(int64_t ns) {
+    return std::to_string(ns) + "ns";
+}
+
+int start_probe(const Experiment& x, const std::string& session) {
+    std::vector<std::string> argv = {self_path(), "probe",   "-s",
+                                     session,     "--every", ns_text(x.steady.every_ns)};
+    if (x.steady.timeout_ns) {
+        argv.push_back("--timeout");
+        argv.push_back(ns_text(x.steady.timeout_ns));
+    }
+    argv.push_back("--");
+    argv.insert(argv.end(), x.steady.probe.begin(), x.steady.probe.end());
+    int pid = fork();
+    if (pid != 0) return pid;
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+}
+
+uint64_t random_seed() {
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof s, 0) != sizeof s) s = uint64_t(getpid()) ^ uint64_t(time(nullptr));
+    return s;
+}
+
+void say(const char* fmt, const std::string& a, const std::string& b = "") {
+    fprintf(stderr, fmt, a.c_str(), b.c_str());
+}
+
+// Arms `rules`; returns their ids (all or nothing: throws on failure).
+std::vector<uint32_t> arm(Session& s, std::vector<Rule> rules) {
+    if (rules.empty()) return {};
+    return s.arm(rules, "experiment");
+}
+
+void disarm(Session& s, const std::vector<uint32_t>& ids) {
+    for (uint32_t id : ids) segment_disarm(&s.segment(), std::to_string(id));
+}
+
+} // namespace
+
+int cmd_experiment(const Argv& argv) {
+    cli::Args args("experiment", "FILE.toml [-o FILE.db] [--seed N] [-s NAME] [--quiet]",
+                   "Runs the experiment FILE.toml (docs/experiments.md): starts its target under\n"
+                   "the shim (or joins its session), records, runs the steady-state probe, walks\n"
+                   "the phases arming their rules, then prints the report. Exit: 0 every\n"
+                   "tolerance held, 1 one deviated, 2 bad input or an inconclusive run.",
+                   {{"--output", 'o', true,
+                     "record into FILE.db (default: the file's output,\n"
+                     "else ./faultline.db or $FAULTLINE_DB)"},
+                    {"--seed", 0, true, "seed for every random decision (overrides the file)"},
+                    {"--session", 's', true, "session name (default exp-<pid>)"},
+                    {"--format", 'f', true, "report format: table (default), json, csv, svg, html"},
+                    {"--quiet", 'q', false, "no progress on stderr"}});
+    if (!args.parse(argv)) return cli::kOk;
+    if (args.positionals().size() != 1) args.usage_error("give one experiment file");
+    ReportFormat format = ReportFormat::Table;
+    if (auto f = args.get("--format"); f && !parse_report_format(*f, format))
+        args.usage_error("--format '" + *f + "': use table, json, csv, svg or html");
+    Experiment x = load_experiment(args.positionals()[0], "experiment");
+    bool quiet = args.has("--quiet");
+
+    uint64_t seed = x.seed.value_or(0);
+    if (auto s = args.get("--seed"))
+        seed = cli::parse_count_arg(*s, "experiment", "--seed");
+    else if (!x.seed)
+        seed = random_seed();
+    std::string path = args.get("--output").value_or(x.output);
+    if (path.empty()) {
+        const char* env = getenv("FAULTLINE_DB");
+        path = env && *env ? env : "faultline.db";
+    }
+    if (path == "none") fail("experiment", "-o none: an experiment needs its recording to report");
+
+    // The session: ours, or the file's live one.
+    bool created = x.session.empty();
+    std::string name =
+        args.get("--session").value_or(created ? "exp-" + std::to_string(getpid()) : x.session);
+    std::optional<Session> session;
+    if (created) {
+        if (!valid_session_name(name)) fail("experiment", "session name '" + name + "': invalid");
+        session.emplace(Session::create(name, seed, "experiment"));
+        session->segment().controller_pid.store(int32_t(getpid()));
+    } else {
+        session.emplace(Session::open(name, "experiment"));
+    }
+    Segment& seg = session->segment();
+    auto cleanup_created = [&] {
+        if (created) {
+            segment_disarm_all(&seg);
+            seg.controller_pid.store(0);
+            if (segment_live_processes(&seg) == 0) segment_unlink(name);
+        }
+    };
+
+    RecorderOptions rec;
+    rec.path = path;
+    rec.command = "experiment " + x.path;
+    std::unique_ptr<Recorder> recorder;
+    try {
+        recorder = std::make_unique<Recorder>(seg, rec, "experiment");
+    } catch (...) {
+        cleanup_created();
+        throw;
+    }
+    if (!quiet)
+        fprintf(stderr, "faultline: experiment %s: session %s, seed %llu, recording into %s\n",
+                x.name.empty() ? x.path.c_str() : x.name.c_str(), name.c_str(),
+                (unsigned long long)seg.seed, path.c_str());
+
+    // Ctrl-C or SIGTERM end the experiment early; it still stops everything
+    // it started, disarms, records and reports.
+    struct sigaction sa = {};
+    sa.sa_handler = on_abort;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+
+    Children children;
+    std::vector<uint32_t> whole;
+    try {
+        whole = arm(*session, x.rules);
+        if (!x.processes.empty()) {
+            std::string shim = find_shim("experiment");
+            for (auto& p : x.processes) {
+                std::string program = resolve_program(p.command[0], "experiment");
+                for (auto& w : check_target(program, "experiment"))
+                    fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
+                sigset_t none;
+                sigemptyset(&none);
+                LaunchEnv env{shim, name, p.inherit, none};
+                int pid = launch(p.command, env);
+                if (pid < 0) fail("experiment", std::string("fork: ") + strerror(errno), 1);
+                children.add(pid);
+            }
+        }
+    } catch (...) {
+        children.stop(2'000'000'000);
+        recorder->finish();
+        cleanup_created();
+        throw;
+    }
+    if (!x.steady.probe.empty()) children.set_probe(start_probe(x, name));
+
+    // The phases, each armed at its start and disarmed at its end.
+    bool ended_early = false;
+    for (const Phase& ph : x.phases) {
+        if (g_abort || ended_early) break;
+        if (!quiet)
+            say("faultline: phase %s (%s)\n", ph.name,
+                ph.rules.empty()
+                    ? std::string("no rules")
+                    : std::string(ph.rules[0].text) + (ph.rules.size() > 1 ? " ..." : ""));
+        int64_t start = monotonic_ns();
+        unsigned steps = ph.ramp ? ph.ramp->steps : 1;
+        for (unsigned k = 0; k < steps && !g_abort && !ended_early; ++k) {
+            std::vector<Rule> rules = ph.rules;
+            if (ph.ramp) {
+                double p = ph.ramp->from + (ph.ramp->to - ph.ramp->from) * k / (steps - 1);
+                for (Rule& r : rules) r = with_probability(r, p);
+            }
+            std::vector<uint32_t> ids = arm(*session, rules);
+            int64_t step_end = start + ph.duration_ns * int64_t(k + 1) / int64_t(steps);
+            while (!g_abort && monotonic_ns() < step_end) {
+                recorder->poll();
+                if (!children.any_alive()) {
+                    ended_early = true;
+                    break;
+                }
+                int64_t left = step_end - monotonic_ns();
+                int64_t nap = recorder->poll_interval_ns();
+                timespec ts{0, long(left < nap ? (left > 0 ? left : 0) : nap)};
+                nanosleep(&ts, nullptr);
+            }
+            disarm(*session, ids);
+        }
+    }
+    if (ended_early && !quiet)
+        fprintf(stderr, "faultline: experiment: the target exited before the last phase ended\n");
+    if (g_abort && !quiet) fprintf(stderr, "faultline: experiment: interrupted\n");
+
+    disarm(*session, whole);
+    children.stop(2'000'000'000);
+    recorder->poll();
+    recorder->finish();
+    cleanup_created();
+
+    Timeline t = load_timeline(path, name, "experiment");
+    MetricOptions opt;
+    opt.recovery_window_s = x.steady.recovery_window_s;
+    Report r = compute_report(t, x.steady.tolerances, opt);
+    fputs(format_report(r, format).c_str(), stdout);
+    bool deviated = false, inconclusive = g_abort != 0;
+    for (auto& w : r.windows) {
+        deviated = deviated || w.verdict == "deviated";
+        inconclusive = inconclusive || w.verdict == "inconclusive";
+    }
+    if (deviated) return cli::kCheckFailed;
+    if (inconclusive) return cli::kUsage;
+    return cli::kOk;
+}
+
+} // namespace faultline

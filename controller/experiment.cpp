@@ -1,0 +1,295 @@
+#include "experiment.h"
+
+#include "cli.h"
+
+#include "common/rule_parser.h"
+#include "common/segment.h"
+#include "common/units.h"
+
+#include <cstdio>
+#include <set>
+#include <toml++/toml.h>
+
+namespace faultline {
+
+namespace {
+
+// Errors name the file, line and column of the node they are about.
+class Checker {
+  public:
+    Checker(std::string path, const char* command) : path_(std::move(path)), command_(command) {}
+
+    [[noreturn]] void fail_at(const toml::source_region& where, const std::string& why) const {
+        cli::fail(command_, path_ + ":" + std::to_string(where.begin.line) + ":" +
+                                std::to_string(where.begin.column) + ": " + why);
+    }
+
+    // Every key of `t` must be one of `allowed`.
+    void keys(const toml::table& t, std::initializer_list<const char*> allowed,
+              const std::string& where) const {
+        for (auto&& [k, v] : t) {
+            bool ok = false;
+            for (const char* a : allowed) ok = ok || k.str() == a;
+            if (!ok) {
+                std::string list;
+                for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+                fail_at(k.source(), "unknown key '" + std::string(k.str()) + "' in " + where +
+                                        " (expected: " + list + ")");
+            }
+        }
+    }
+
+    std::string string(const toml::node& n, const std::string& what) const {
+        if (auto s = n.value<std::string>(); s && n.is_string()) return *s;
+        fail_at(n.source(), what + ": expected a string");
+    }
+
+    double number(const toml::node& n, const std::string& what) const {
+        if (n.is_floating_point() || n.is_integer()) return *n.value<double>();
+        fail_at(n.source(), what + ": expected a number");
+    }
+
+    double fraction(const toml::node& n, const std::string& what) const {
+        double v = number(n, what);
+        if (v < 0 || v > 1) fail_at(n.source(), what + ": expected a fraction between 0 and 1");
+        return v;
+    }
+
+    int64_t duration(const toml::node& n, const std::string& what) const {
+        std::string s = string(n, what);
+        int64_t ns = 0;
+        const char* why = nullptr;
+        if (!parse_duration(s, ns, why))
+            fail_at(n.source(), what + " '" + s + "': " + (why ? why : "bad duration"));
+        return ns;
+    }
+
+    // A command: an array of strings, or one string run by /bin/sh -c.
+    std::vector<std::string> command(const toml::node& n, const std::string& what) const {
+        if (n.is_string()) return {"/bin/sh", "-c", *n.value<std::string>()};
+        const toml::array* a = n.as_array();
+        if (!a || a->empty())
+            fail_at(n.source(), what + ": expected a non-empty array of strings, or a string");
+        std::vector<std::string> out;
+        for (auto& e : *a) out.push_back(string(e, what));
+        return out;
+    }
+
+    const toml::table& table(const toml::node& n, const std::string& what) const {
+        if (const toml::table* t = n.as_table()) return *t;
+        fail_at(n.source(), what + ": expected a table");
+    }
+
+    // Rules: an array of strings, each one or more rules separated by ';'.
+    std::vector<Rule> rules(const toml::node& n, const std::string& what) const {
+        const toml::array* a = n.as_array();
+        if (!a) fail_at(n.source(), what + ": expected an array of rule strings");
+        std::vector<Rule> out;
+        for (auto& e : *a) {
+            std::string text = string(e, what);
+            std::vector<Rule> some(kMaxRules);
+            size_t count = 0;
+            ParseError err;
+            if (!parse_rules(text, some.data(), some.size(), count, err))
+                fail_at(e.source(), "rule '" + text + "': '" + err.token + "': " + err.why);
+            for (size_t i = 0; i < count; ++i) {
+                if (!rule_supported(some[i], err))
+                    fail_at(e.source(), "rule '" + text + "': '" + err.token + "': " + err.why);
+                out.push_back(some[i]);
+            }
+        }
+        if (out.size() > kMaxRules) fail_at(n.source(), what + ": more than 63 rules");
+        return out;
+    }
+
+    toml::table parse() const {
+        try {
+            return toml::parse_file(path_);
+        } catch (const toml::parse_error& e) {
+            if (e.source().begin.line == 0)
+                cli::fail(command_, path_ + ": " + std::string(e.description()));
+            fail_at(e.source(), std::string(e.description()));
+        }
+    }
+
+  private:
+    std::string path_;
+    const char* command_;
+};
+
+// Rule names derived from a phase name: letters, digits, '-', '_' and '.'.
+std::string name_from(const std::string& phase) {
+    std::string out;
+    for (char c : phase) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+        out += ok ? c : '-';
+    }
+    return out.substr(0, 24);
+}
+
+void name_rules(std::vector<Rule>& rules, const std::string& base) {
+    unsigned k = 0;
+    for (Rule& r : rules) {
+        if (r.name[0]) continue;
+        std::string n = rules.size() == 1 ? base : base + "." + std::to_string(++k);
+        snprintf(r.name, sizeof r.name, "%s", n.c_str());
+    }
+}
+
+} // namespace
+
+Rule with_probability(const Rule& r, double p) {
+    Rule out = r;
+    out.p = p;
+    out.keys |= uint64_t(1) << kKeyP;
+    // The text as written, with p= replaced (or added).
+    std::string text = r.text, kept;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find(' ', start);
+        if (end == std::string::npos) end = text.size();
+        std::string token = text.substr(start, end - start);
+        if (token.rfind("p=", 0) != 0 && !token.empty()) kept += (kept.empty() ? "" : " ") + token;
+        start = end + 1;
+    }
+    char pbuf[32];
+    snprintf(pbuf, sizeof pbuf, " p=%.4g", p);
+    kept += pbuf;
+    snprintf(out.text, sizeof out.text, "%s", kept.c_str());
+    return out;
+}
+
+Experiment load_experiment(const std::string& path, const char* command) {
+    Checker c(path, command);
+    toml::table root = c.parse();
+    c.keys(root, {"name", "seed", "output", "rules", "target", "process", "steady_state", "phase"},
+           "the file");
+    Experiment x;
+    x.path = path;
+    if (auto n = root.get("name")) x.name = c.string(*n, "name");
+    if (auto n = root.get("seed")) {
+        auto v = n->value<int64_t>();
+        if (!n->is_integer() || !v || *v < 0)
+            c.fail_at(n->source(), "seed: expected a whole number >= 0");
+        x.seed = uint64_t(*v);
+    }
+    if (auto n = root.get("output")) x.output = c.string(*n, "output");
+    if (auto n = root.get("rules")) x.rules = c.rules(*n, "rules");
+
+    const toml::node* target = root.get("target");
+    if (!target) cli::fail(command, path + ": no [target]: give target.command or target.session");
+    const toml::table& t = c.table(*target, "target");
+    c.keys(t, {"command", "session", "inherit"}, "[target]");
+    bool has_cmd = t.contains("command"), has_session = t.contains("session");
+    if (has_cmd == has_session)
+        c.fail_at(t.source(), "[target]: give exactly one of command and session");
+    if (has_session) {
+        x.session = c.string(*t.get("session"), "target.session");
+        if (!valid_session_name(x.session))
+            c.fail_at(t.get("session")->source(), "target.session: not a valid session name");
+    } else {
+        ExperimentProcess p;
+        p.command = c.command(*t.get("command"), "target.command");
+        if (auto n = t.get("inherit")) {
+            if (!n->is_boolean()) c.fail_at(n->source(), "target.inherit: expected true or false");
+            p.inherit = *n->value<bool>();
+        }
+        x.processes.push_back(std::move(p));
+    }
+    if (auto n = root.get("process")) {
+        const toml::array* a = n->as_array();
+        if (!a) c.fail_at(n->source(), "process: expected [[process]] tables");
+        for (auto& e : *a) {
+            const toml::table& pt = c.table(e, "[[process]]");
+            c.keys(pt, {"command", "inherit"}, "[[process]]");
+            ExperimentProcess p;
+            if (!pt.contains("command")) c.fail_at(pt.source(), "[[process]]: command is required");
+            p.command = c.command(*pt.get("command"), "process.command");
+            if (auto i = pt.get("inherit")) {
+                if (!i->is_boolean())
+                    c.fail_at(i->source(), "process.inherit: expected true or false");
+                p.inherit = *i->value<bool>();
+            }
+            x.processes.push_back(std::move(p));
+        }
+    }
+
+    if (auto n = root.get("steady_state")) {
+        const toml::table& s = c.table(*n, "steady_state");
+        c.keys(s,
+               {"probe", "every", "timeout", "min_success", "max_recovery", "max_throughput_drop",
+                "recovery_window"},
+               "[steady_state]");
+        if (auto v = s.get("probe")) x.steady.probe = c.command(*v, "steady_state.probe");
+        if (auto v = s.get("every")) x.steady.every_ns = c.duration(*v, "steady_state.every");
+        if (auto v = s.get("timeout")) x.steady.timeout_ns = c.duration(*v, "steady_state.timeout");
+        if (x.steady.every_ns <= 0)
+            c.fail_at(s.get("every")->source(), "steady_state.every: must be > 0");
+        Tolerances& tol = x.steady.tolerances;
+        if (auto v = s.get("min_success"))
+            tol.min_success = c.fraction(*v, "steady_state.min_success");
+        if (auto v = s.get("max_recovery"))
+            tol.max_recovery_s = double(c.duration(*v, "steady_state.max_recovery")) / 1e9;
+        if (auto v = s.get("max_throughput_drop"))
+            tol.max_throughput_drop = c.fraction(*v, "steady_state.max_throughput_drop");
+        if (auto v = s.get("recovery_window"))
+            x.steady.recovery_window_s =
+                double(c.duration(*v, "steady_state.recovery_window")) / 1e9;
+    }
+
+    const toml::node* phases = root.get("phase");
+    if (!phases) cli::fail(command, path + ": no [[phase]]: an experiment needs at least one");
+    const toml::array* pa = phases->as_array();
+    if (!pa || pa->empty()) c.fail_at(phases->source(), "phase: expected [[phase]] tables");
+    std::set<std::string> names;
+    for (auto& e : *pa) {
+        const toml::table& pt = c.table(e, "[[phase]]");
+        c.keys(pt, {"name", "duration", "rules", "ramp"}, "[[phase]]");
+        Phase ph;
+        ph.name = pt.contains("name") ? c.string(*pt.get("name"), "phase.name")
+                                      : "phase" + std::to_string(x.phases.size() + 1);
+        if (!names.insert(ph.name).second)
+            c.fail_at(pt.source(), "phase '" + ph.name + "': the name is used twice");
+        if (!pt.contains("duration"))
+            c.fail_at(pt.source(), "phase '" + ph.name + "': duration is required");
+        ph.duration_ns = c.duration(*pt.get("duration"), "phase.duration");
+        if (ph.duration_ns <= 0)
+            c.fail_at(pt.get("duration")->source(), "phase.duration: must be > 0");
+        if (auto r = pt.get("rules")) ph.rules = c.rules(*r, "phase.rules");
+        name_rules(ph.rules, name_from(ph.name));
+        if (auto r = pt.get("ramp")) {
+            const toml::table& rt = c.table(*r, "phase.ramp");
+            c.keys(rt, {"p", "steps"}, "phase.ramp");
+            const toml::node* p = rt.get("p");
+            const toml::array* range = p ? p->as_array() : nullptr;
+            if (!range || range->size() != 2)
+                c.fail_at(p ? p->source() : rt.source(), "phase.ramp.p: expected [FROM, TO]");
+            Ramp ramp;
+            ramp.from = c.fraction(*range->get(0), "phase.ramp.p");
+            ramp.to = c.fraction(*range->get(1), "phase.ramp.p");
+            if (auto s = rt.get("steps")) {
+                auto v = s->value<int64_t>();
+                if (!s->is_integer() || !v || *v < 2 || *v > 1000)
+                    c.fail_at(s->source(), "phase.ramp.steps: expected a whole number, 2 to 1000");
+                ramp.steps = unsigned(*v);
+            }
+            if (ph.rules.empty())
+                c.fail_at(r->source(), "phase.ramp: the phase has no rules to ramp");
+            ph.ramp = ramp;
+        }
+        x.phases.push_back(std::move(ph));
+    }
+    name_rules(x.rules, "experiment");
+    return x;
+}
+
+std::vector<Rule> load_rules_file(const std::string& path, const char* command) {
+    Checker c(path, command);
+    toml::table root = c.parse();
+    const toml::node* n = root.get("rules");
+    if (!n) cli::fail(command, path + ": no top-level 'rules' array");
+    return c.rules(*n, "rules");
+}
+
+} // namespace faultline
