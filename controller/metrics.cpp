@@ -372,10 +372,14 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
         w.start_s = src.start;
         w.end_s = src.end;
         w.open = src.open;
+        std::vector<std::string> names; // a rule re-armed (a ramp's steps) names it once
         for (size_t k : src.rules) {
             const RuleSpan& rule = t.rules[k];
-            if (!w.name.empty()) w.name += '+';
-            w.name += rule.name;
+            if (std::find(names.begin(), names.end(), rule.name) == names.end()) {
+                if (!w.name.empty()) w.name += '+';
+                w.name += rule.name;
+                names.push_back(rule.name);
+            }
             w.rule_ids.push_back(rule.id);
             w.rules.push_back(rule.text);
             w.injected += rule.injected;

@@ -90,6 +90,29 @@ TEST_CASE("fault windows are the union of the rules' intervals, baseline first")
     CHECK(r.windows[2].injected == 1);
 }
 
+TEST_CASE("a rule re-armed back to back (a ramp's steps) is one window, named once") {
+    Timeline t;
+    t.end_s = 10;
+    for (int k = 0; k < 4; ++k) {
+        RuleSpan r;
+        r.id = uint32_t(k + 1);
+        r.name = "ramp";
+        r.text = "db.error p=0." + std::to_string(k);
+        r.family = Family::Db;
+        r.armed_s = 2 + k;
+        r.retired_s = 3 + k;
+        r.injected = 10;
+        t.rules.push_back(r);
+    }
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 2);
+    CHECK(r.windows[1].name == "ramp");
+    CHECK(r.windows[1].start_s == doctest::Approx(2));
+    CHECK(r.windows[1].end_s == doctest::Approx(6));
+    CHECK(r.windows[1].injected == 40);
+    CHECK(r.windows[1].rules.size() == 4);
+}
+
 TEST_CASE("a session without rules is one baseline window") {
     Timeline t;
     t.end_s = 10;
