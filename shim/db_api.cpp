@@ -7,6 +7,7 @@
 // and _errmsg of that connection, until its next real call (PITFALLS 13).
 
 #include "call_timer.h"
+#include "caller.h"
 #include "db_vfs.h"
 #include "delay.h"
 #include "runtime.h"
@@ -195,7 +196,7 @@ int db_decide(const DbCall& call, uint64_t mask) {
         }
         return true;
     };
-    CallContext ctx{ts, g_comm, monotonic_ns};
+    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
     Injection inj;
     int rc = 0;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {

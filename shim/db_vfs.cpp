@@ -9,6 +9,7 @@
 
 #include "db_vfs.h"
 
+#include "caller.h"
 #include "runtime.h"
 #include "sqlite_api.h"
 #include "thread_state.h"
@@ -103,7 +104,7 @@ IoDecision io_decide(Hook hook, uint32_t op, const WrapFile& file, Pass pass = P
         if (r.kind == Kind::DbIo && r.ops && !(r.ops & op)) return false;
         return !r.file[0] || glob_match(r.file, file.db_path);
     };
-    CallContext ctx{ts, g_comm, monotonic_ns};
+    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
     Injection inj;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
         if (inj.rule->kind == Kind::DbCorrupt) {

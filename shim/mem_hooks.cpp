@@ -6,6 +6,7 @@
 // are never failed.
 
 #include "bootstrap_arena.h"
+#include "caller.h"
 #include "delay.h"
 #include "mem_ballast.h"
 #include "mem_limit.h"
@@ -181,7 +182,7 @@ MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask,
     count_call(*seg, ts, hook);
     Counters c = counters(*seg, ts);
     c.add(c.slot.bytes[h], size);
-    CallContext ctx{ts, g_comm, monotonic_ns};
+    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
     sync_ballast(*seg, mask, ctx);
 
     uint64_t old_slots = 0, old_size = 0;

@@ -1,5 +1,6 @@
 #include "net_faults.h"
 
+#include "caller.h"
 #include "delay.h"
 #include "runtime.h"
 #include "thread_state.h"
@@ -171,7 +172,7 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
         if (r.ops && !(r.ops & op)) return false;
         return fits_socket(r, s) && kind_applies(r, op, s, len);
     };
-    CallContext ctx{ts, g_comm, monotonic_ns};
+    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
     Injection inj;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
         note_injection(*seg, ts, hook, inj.slot, effect_value(*inj.rule));
@@ -753,7 +754,7 @@ int net_dns(const char* host) {
             if (r.kind != Kind::NetDns) return false;
             return !r.host[0] || (host && glob_match(r.host, host, true));
         };
-        CallContext ctx{ts, g_comm, monotonic_ns};
+        CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
         Injection inj;
         if (pick_rule(*seg, mask, ctx, matches, inj)) {
             note_injection(*seg, ts, Hook::NetGetaddrinfo, inj.slot, effect_value(*inj.rule));

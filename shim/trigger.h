@@ -24,6 +24,10 @@ struct CallContext {
     ThreadState& thread;
     const char* comm;   // process name, for proc=
     int64_t (*clock)(); // CLOCK_MONOTONIC, read only when a rule needs it
+    // caller=: does the calling stack match rule r (slot and state word
+    // identify it)? Asked only for rules with a caller filter; null: no
+    // frame matches.
+    bool (*caller)(const Rule& r, unsigned slot, uint64_t word) = nullptr;
 };
 
 struct Injection {
@@ -84,6 +88,7 @@ bool pick_rule(Segment& seg, uint64_t mask, CallContext& ctx, Matches&& matches,
         c.add(c.slot.seen[i]);
         if (!matches(r, i)) continue;
         if (r.proc[0] && !glob_match(r.proc, ctx.comm)) continue;
+        if (r.caller[0] && !(ctx.caller && ctx.caller(r, i, word))) continue;
         c.add(c.slot.matched[i]);
         if (!detail::decide(seg, i, word, ctx, now)) continue;
         out.slot = i;

@@ -1,0 +1,97 @@
+#include "caller.h"
+
+#include "common/units.h"
+
+#include <atomic>
+#include <dlfcn.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+namespace faultline::shim {
+
+namespace {
+
+constexpr int kMaxFrames = 32;
+constexpr unsigned kCacheSize = 4096; // direct-mapped, per process
+
+// entry: hash of (return addresses, slot, generation) with its low bit
+// replaced by the answer; 0 = empty. A collision costs a walk, never a wrong
+// answer: the whole 63-bit hash must agree.
+std::atomic<uint64_t> g_cache[kCacheSize];
+
+uint64_t mix(uint64_t h, uint64_t v) {
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h * 0xbf58476d1ce4e5b9ull;
+}
+
+// The shim's own object: its frames (the hook, the trigger engine) are not
+// the program's and are skipped.
+const void* shim_base() {
+    static const void* base = [] {
+        Dl_info info;
+        return dladdr(reinterpret_cast<void*>(&caller_matches), &info) ? info.dli_fbase : nullptr;
+    }();
+    return base;
+}
+
+bool in_shim(uint64_t ip, Dl_info& info) {
+    return dladdr(reinterpret_cast<void*>(ip), &info) && info.dli_fbase == shim_base();
+}
+
+const char* base_name(const char* path) {
+    const char* slash = path;
+    for (const char* p = path; *p; ++p)
+        if (*p == '/') slash = p + 1;
+    return slash;
+}
+
+// The slow path: every frame's function (from the object's symbol tables)
+// and object file, matched against the glob.
+bool walk_and_match(const char* glob) {
+    unw_context_t uc;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&uc) != 0 || unw_init_local(&cursor, &uc) != 0) return false;
+    char name[256];
+    for (int depth = 0; depth < kMaxFrames && unw_step(&cursor) > 0; ++depth) {
+        unw_word_t ip = 0, off = 0;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+        Dl_info info{};
+        if (in_shim(ip, info)) continue;
+        if (unw_get_proc_name(&cursor, name, sizeof name, &off) == 0 && glob_match(glob, name))
+            return true;
+        if (info.dli_fname && info.dli_fname[0] &&
+            (glob_match(glob, info.dli_fname) || glob_match(glob, base_name(info.dli_fname))))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+int capture_stack(uint64_t* out, int cap) {
+    void* ips[kMaxFrames];
+    int n = unw_backtrace(ips, kMaxFrames);
+    int k = 0;
+    for (int i = 0; i < n && k < cap; ++i) {
+        Dl_info info{};
+        if (in_shim(uint64_t(ips[i]), info)) continue;
+        out[k++] = uint64_t(ips[i]);
+    }
+    return k;
+}
+
+bool caller_matches(const Rule& r, unsigned slot, uint64_t word) {
+    void* ips[kMaxFrames];
+    int n = unw_backtrace(ips, kMaxFrames);
+    uint64_t h = mix(slot + 1, word >> 8);
+    for (int i = 0; i < n; ++i) h = mix(h, uint64_t(ips[i]));
+    h |= 1; // never 0
+    std::atomic<uint64_t>& e = g_cache[(h >> 1) % kCacheSize];
+    uint64_t seen = e.load(std::memory_order_relaxed);
+    if (seen && (seen | 1) == h) return (seen & 1) != 0;
+    bool match = walk_and_match(r.caller);
+    e.store((h & ~uint64_t(1)) | uint64_t(match), std::memory_order_relaxed);
+    return match;
+}
+
+} // namespace faultline::shim
