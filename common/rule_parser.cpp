@@ -553,7 +553,6 @@ bool rule_supported(const Rule& rule, ParseError& err) {
     Rule scratch;
     Parser p(scratch, err);
     if (!kind_available(rule.kind)) return p.fail(kind_name(rule.kind), "not supported yet");
-    if (rule.trace) return p.fail("trace=1", "not supported yet (backtraces)");
     return true;
 }
 

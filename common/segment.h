@@ -89,10 +89,25 @@ struct Event {
     uint16_t hook;
     uint8_t kind; // the rule's Kind: what the injection did
     uint8_t pad;
-    int64_t value; // the code returned (errno, SQLite rc, EAI) or the delay in ns
-    uint64_t reserved[3];
+    int64_t value;  // the code returned (errno, SQLite rc, EAI) or the delay in ns
+    uint8_t traced; // a Trace with the same pid, tid and t_ns was pushed just before
+    uint8_t pad2[7];
+    uint64_t reserved[2];
 };
 static_assert(sizeof(Event) == 64);
+
+// The raw calling stack of an injection by a trace=1 rule: return addresses,
+// symbolised by the recorder (it reads /proc/PID/maps and the objects).
+constexpr unsigned kTraceFrames = 12;
+struct Trace {
+    std::atomic<uint64_t> seq;
+    int64_t t_ns;
+    int32_t pid, tid;
+    uint32_t frames;
+    uint32_t pad;
+    uint64_t ips[kTraceFrames];
+};
+static_assert(sizeof(Trace) == 128);
 
 // An outcome reported by `faultline mark` or `faultline probe`.
 struct OutcomeRecord {
@@ -109,6 +124,7 @@ static_assert(sizeof(OutcomeRecord) == 128);
 
 constexpr unsigned kEventCapacity = 65536;  // 4 MiB, touched as used
 constexpr unsigned kOutcomeCapacity = 1024; // 128 KiB
+constexpr unsigned kTraceCapacity = 4096;   // 512 KiB
 
 struct HookCounters {
     std::atomic<uint64_t> errors; // calls that returned an error, real or injected
@@ -161,6 +177,7 @@ struct alignas(64) Segment {
     // locks; drained by the recorder.
     EventRing<Event, kEventCapacity> events;
     EventRing<OutcomeRecord, kOutcomeCapacity> outcomes;
+    EventRing<Trace, kTraceCapacity> traces;
 };
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free);

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "common/hooks.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
@@ -116,12 +117,23 @@ void Recorder::poll() {
 }
 
 void Recorder::drain() {
+    // Traces first: each is pushed before its event, so an event read now
+    // finds its trace. Symbolised at once, while the process still runs.
+    Trace tr;
+    while (seg_.traces.pop(tr))
+        traces_[{tr.tid, tr.t_ns}] =
+            symbols_.backtrace(tr.pid, tr.ips, std::min(tr.frames, kTraceFrames));
     Event e;
     while (ok_ && seg_.events.pop(e)) {
         EventRow row{seconds(e.t_ns), e.pid, e.tid, "?", e.rule_id, kind_text(e.kind), e.value};
         if (e.hook < kHookCount) row.function = kHooks[e.hook].name;
+        auto trace = e.traced ? traces_.find({e.tid, e.t_ns}) : traces_.end();
+        if (trace != traces_.end()) row.backtrace = &trace->second;
         if (!db_->add_event(row)) failed("storing an event");
+        if (trace != traces_.end()) traces_.erase(trace);
     }
+    // Traces whose events were dropped are orphans: forget them.
+    if (traces_.size() > kTraceCapacity) traces_.clear();
     // A record claimed and never published (its writer was killed between
     // the two) would block the ring: give up on it after a second.
     if (seg_.events.pending() > 0) {

@@ -5,12 +5,15 @@
 #pragma once
 
 #include "recording_db.h"
+#include "symbolizer.h"
 
 #include "common/segment.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace faultline {
@@ -61,6 +64,8 @@ class Recorder {
     uint64_t prev_errors_[kMaxHooks] = {}, prev_injected_[kMaxHooks] = {};
     int64_t stuck_since_ns_ = 0;
     uint64_t stuck_at_ = 0;
+    Symbolizer symbols_;
+    std::map<std::tuple<int32_t, int64_t>, std::string> traces_; // (tid, t_ns) → backtrace
 };
 
 } // namespace faultline

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS rules(
     PRIMARY KEY(session, rule_id));
 CREATE TABLE IF NOT EXISTS events(
     session INTEGER NOT NULL, t_s REAL, pid INTEGER, tid INTEGER, function TEXT,
-    rule_id INTEGER, kind TEXT, value INTEGER);
+    rule_id INTEGER, kind TEXT, value INTEGER, backtrace TEXT);
 CREATE TABLE IF NOT EXISTS outcomes(
     session INTEGER NOT NULL, t_s REAL, kind TEXT, ok INTEGER, label TEXT,
     duration_ms REAL, exit_code INTEGER, pid INTEGER);
@@ -92,7 +92,7 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
     retire_ = prepare("UPDATE rules SET retired_s = ? WHERE session = ? AND rule_id = ?");
     update_rule_ = prepare(
         "UPDATE rules SET seen = ?, matched = ?, injected = ? WHERE session = ? AND rule_id = ?");
-    event_ = prepare("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)");
+    event_ = prepare("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)");
     outcome_ = prepare("INSERT INTO outcomes VALUES (?,?,?,?,?,?,?,?)");
     sample_time_ = prepare("INSERT INTO sample_times VALUES (?,?,?,?)");
     sample_ = prepare("INSERT INTO samples VALUES (?,?,?,?,?,?,?,?,?,?)");
@@ -215,6 +215,10 @@ bool RecordingDb::add_event(const EventRow& e) {
     i64(event_, 6, e.rule_id);
     text(event_, 7, e.kind);
     i64(event_, 8, e.value);
+    if (e.backtrace)
+        text(event_, 9, *e.backtrace);
+    else
+        sqlite3_bind_null(event_, 9);
     return step(event_);
 }
 

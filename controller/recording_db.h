@@ -35,6 +35,7 @@ struct EventRow {
     uint32_t rule_id;
     const char* kind;
     int64_t value;
+    const std::string* backtrace = nullptr; // trace=1: one "function+0xOFF (object)" per line
 };
 
 struct SampleRow {

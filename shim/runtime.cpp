@@ -3,9 +3,12 @@
 // keep running after our destructors (PITFALLS 4).
 
 #include "runtime.h"
+
+#include "caller.h"
 #include "common/rule_parser.h"
 #include "log.h"
 #include "thread_state.h"
+#include "trigger.h"
 
 #include <cerrno>
 #include <csignal>
@@ -211,6 +214,7 @@ Segment* attach_session(const char* name, const char* rules) {
 
 __attribute__((constructor(101))) void shim_init() {
     int saved_errno = errno;
+    g_stack_capture = capture_stack; // trace=1
     const char* quiet = getenv("FAULTLINE_QUIET");
     g_quiet = quiet && *quiet == '1';
     if (&faultline_cli_marker != nullptr) {

@@ -64,6 +64,8 @@ bool decide(Segment& seg, unsigned slot, uint64_t word, CallContext& ctx, int64_
 
 namespace faultline::shim {
 
+int (*g_stack_capture)(uint64_t* ips, int cap) = nullptr;
+
 int64_t effect_value(const Rule& r) {
     switch (r.kind) {
     case Kind::MemDelay:
@@ -86,6 +88,18 @@ void note_injection(Segment& seg, ThreadState& ts, Hook hook, unsigned slot, int
     const RuleSlot& rs = seg.rules[slot];
     int64_t now = monotonic_ns();
     int32_t pid = ts.pid;
+    bool traced = false;
+    if (rs.rule.trace && g_stack_capture) {
+        uint64_t ips[kTraceFrames];
+        int n = g_stack_capture(ips, int(kTraceFrames));
+        traced = n > 0 && seg.traces.push([&](Trace& t) {
+            t.t_ns = now;
+            t.pid = pid;
+            t.tid = ts.tid;
+            t.frames = uint32_t(n);
+            for (int i = 0; i < n; ++i) t.ips[i] = ips[i];
+        });
+    }
     seg.events.push([&](Event& e) {
         e.t_ns = now;
         e.pid = pid;
@@ -94,6 +108,7 @@ void note_injection(Segment& seg, ThreadState& ts, Hook hook, unsigned slot, int
         e.hook = uint16_t(hook);
         e.kind = uint8_t(rs.rule.kind);
         e.value = value;
+        e.traced = traced;
     });
 }
 

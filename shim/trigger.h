@@ -47,6 +47,10 @@ inline void count_call(Segment& seg, ThreadState& ts, Hook hook) {
 // drops and counts). `value`: the code the call returns, or the delay in ns.
 void note_injection(Segment& seg, ThreadState& ts, Hook hook, unsigned slot, int64_t value);
 
+// trace=1: captures the calling stack's return addresses (set by the shim's
+// runtime to libunwind's walk; null in unit tests: no traces).
+extern int (*g_stack_capture)(uint64_t* ips, int cap);
+
 // What an injection of `r` does, as an event's value: the delay (ns) of a
 // delaying kind, else the code the call returns (0: none of its own).
 int64_t effect_value(const Rule& r);

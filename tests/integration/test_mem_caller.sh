@@ -46,3 +46,18 @@ try:
 except MemoryError: print("array MemoryError")' 2>&1)
 expect_match "python3: bytearray's allocation fails" "bytearray MemoryError" "$out"
 expect_match "python3: another path to the same size does not" "array ok" "$out"
+
+# trace=1: each injection's event carries the calling stack, symbolised by
+# the recorder from the live process (function+offset and object).
+db=$TEST_TMP/trace.db
+"$FAULTLINE" run -o "$db" -r 'mem.fail min=4KiB max=4KiB caller=load_cache times=3 trace=1' -- \
+    "$prog" 1000000 >/dev/null
+expect_eq "trace=1: three events" 3 "$(sqlite3 "$db" 'SELECT count(*) FROM events')"
+expect_eq "each with a backtrace" 3 "$(sqlite3 "$db" 'SELECT count(*) FROM events WHERE backtrace IS NOT NULL')"
+bt=$(sqlite3 "$db" 'SELECT backtrace FROM events LIMIT 1')
+expect_match "the first frame is load_cache, in the program" '^load_cache\+0x[0-9a-f]+ \(caller_sites\)' "$bt"
+expect_match "then main" $'\nmain\\+0x[0-9a-f]+ \\(caller_sites\\)' "$bt"
+check "no frame of the shim" bash -c "! grep -q libfaultline <<<\"\$1\"" _ "$bt"
+db2=$TEST_TMP/notrace.db
+"$FAULTLINE" run -o "$db2" -r 'mem.fail min=4KiB max=4KiB caller=load_cache times=3' -- "$prog" 1000 >/dev/null
+expect_eq "without trace=1: no backtrace" 0 "$(sqlite3 "$db2" 'SELECT count(*) FROM events WHERE backtrace IS NOT NULL')"
