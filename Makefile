@@ -56,7 +56,8 @@ TARGETS := $(patsubst tests/targets/%.cpp,$(BUILD)/targets/%,$(filter-out tests/
            $(patsubst tests/targets/%.cpp,$(BUILD)/targets/%.so,$(filter tests/targets/lib%,$(TARGET_SRC)))
 BENCHES := $(patsubst bench/%.cpp,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit unit-sanitized integration demo bench install clean format check-format
+.PHONY: all deps test unit unit-sanitized integration demo bench install clean format check-format \
+        fuzz fuzz-brief
 all: $(SHIM) $(CLI)
 
 $(OBJ)/shim-pic/%.o: %.cpp
@@ -124,7 +125,45 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory -j2 all $(UNIT) $(TARGETS)
 	$(Q)$(UNIT)
 	$(Q)$(MAKE) --no-print-directory -j2 unit-sanitized
+	$(Q)$(MAKE) --no-print-directory fuzz-brief
 	$(Q)tests/integration/run
+
+# libFuzzer targets (clang): the rule parser and the experiment loader, under
+# ASan+UBSan. `make fuzz` runs each for FUZZ_SECONDS (default 300), keeping
+# what it finds in build/fuzz/; `make test` runs each briefly on its corpus.
+FUZZ_SECONDS ?= 300
+FUZZ_CXX := clang++ -std=c++20 -g -O1 -I. -fsanitize=fuzzer,address,undefined \
+            -fno-sanitize-recover=undefined
+FUZZERS := $(BUILD)/fuzz/fuzz_rules $(BUILD)/fuzz/fuzz_experiment
+
+$(BUILD)/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.cpp common/rule_parser.cpp common/units.cpp \
+                          $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ $@")
+	$(Q)$(FUZZ_CXX) -o $@ $(filter %.cpp,$^)
+
+$(BUILD)/fuzz/fuzz_experiment: tests/fuzz/fuzz_experiment.cpp controller/experiment.cpp \
+                               controller/cli.cpp common/rule_parser.cpp common/units.cpp \
+                               common/segment.cpp $(wildcard common/*.h controller/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ $@")
+	$(Q)$(FUZZ_CXX) -o $@ $(filter %.cpp,$^) -lrt
+
+fuzz-brief: $(FUZZERS)
+	$(Q)for f in rules experiment; do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$f && \
+	    $(BUILD)/fuzz/fuzz_$$f -max_total_time=15 -timeout=5 -rss_limit_mb=2048 \
+	        -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f \
+	        2>$(BUILD)/fuzz/fuzz_$$f.log || { tail -30 $(BUILD)/fuzz/fuzz_$$f.log; exit 1; }; \
+	    echo "fuzz_$$f: $$(grep -o 'Done [0-9]* runs' $(BUILD)/fuzz/fuzz_$$f.log), no crash"; \
+	done
+
+fuzz: $(FUZZERS)
+	$(Q)for f in rules experiment; do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$f && \
+	    $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+	        -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
+	done
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -413,6 +413,11 @@ class Parser {
     }
 
     bool parse(std::string_view text) {
+        // Rules travel as C strings (the environment, the segment): a NUL or
+        // another control character inside one would cut or garble it.
+        for (char c : text)
+            if ((unsigned char)c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
+                return fail("rule", "control character in the rule text");
         size_t used = 0; // bytes written to rule_.text
         bool first = true;
         while (true) {

@@ -6,13 +6,62 @@
 #include "common/segment.h"
 #include "common/units.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <set>
+#include <stdexcept>
+
+// toml++ 3.3 asserts (and under NDEBUG, assumes) its parser's invariants, and
+// some malformed files break them ("[?", found by fuzz_experiment): an
+// abort, or undefined behaviour. Here a broken invariant is an error instead.
+// (Raised from the parser's own functions, which may throw; an invariant of a
+// noexcept helper would still terminate, as before.)
+namespace faultline {
+[[noreturn]] void toml_invariant_broken();
+}
+#undef NDEBUG
+#define TOML_ASSERT(expr) ((expr) ? static_cast<void>(0) : faultline::toml_invariant_broken())
 #include <toml++/toml.h>
 
 namespace faultline {
 
+void toml_invariant_broken() {
+    throw std::invalid_argument("malformed TOML");
+}
+
 namespace {
+
+// The first byte >= 0x80 that is not inside a string or a comment, or npos.
+// (A lexer of TOML's strings and comments, nothing more.)
+size_t non_ascii_outside_strings(const std::string& s) {
+    size_t i = 0, n = s.size();
+    auto starts = [&](const char* p) { return s.compare(i, strlen(p), p) == 0; };
+    while (i < n) {
+        char c = s[i];
+        if (c == '#') {
+            while (i < n && s[i] != '\n') ++i;
+        } else if (starts("\"\"\"") || starts("\'\'\'")) {
+            std::string close = s.substr(i, 3);
+            size_t end = s.find(close, i + 3);
+            if (close[0] == '"') // a \""" inside is not the end
+                while (end != std::string::npos && s[end - 1] == '\\') end = s.find(close, end + 1);
+            i = end == std::string::npos ? n : end + 3;
+        } else if (c == '"' || c == '\'') {
+            for (++i; i < n && s[i] != c && s[i] != '\n'; ++i)
+                if (c == '"' && s[i] == '\\') ++i;
+            ++i;
+        } else if ((unsigned char)c >= 0x80) {
+            return i;
+        } else {
+            ++i;
+        }
+    }
+    return std::string::npos;
+}
 
 // Errors name the file, line and column of the node they are about.
 class Checker {
@@ -103,8 +152,28 @@ class Checker {
     }
 
     toml::table parse() const {
+        std::ifstream in(path_, std::ios::binary);
+        if (!in) cli::fail(command_, path_ + ": " + strerror(errno));
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        // No TOML document holds a NUL byte; TOML allows non-ASCII text only
+        // in strings and comments; and toml++ 3.3 reaches undefined behaviour
+        // on some of both elsewhere (found by fuzz_experiment). Refuse them
+        // first, with their position.
+        auto at = [&](size_t i, const char* why) {
+            size_t line = 1 + size_t(std::count(text.begin(), text.begin() + long(i), '\n'));
+            size_t bol = text.rfind('\n', i);
+            size_t col = i - (bol == std::string::npos || bol == i ? 0 : bol + 1) + 1;
+            cli::fail(command_,
+                      path_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + why);
+        };
+        if (size_t nul = text.find('\0'); nul != std::string::npos)
+            at(nul, "a NUL byte: not a text file");
+        if (size_t i = non_ascii_outside_strings(text); i != std::string::npos)
+            at(i, "a non-ASCII character outside a string or a comment");
         try {
-            return toml::parse_file(path_);
+            return toml::parse(text, path_);
+        } catch (const std::invalid_argument&) {
+            cli::fail(command_, path_ + ": not valid TOML (the parser gave up without a position)");
         } catch (const toml::parse_error& e) {
             if (e.source().begin.line == 0)
                 cli::fail(command_, path_ + ": " + std::string(e.description()));

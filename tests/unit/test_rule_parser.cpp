@@ -250,3 +250,12 @@ TEST_CASE("what this build can arm") {
     CHECK(rule_supported(parse_ok("mem.fail caller=foo"), err));
     CHECK(rule_supported(parse_ok("mem.fail trace=1"), err));
 }
+
+TEST_CASE("a control character in a rule is refused (found by fuzz_rules)") {
+    Rule r;
+    ParseError err;
+    CHECK_FALSE(parse_rule(std::string_view("mem.fail caller=lo\0ad", 21), r, err));
+    CHECK(std::string(err.why) == "control character in the rule text");
+    CHECK_FALSE(parse_rule("mem.fail name=a\x01", r, err));
+    CHECK(parse_rule("mem.fail\tp=1%\nname=tabs", r, err));
+}
