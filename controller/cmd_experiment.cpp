@@ -264,11 +264,12 @@ int cmd_experiment(const Argv& argv) {
             std::vector<uint32_t> ids = arm(*session, rules);
             int64_t step_end = start + ph.duration_ns * int64_t(k + 1) / int64_t(steps);
             while (!g_abort && monotonic_ns() < step_end) {
-                recorder->poll();
+                bool more = recorder->poll();
                 if (!children.any_alive()) {
                     ended_early = true;
                     break;
                 }
+                if (more) continue; // behind: no sleep
                 int64_t left = step_end - monotonic_ns();
                 int64_t nap = recorder->poll_interval_ns();
                 timespec ts{0, long(left < nap ? (left > 0 ? left : 0) : nap)};

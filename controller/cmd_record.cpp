@@ -87,14 +87,14 @@ int cmd_record(const Argv& argv) {
     Recorder recorder(seg, opt, "record");
     int64_t start = monotonic_ns(), last_check = 0;
     while (!g_stop) {
-        recorder.poll();
+        bool more = recorder.poll();
         int64_t now = monotonic_ns();
         if (limit && now - start >= limit) break;
         if (now - last_check >= 100'000'000) {
             last_check = now;
             if (session_over(seg)) break;
         }
-        sleep_ns(recorder.poll_interval_ns());
+        if (!more) sleep_ns(recorder.poll_interval_ns()); // behind: no sleep
     }
     recorder.finish();
     return cli::kOk;

@@ -63,7 +63,7 @@ int wait_recording(int pid, Recorder* recorder) {
         if (r == pid) return status;
         if (r < 0 && errno != EINTR) return 0;
         if (recorder && r == 0) {
-            recorder->poll();
+            if (recorder->poll()) continue; // behind: no sleep
             timespec ts{0, recorder->poll_interval_ns()};
             nanosleep(&ts, nullptr);
         }

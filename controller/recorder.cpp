@@ -109,14 +109,15 @@ void Recorder::failed(const char* what) {
     segment_stop_recording(&seg_, int32_t(getpid()));
 }
 
-void Recorder::poll() {
-    if (!ok_ || finished_) return;
-    drain();
+bool Recorder::poll() {
+    if (!ok_ || finished_) return false;
+    bool more = drain();
     track_rules();
     if (monotonic_ns() >= next_sample_ns_) sample();
+    return more && ok_;
 }
 
-void Recorder::drain() {
+bool Recorder::drain() {
     // Traces first: each is pushed before its event, so an event read now
     // finds its trace. Symbolised at once, while the process still runs.
     Trace tr;
@@ -124,13 +125,20 @@ void Recorder::drain() {
         traces_[{tr.tid, tr.t_ns}] =
             symbols_.backtrace(tr.pid, tr.ips, std::min(tr.frames, kTraceFrames));
     Event e;
-    while (ok_ && seg_.events.pop(e)) {
+    bool cut = false;
+    for (unsigned n = 1; ok_ && seg_.events.pop(e); ++n) {
         EventRow row{seconds(e.t_ns), e.pid, e.tid, "?", e.rule_id, kind_text(e.kind), e.value};
         if (e.hook < kHookCount) row.function = kHooks[e.hook].name;
         auto trace = e.traced ? traces_.find({e.tid, e.t_ns}) : traces_.end();
         if (trace != traces_.end()) row.backtrace = &trace->second;
         if (!db_->add_event(row)) failed("storing an event");
         if (trace != traces_.end()) traces_.erase(trace);
+        // A flood never empties the ring: stop when a sample is due, so that
+        // samples and commits go on and the caller sees its target exit.
+        if (n % 1024 == 0 && monotonic_ns() >= next_sample_ns_) {
+            cut = true;
+            break;
+        }
     }
     // Traces whose events were dropped are orphans: forget them.
     if (traces_.size() > kTraceCapacity) traces_.clear();
@@ -145,6 +153,8 @@ void Recorder::drain() {
         } else if (now - stuck_since_ns_ > 1'000'000'000) {
             seg_.events.skip_stuck();
         }
+    } else {
+        stuck_at_ = ~uint64_t(0); // the next record claimed starts the clock afresh
     }
     OutcomeRecord o;
     while (ok_ && seg_.outcomes.pop(o)) {
@@ -157,6 +167,7 @@ void Recorder::drain() {
                        o.pid};
         if (!db_->add_outcome(row)) failed("storing an outcome");
     }
+    return cut;
 }
 
 void Recorder::track_rules() {
@@ -253,7 +264,10 @@ void Recorder::finish() {
     if (finished_) return;
     finished_ = true;
     if (ok_) {
-        drain();
+        // What the ring holds now, and no more: a target that still floods
+        // it (record --for) must not keep the recorder from finishing.
+        for (unsigned k = 0; k <= kEventCapacity / 1024 && drain(); ++k) {
+        }
         track_rules();
         sample();
     }

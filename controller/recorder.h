@@ -34,7 +34,8 @@ class Recorder {
     // Drains the rings; samples and commits when a sample is due. Call
     // every few milliseconds. Never throws: a database error is reported
     // once on stderr and recording stops (the target is not affected).
-    void poll();
+    // True when records were left in the ring: poll again without sleeping.
+    bool poll();
     // A last drain and sample, then the session row is closed.
     void finish();
 
@@ -48,7 +49,7 @@ class Recorder {
     };
 
     double seconds(int64_t mono_ns) const;
-    void drain();
+    bool drain(); // true: cut short when a sample was due, records left
     void track_rules();
     void sample();
     void sample_processes(double t);
@@ -63,7 +64,7 @@ class Recorder {
     std::unique_ptr<ThreadTotals> prev_, cur_;
     uint64_t prev_errors_[kMaxHooks] = {}, prev_injected_[kMaxHooks] = {};
     int64_t stuck_since_ns_ = 0;
-    uint64_t stuck_at_ = 0;
+    uint64_t stuck_at_ = ~uint64_t(0); // none: the ring was empty
     Symbolizer symbols_;
     std::map<std::tuple<int32_t, int64_t>, std::string> traces_; // (tid, t_ns) → backtrace
 };

@@ -86,10 +86,13 @@ void note_injection(Segment& seg, ThreadState& ts, Hook hook, unsigned slot, int
     seg.hooks[unsigned(hook)].injected.fetch_add(1, std::memory_order_relaxed);
     if (!segment_recorded(&seg)) return;
     const RuleSlot& rs = seg.rules[slot];
-    int64_t now = monotonic_ns();
+    // The event's clock is read once its record is claimed: with the ring
+    // full (a recorder behind) a drop costs a few loads, not a clock read.
+    int64_t now = 0;
     int32_t pid = ts.pid;
     bool traced = false;
     if (rs.rule.trace && g_stack_capture) {
+        now = monotonic_ns();
         uint64_t ips[kTraceFrames];
         int n = g_stack_capture(ips, int(kTraceFrames));
         traced = n > 0 && seg.traces.push([&](Trace& t) {
@@ -101,7 +104,7 @@ void note_injection(Segment& seg, ThreadState& ts, Hook hook, unsigned slot, int
         });
     }
     seg.events.push([&](Event& e) {
-        e.t_ns = now;
+        e.t_ns = now ? now : monotonic_ns();
         e.pid = pid;
         e.tid = ts.tid;
         e.rule_id = rs.id;
