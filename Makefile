@@ -74,7 +74,7 @@ $(OBJ)/ctl/%.o: %.cpp
 $(SHIM): $(SHIM_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD $@")
-	$(Q)$(CC) -shared -o $@ $^ -lunwind -ldl -lpthread -Wl,-z,defs -Wl,--as-needed
+	$(Q)$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed
 
 $(CLI): $(CTL_OBJ)
 	@mkdir -p $(dir $@)

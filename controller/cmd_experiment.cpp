@@ -244,39 +244,50 @@ int cmd_experiment(const Argv& argv) {
     }
     if (!x.steady.probe.empty()) children.set_probe(start_probe(x, name));
 
-    // The phases, each armed at its start and disarmed at its end.
+    // The phases, each armed at its start and disarmed at its end. A rule
+    // that cannot be armed (a joined session's slots full) ends the run, and
+    // what was started is still stopped and the session left clean.
     bool ended_early = false;
-    for (const Phase& ph : x.phases) {
-        if (g_abort || ended_early) break;
-        if (!quiet)
-            say("faultline: phase %s (%s)\n", ph.name,
-                ph.rules.empty()
-                    ? std::string("no rules")
-                    : std::string(ph.rules[0].text) + (ph.rules.size() > 1 ? " ..." : ""));
-        int64_t start = monotonic_ns();
-        unsigned steps = ph.ramp ? ph.ramp->steps : 1;
-        for (unsigned k = 0; k < steps && !g_abort && !ended_early; ++k) {
-            std::vector<Rule> rules = ph.rules;
-            if (ph.ramp) {
-                double p = ph.ramp->from + (ph.ramp->to - ph.ramp->from) * k / (steps - 1);
-                for (Rule& r : rules) r = with_probability(r, p);
-            }
-            std::vector<uint32_t> ids = arm(*session, rules);
-            int64_t step_end = start + ph.duration_ns * int64_t(k + 1) / int64_t(steps);
-            while (!g_abort && monotonic_ns() < step_end) {
-                bool more = recorder->poll();
-                if (!children.any_alive()) {
-                    ended_early = true;
-                    break;
+    try {
+        for (const Phase& ph : x.phases) {
+            if (g_abort || ended_early) break;
+            if (!quiet)
+                say("faultline: phase %s (%s)\n", ph.name,
+                    ph.rules.empty()
+                        ? std::string("no rules")
+                        : std::string(ph.rules[0].text) + (ph.rules.size() > 1 ? " ..." : ""));
+            int64_t start = monotonic_ns();
+            unsigned steps = ph.ramp ? ph.ramp->steps : 1;
+            for (unsigned k = 0; k < steps && !g_abort && !ended_early; ++k) {
+                std::vector<Rule> rules = ph.rules;
+                if (ph.ramp) {
+                    double p = ph.ramp->from + (ph.ramp->to - ph.ramp->from) * k / (steps - 1);
+                    for (Rule& r : rules) r = with_probability(r, p);
                 }
-                if (more) continue; // behind: no sleep
-                int64_t left = step_end - monotonic_ns();
-                int64_t nap = recorder->poll_interval_ns();
-                timespec ts{0, long(left < nap ? (left > 0 ? left : 0) : nap)};
-                nanosleep(&ts, nullptr);
+                std::vector<uint32_t> ids = arm(*session, rules);
+                int64_t step_end = start + ph.duration_ns * int64_t(k + 1) / int64_t(steps);
+                while (!g_abort && monotonic_ns() < step_end) {
+                    bool more = recorder->poll();
+                    if (!children.any_alive()) {
+                        ended_early = true;
+                        break;
+                    }
+                    if (more) continue; // behind: no sleep
+                    int64_t left = step_end - monotonic_ns();
+                    int64_t nap = recorder->poll_interval_ns();
+                    timespec ts{0, long(left < nap ? (left > 0 ? left : 0) : nap)};
+                    nanosleep(&ts, nullptr);
+                }
+                disarm(*session, ids);
             }
-            disarm(*session, ids);
         }
+    } catch (const cli::Failure& f) {
+        disarm(*session, whole);
+        children.stop(2'000'000'000);
+        recorder->poll();
+        recorder->finish();
+        cleanup_created();
+        throw cli::Failure{f.what, f.why, cli::kUsage};
     }
     if (ended_early && !quiet)
         fprintf(stderr, "faultline: experiment: the target exited before the last phase ended\n");

@@ -350,6 +350,15 @@ Experiment load_experiment(const std::string& path, const char* command) {
         x.phases.push_back(std::move(ph));
     }
     name_rules(x.rules, "experiment");
+    // Whole-run rules stay armed through every phase: both must fit at once.
+    for (size_t i = 0; i < x.phases.size(); ++i)
+        if (x.rules.size() + x.phases[i].rules.size() > kMaxRules) {
+            const toml::node* rules = pa->get(i)->as_table()->get("rules");
+            c.fail_at(rules->source(), "phase '" + x.phases[i].name + "': its " +
+                                           std::to_string(x.phases[i].rules.size()) +
+                                           " rules and the " + std::to_string(x.rules.size()) +
+                                           " whole-run rules exceed the 63 rule slots");
+        }
     return x;
 }
 

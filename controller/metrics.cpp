@@ -39,6 +39,11 @@ struct Window {
     std::vector<size_t> rules; // indexes into Timeline::rules
 };
 
+// A rule re-armed under the same name this soon after it retired (the steps
+// of an experiment's ramp, disarmed and armed back to back) continues its
+// window.
+constexpr double kRearmGap_s = 0.010;
+
 std::vector<Window> fault_windows(const Timeline& t) {
     std::vector<size_t> order(t.rules.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -50,7 +55,13 @@ std::vector<Window> fault_windows(const Timeline& t) {
         double start = std::clamp(r.armed_s, 0.0, std::max(t.end_s, 0.0));
         bool open = r.retired_s < 0;
         double end = open ? t.end_s : std::clamp(r.retired_s, start, std::max(t.end_s, start));
-        if (!out.empty() && start <= out.back().end) {
+        bool rearmed = false;
+        if (!out.empty())
+            for (size_t j : out.back().rules)
+                rearmed = rearmed || (t.rules[j].name == r.name && t.rules[j].retired_s >= 0 &&
+                                      start >= t.rules[j].retired_s &&
+                                      start - t.rules[j].retired_s <= kRearmGap_s);
+        if (!out.empty() && (start <= out.back().end || rearmed)) {
             Window& w = out.back();
             w.end = std::max(w.end, end);
             w.open = w.open || open;

@@ -11,6 +11,47 @@ namespace faultline::shim {
 
 namespace {
 
+// libunwind is loaded the first time a caller= or trace=1 rule needs it, with
+// RTLD_LOCAL, never linked: libunwind.so.8 exports _Unwind_RaiseException and
+// backtrace(), which in the global scope would shadow libgcc's unwinder (C++
+// exceptions) and glibc's backtrace for the host (PITFALLS 15).
+struct Unwind {
+    int (*getcontext)(unw_context_t*);
+    int (*init_local)(unw_cursor_t*, unw_context_t*);
+    int (*step)(unw_cursor_t*);
+    int (*get_reg)(unw_cursor_t*, unw_regnum_t, unw_word_t*);
+    int (*get_proc_name)(unw_cursor_t*, char*, size_t, unw_word_t*);
+    int (*backtrace)(void**, int);
+};
+
+enum LoadState { kNotLoaded, kLoading, kReady, kMissing };
+std::atomic<int> g_unwind_state{kNotLoaded};
+Unwind g_unwind;
+
+// Null while another thread loads it, or when it cannot be loaded: the
+// caller filter then matches nothing (fail open) and traces are empty.
+const Unwind* unwind() {
+    int state = g_unwind_state.load(std::memory_order_acquire);
+    if (state == kReady) return &g_unwind;
+    int expected = kNotLoaded;
+    if (state != kNotLoaded ||
+        !g_unwind_state.compare_exchange_strong(expected, kLoading, std::memory_order_acq_rel))
+        return nullptr;
+    void* h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
+    auto get = [h](const char* name) { return h ? dlsym(h, name) : nullptr; };
+    Unwind u;
+    u.getcontext = reinterpret_cast<decltype(u.getcontext)>(get("_Ux86_64_getcontext"));
+    u.init_local = reinterpret_cast<decltype(u.init_local)>(get("_ULx86_64_init_local"));
+    u.step = reinterpret_cast<decltype(u.step)>(get("_ULx86_64_step"));
+    u.get_reg = reinterpret_cast<decltype(u.get_reg)>(get("_ULx86_64_get_reg"));
+    u.get_proc_name = reinterpret_cast<decltype(u.get_proc_name)>(get("_ULx86_64_get_proc_name"));
+    u.backtrace = reinterpret_cast<decltype(u.backtrace)>(get("unw_backtrace"));
+    bool ok = u.getcontext && u.init_local && u.step && u.get_reg && u.get_proc_name && u.backtrace;
+    if (ok) g_unwind = u;
+    g_unwind_state.store(ok ? kReady : kMissing, std::memory_order_release);
+    return ok ? &g_unwind : nullptr;
+}
+
 constexpr int kMaxFrames = 32;
 constexpr unsigned kCacheSize = 4096; // direct-mapped, per process
 
@@ -47,17 +88,17 @@ const char* base_name(const char* path) {
 
 // The slow path: every frame's function (from the object's symbol tables)
 // and object file, matched against the glob.
-bool walk_and_match(const char* glob) {
+bool walk_and_match(const Unwind& u, const char* glob) {
     unw_context_t uc;
     unw_cursor_t cursor;
-    if (unw_getcontext(&uc) != 0 || unw_init_local(&cursor, &uc) != 0) return false;
+    if (u.getcontext(&uc) != 0 || u.init_local(&cursor, &uc) != 0) return false;
     char name[256];
-    for (int depth = 0; depth < kMaxFrames && unw_step(&cursor) > 0; ++depth) {
+    for (int depth = 0; depth < kMaxFrames && u.step(&cursor) > 0; ++depth) {
         unw_word_t ip = 0, off = 0;
-        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+        if (u.get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0) break;
         Dl_info info{};
         if (in_shim(ip, info)) continue;
-        if (unw_get_proc_name(&cursor, name, sizeof name, &off) == 0 && glob_match(glob, name))
+        if (u.get_proc_name(&cursor, name, sizeof name, &off) == 0 && glob_match(glob, name))
             return true;
         if (info.dli_fname && info.dli_fname[0] &&
             (glob_match(glob, info.dli_fname) || glob_match(glob, base_name(info.dli_fname))))
@@ -69,8 +110,10 @@ bool walk_and_match(const char* glob) {
 } // namespace
 
 int capture_stack(uint64_t* out, int cap) {
+    const Unwind* u = unwind();
+    if (!u) return 0;
     void* ips[kMaxFrames];
-    int n = unw_backtrace(ips, kMaxFrames);
+    int n = u->backtrace(ips, kMaxFrames);
     int k = 0;
     for (int i = 0; i < n && k < cap; ++i) {
         Dl_info info{};
@@ -81,15 +124,17 @@ int capture_stack(uint64_t* out, int cap) {
 }
 
 bool caller_matches(const Rule& r, unsigned slot, uint64_t word) {
+    const Unwind* u = unwind();
+    if (!u) return false;
     void* ips[kMaxFrames];
-    int n = unw_backtrace(ips, kMaxFrames);
+    int n = u->backtrace(ips, kMaxFrames);
     uint64_t h = mix(slot + 1, word >> 8);
     for (int i = 0; i < n; ++i) h = mix(h, uint64_t(ips[i]));
     h |= 1; // never 0
     std::atomic<uint64_t>& e = g_cache[(h >> 1) % kCacheSize];
     uint64_t seen = e.load(std::memory_order_relaxed);
     if (seen && (seen | 1) == h) return (seen & 1) != 0;
-    bool match = walk_and_match(r.caller);
+    bool match = walk_and_match(*u, r.caller);
     e.store((h & ~uint64_t(1)) | uint64_t(match), std::memory_order_relaxed);
     return match;
 }

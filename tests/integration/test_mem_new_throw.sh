@@ -34,3 +34,14 @@ out=$("$FAULTLINE" run -- "$T" 2>&1)
 rc=$?
 expect_eq "no rule: exit 0" 0 "$rc"
 expect_eq "no rule: everything allocated" $'vector: allocated 4194304 bytes, last=x\nnew(nothrow): allocated\nafter: small string of 100 bytes' "$out"
+
+# With libunwind loaded by a caller= rule (and trace=1), C++ exceptions still
+# unwind through libgcc's unwinder: the shim loads libunwind RTLD_LOCAL, never
+# into the global scope where its _Unwind_* would shadow libgcc's (PITFALLS 15).
+out=$("$FAULTLINE" run -o "$TEST_TMP/t.db" -r 'mem.fail min=1MiB caller=main trace=1' -- "$T" 2>&1)
+rc=$?
+expect_eq "caller=main trace=1: exit 3 (bad_alloc caught)" 3 "$rc"
+expect_match "caller=main trace=1: vector threw std::bad_alloc" 'vector: caught std::bad_alloc' "$out"
+expect_match "caller=main trace=1: small allocations still work" $'\nafter: small string of 100 bytes$' "$out"
+maps=$("$FAULTLINE" run -o none -r 'mem.fail min=1MiB caller=main' -- sh -c "$T >/dev/null 2>&1; cat /proc/self/maps" 2>&1)
+check "libunwind is not in a process that never reached a caller= rule" bash -c '! grep -q libunwind <<<"$1"' _ "$maps"

@@ -99,7 +99,7 @@ TEST_CASE("a rule re-armed back to back (a ramp's steps) is one window, named on
         r.name = "ramp";
         r.text = "db.error p=0." + std::to_string(k);
         r.family = Family::Db;
-        r.armed_s = 2 + k;
+        r.armed_s = 2 + k + (k ? 0.0001 : 0); // each step armed just after the last retired
         r.retired_s = 3 + k;
         r.injected = 10;
         t.rules.push_back(r);
@@ -111,6 +111,12 @@ TEST_CASE("a rule re-armed back to back (a ramp's steps) is one window, named on
     CHECK(r.windows[1].end_s == doctest::Approx(6));
     CHECK(r.windows[1].injected == 40);
     CHECK(r.windows[1].rules.size() == 4);
+
+    SUBCASE("another name, or a longer gap, starts a window of its own") {
+        t.rules[2].armed_s = 4.05;
+        Report q = compute_report(t, {});
+        CHECK(q.windows.size() == 3);
+    }
 }
 
 TEST_CASE("a session without rules is one baseline window") {
