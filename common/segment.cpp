@@ -557,8 +557,8 @@ bool segment_recorded(const Segment* seg) {
     return seg->recorder_pid.load(std::memory_order_relaxed) != 0;
 }
 
-bool segment_push_outcome(Segment* seg, bool ok, bool probe, int32_t exit_code, int64_t duration_ns,
-                          std::string_view label) {
+bool segment_push_outcome(Segment* seg, bool ok, OutcomeKind kind, int32_t exit_code,
+                          int64_t duration_ns, std::string_view label) {
     int64_t now = monotonic_ns();
     int32_t pid = int32_t(getpid());
     return seg->outcomes.push([&](OutcomeRecord& r) {
@@ -567,9 +567,25 @@ bool segment_push_outcome(Segment* seg, bool ok, bool probe, int32_t exit_code, 
         r.exit_code = exit_code;
         r.duration_ns = duration_ns;
         r.ok = ok;
-        r.probe = probe;
+        r.kind = kind;
         size_t n = label.size() < sizeof r.label - 1 ? label.size() : sizeof r.label - 1;
         memcpy(r.label, label.data(), n);
+        r.label[n] = 0;
+    });
+}
+
+bool segment_push_pause(Segment* seg, int64_t start_ns, int64_t duration_ns, int32_t processes,
+                        std::string_view name) {
+    int32_t pid = int32_t(getpid());
+    return seg->outcomes.push([&](OutcomeRecord& r) {
+        r.t_ns = start_ns;
+        r.pid = pid;
+        r.exit_code = processes;
+        r.duration_ns = duration_ns;
+        r.ok = 1;
+        r.kind = OutcomeKind::Pause;
+        size_t n = name.size() < sizeof r.label - 1 ? name.size() : sizeof r.label - 1;
+        memcpy(r.label, name.data(), n);
         r.label[n] = 0;
     });
 }

@@ -109,15 +109,19 @@ struct Trace {
 };
 static_assert(sizeof(Trace) == 128);
 
-// An outcome reported by `faultline mark` or `faultline probe`.
+// What a CLI reports to the recorder: an outcome of `faultline mark` or one
+// run of `faultline probe`, or a `faultline pause` (recorded as a window).
+enum class OutcomeKind : uint8_t { Mark = 0, Probe = 1, Pause = 2 };
+
+// An outcome reported by `faultline mark` or `faultline probe`, or a pause.
 struct OutcomeRecord {
     std::atomic<uint64_t> seq;
     int64_t t_ns; // CLOCK_MONOTONIC
     int32_t pid;
-    int32_t exit_code;   // a probe's exit status (128+N for signal N), else 0
-    int64_t duration_ns; // a probe's run time, else -1
+    int32_t exit_code;   // a probe's exit status (128+N for signal N); a pause: processes
+    int64_t duration_ns; // a probe's run time or a pause's length, else -1
     uint8_t ok;
-    uint8_t probe;
+    OutcomeKind kind;
     char label[94];
 };
 static_assert(sizeof(OutcomeRecord) == 128);
@@ -274,8 +278,13 @@ void segment_stop_recording(Segment* seg, int32_t pid);
 bool segment_recorded(const Segment* seg); // a recorder is attached
 
 // Pushes an outcome (mark or probe); false (and counted as dropped) when full.
-bool segment_push_outcome(Segment* seg, bool ok, bool probe, int32_t exit_code, int64_t duration_ns,
-                          std::string_view label);
+bool segment_push_outcome(Segment* seg, bool ok, OutcomeKind kind, int32_t exit_code,
+                          int64_t duration_ns, std::string_view label);
+
+// Records a pause of `processes` processes from `start_ns` (CLOCK_MONOTONIC)
+// for `duration_ns`, for the recorder, under `name` (the report's window).
+bool segment_push_pause(Segment* seg, int64_t start_ns, int64_t duration_ns, int32_t processes,
+                        std::string_view name);
 
 int64_t monotonic_ns();
 int64_t realtime_ns();

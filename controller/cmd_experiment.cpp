@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "experiment.h"
 #include "launcher.h"
+#include "pauser.h"
 #include "recorder.h"
 #include "recording_db.h"
 #include "report_format.h"
@@ -230,7 +231,8 @@ int cmd_experiment(const Argv& argv) {
                     fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
                 sigset_t none;
                 sigemptyset(&none);
-                LaunchEnv env{shim, name, p.inherit, none};
+                // Their output goes to stderr: stdout is the report's.
+                LaunchEnv env{shim, name, p.inherit, none, true};
                 int pid = launch(p.command, env);
                 if (pid < 0) fail("experiment", std::string("fork: ") + strerror(errno), 1);
                 children.add(pid);
@@ -257,6 +259,11 @@ int cmd_experiment(const Argv& argv) {
                         ? std::string("no rules")
                         : std::string(ph.rules[0].text) + (ph.rules.size() > 1 ? " ..." : ""));
             int64_t start = monotonic_ns();
+            // A GC pause or a VM stall: the session's processes stopped for
+            // pause_ns from the phase's start (the probe, outside, goes on).
+            pid_t pauser = ph.pause_ns ? start_pause(seg, session->processes(), ph.pause_ns,
+                                                     phase_rule_name(ph.name))
+                                       : -1;
             unsigned steps = ph.ramp ? ph.ramp->steps : 1;
             for (unsigned k = 0; k < steps && !g_abort && !ended_early; ++k) {
                 std::vector<Rule> rules = ph.rules;
@@ -279,6 +286,10 @@ int cmd_experiment(const Argv& argv) {
                     nanosleep(&ts, nullptr);
                 }
                 disarm(*session, ids);
+            }
+            if (pauser > 0) {
+                end_pause_now(pauser); // the phase was cut short
+                waitpid(pauser, nullptr, 0);
             }
         }
     } catch (const cli::Failure& f) {

@@ -1,13 +1,11 @@
 // faultline pause: freezes a session's processes for a while (the seed's GC
-// pause, a VM stall) with SIGSTOP, then SIGCONT (CONTRACT 3, issue 6).
-//
-// The stop/resume is done by a watchdog process in its own session, so the
-// processes are resumed on time even when the CLI is killed mid-pause
-// (SIGKILL included): the CLI only waits for it. Ctrl-C or SIGTERM on the CLI
-// resumes them at once.
+// pause, a VM stall) with SIGSTOP, then SIGCONT (CONTRACT 3), through the
+// watchdog of pauser.h: the CLI only waits for it. Ctrl-C or SIGTERM on the
+// CLI resumes them at once.
 
 #include "cli.h"
 #include "commands.h"
+#include "pauser.h"
 #include "session.h"
 
 #include <cerrno>
@@ -24,34 +22,10 @@ using cli::fail;
 
 namespace {
 
-volatile sig_atomic_t g_resume_now = 0;
 volatile sig_atomic_t g_watchdog = 0;
 
-void on_resume_now(int) {
-    g_resume_now = 1;
-}
-
 void on_cli_signal(int) {
-    if (g_watchdog > 0) kill(g_watchdog, SIGUSR1);
-}
-
-// The watchdog: stops the processes, sleeps until `until` (CLOCK_MONOTONIC)
-// or SIGUSR1, resumes them. Never returns.
-[[noreturn]] void watchdog(const std::vector<ProcessView>& procs, int64_t until) {
-    setsid(); // out of the CLI's process group: a Ctrl-C or a group kill misses it
-    struct sigaction sa = {};
-    sa.sa_handler = on_resume_now;
-    sigaction(SIGUSR1, &sa, nullptr);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, SIG_IGN);
-    for (auto& p : procs) kill(p.pid, SIGSTOP);
-    while (!g_resume_now) {
-        int64_t left = until - monotonic_ns();
-        if (left <= 0) break;
-        timespec ts{time_t(left / 1000000000), long(left % 1000000000)};
-        nanosleep(&ts, nullptr); // SIGUSR1 cuts it short
-    }
-    for (auto& p : procs) kill(p.pid, SIGCONT);
-    _exit(0);
+    end_pause_now(g_watchdog);
 }
 
 } // namespace
@@ -84,10 +58,8 @@ int cmd_pause(const Argv& argv) {
     }
     if (procs.empty()) fail("pause", "session '" + session.name() + "' has no live process");
 
-    int64_t until = monotonic_ns() + ns;
-    pid_t dog = fork();
+    pid_t dog = start_pause(session.segment(), procs, ns);
     if (dog < 0) fail("pause", std::string("fork: ") + strerror(errno), cli::kCheckFailed);
-    if (dog == 0) watchdog(procs, until);
     g_watchdog = dog;
     struct sigaction sa = {};
     sa.sa_handler = on_cli_signal;

@@ -116,7 +116,7 @@ int cmd_mark(const Argv& argv) {
     if (!ok && pos[0] != "fail") args.usage_error("'" + pos[0] + "': say ok or fail");
     std::string label = pos.size() > 1 ? pos[1] : "";
     Session session = Session::open(cli::session_name(args, "mark"), "mark");
-    if (!segment_push_outcome(&session.segment(), ok, false, 0, -1, label))
+    if (!segment_push_outcome(&session.segment(), ok, OutcomeKind::Mark, 0, -1, label))
         fail("mark", "the session's outcome buffer is full (no recorder draining it?)",
              cli::kCheckFailed);
     return cli::kOk;
@@ -241,7 +241,7 @@ int cmd_probe(const Argv& argv) {
         if (session_over(seg)) break;
         ProbeResult r = run_probe(command, timeout);
         if (g_stop) break; // cut short by us: not an outcome of the service
-        segment_push_outcome(&seg, r.ok, true, r.exit_code, r.duration_ns,
+        segment_push_outcome(&seg, r.ok, OutcomeKind::Probe, r.exit_code, r.duration_ns,
                              r.timed_out ? "timeout" : "");
         if (verbose)
             fprintf(stderr, "faultline: probe: %s in %.1f ms (exit %d%s)\n", r.ok ? "ok" : "fail",

@@ -187,7 +187,7 @@ class Checker {
 };
 
 // Rule names derived from a phase name: letters, digits, '-', '_' and '.'.
-std::string name_from(const std::string& phase) {
+std::string name_from_phase(const std::string& phase) {
     std::string out;
     for (char c : phase) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -207,6 +207,10 @@ void name_rules(std::vector<Rule>& rules, const std::string& base) {
 }
 
 } // namespace
+
+std::string phase_rule_name(const std::string& phase) {
+    return name_from_phase(phase);
+}
 
 Rule with_probability(const Rule& r, double p) {
     Rule out = r;
@@ -314,7 +318,7 @@ Experiment load_experiment(const std::string& path, const char* command) {
     std::set<std::string> names;
     for (auto& e : *pa) {
         const toml::table& pt = c.table(e, "[[phase]]");
-        c.keys(pt, {"name", "duration", "rules", "ramp"}, "[[phase]]");
+        c.keys(pt, {"name", "duration", "rules", "ramp", "pause"}, "[[phase]]");
         Phase ph;
         ph.name = pt.contains("name") ? c.string(*pt.get("name"), "phase.name")
                                       : "phase" + std::to_string(x.phases.size() + 1);
@@ -326,7 +330,12 @@ Experiment load_experiment(const std::string& path, const char* command) {
         if (ph.duration_ns <= 0)
             c.fail_at(pt.get("duration")->source(), "phase.duration: must be > 0");
         if (auto r = pt.get("rules")) ph.rules = c.rules(*r, "phase.rules");
-        name_rules(ph.rules, name_from(ph.name));
+        if (auto v = pt.get("pause")) {
+            ph.pause_ns = c.duration(*v, "phase.pause");
+            if (ph.pause_ns <= 0 || ph.pause_ns > ph.duration_ns)
+                c.fail_at(v->source(), "phase.pause: must be > 0 and within the phase's duration");
+        }
+        name_rules(ph.rules, name_from_phase(ph.name));
         if (auto r = pt.get("ramp")) {
             const toml::table& rt = c.table(*r, "phase.ramp");
             c.keys(rt, {"p", "steps"}, "phase.ramp");

@@ -32,6 +32,7 @@ struct Phase {
     int64_t duration_ns = 0;
     std::vector<Rule> rules; // parsed, named after the phase unless name= is given
     std::optional<Ramp> ramp;
+    int64_t pause_ns = 0; // stop the session's processes this long at the phase's start
 };
 
 struct SteadyState {
@@ -60,6 +61,10 @@ Experiment load_experiment(const std::string& path, const char* command);
 // The rules of a file for `faultline run -c`: its top-level `rules` (the
 // rest of an experiment file is ignored there).
 std::vector<Rule> load_rules_file(const std::string& path, const char* command);
+
+// The name a phase gives its rules (and its pause): letters, digits, '-',
+// '_' and '.' ("db busy" → "db-busy").
+std::string phase_rule_name(const std::string& phase);
 
 // A rule with p= set to `p` (its text rewritten to match).
 Rule with_probability(const Rule& r, double p);

@@ -118,6 +118,7 @@ int launch(const std::vector<std::string>& argv, const LaunchEnv& env) {
     int pid = fork();
     if (pid != 0) return pid;
     sigprocmask(SIG_SETMASK, &env.sigmask, nullptr);
+    if (env.stdout_to_stderr) dup2(2, 1);
     std::string preload = env.shim;
     if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
     setenv("LD_PRELOAD", preload.c_str(), 1);

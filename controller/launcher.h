@@ -25,6 +25,7 @@ struct LaunchEnv {
     std::string session;
     bool inherit = true; // children and exec'd programs join the session
     sigset_t sigmask;    // the signal mask the target starts with
+    bool stdout_to_stderr = false; // keep stdout for the caller's own output (a report)
 };
 
 // fork + exec with LD_PRELOAD, FAULTLINE_SESSION (and FAULTLINE_NO_INHERIT)

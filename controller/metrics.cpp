@@ -79,11 +79,13 @@ std::vector<unsigned> measured_families(const Timeline& t) {
     for (const Sample& s : t.samples)
         for (unsigned f = 0; f < kFamilyCount; ++f) calls[f] += s.calls[f];
     std::array<bool, kFamilyCount> pick{};
-    if (t.rules.empty()) {
+    bool faults = std::any_of(t.rules.begin(), t.rules.end(), [](auto& r) { return !r.pause; });
+    if (!faults) {
         for (unsigned f = 0; f < kFamilyCount; ++f) pick[f] = calls[f] > 0;
     } else {
         const auto db = unsigned(Family::Db), vfs = unsigned(Family::Vfs);
         for (const RuleSpan& r : t.rules) {
+            if (r.pause) continue; // stops every family alike
             unsigned f = unsigned(r.family);
             if (f >= kFamilyCount) continue;
             // The program sees its file layer's faults through the SQLite API.

@@ -158,9 +158,13 @@ bool Recorder::drain() {
     }
     OutcomeRecord o;
     while (ok_ && seg_.outcomes.pop(o)) {
+        if (o.kind == OutcomeKind::Pause) {
+            record_pause(o);
+            continue;
+        }
         OutcomeRow row{seconds(o.t_ns),
                        o.ok != 0,
-                       o.probe != 0,
+                       o.kind == OutcomeKind::Probe,
                        std::string(o.label),
                        o.duration_ns >= 0 ? double(o.duration_ns) / 1e6 : -1.0,
                        o.exit_code,
@@ -168,6 +172,24 @@ bool Recorder::drain() {
         if (!db_->add_outcome(row)) failed("storing an outcome");
     }
     return cut;
+}
+
+// A pause is stored as a rule that was armed while the processes were
+// stopped: the report shows it as a fault window like any other.
+void Recorder::record_pause(const OutcomeRecord& o) {
+    RuleRow r;
+    r.id = next_pause_id_++;
+    r.name = o.label[0] ? std::string(o.label, strnlen(o.label, sizeof o.label)) : "pause";
+    char text[64];
+    snprintf(text, sizeof text, "pause for=%.0fms (%d processes)", double(o.duration_ns) / 1e6,
+             o.exit_code);
+    r.text = text;
+    r.family = "pause";
+    r.kind = "pause";
+    r.armed_s = seconds(o.t_ns);
+    if (!db_->add_rule(r) || !db_->retire_rule(r.id, seconds(o.t_ns + o.duration_ns)) ||
+        !db_->update_rule(r.id, 0, 0, uint64_t(o.exit_code)))
+        failed("storing a pause");
 }
 
 void Recorder::track_rules() {

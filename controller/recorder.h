@@ -54,6 +54,7 @@ class Recorder {
     void sample();
     void sample_processes(double t);
     void failed(const char* what);
+    void record_pause(const OutcomeRecord& o);
 
     Segment& seg_;
     RecorderOptions opt_;
@@ -66,6 +67,7 @@ class Recorder {
     int64_t stuck_since_ns_ = 0;
     uint64_t stuck_at_ = ~uint64_t(0); // none: the ring was empty
     Symbolizer symbols_;
+    uint32_t next_pause_id_ = 1'000'000;                         // pauses' ids in the rules table
     std::map<std::tuple<int32_t, int64_t>, std::string> traces_; // (tid, t_ns) → backtrace
 };
 

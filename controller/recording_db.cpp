@@ -367,7 +367,9 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
                 r.id = uint32_t(sqlite3_column_int64(st, 0));
                 r.name = column_text(st, 1);
                 r.text = column_text(st, 2);
-                r.family = family_named(column_text(st, 3));
+                std::string family = column_text(st, 3);
+                r.pause = family == "pause";
+                r.family = family_named(family);
                 r.armed_s = sqlite3_column_double(st, 4);
                 r.retired_s = sqlite3_column_double(st, 5);
                 r.injected = uint64_t(sqlite3_column_int64(st, 6));

@@ -21,6 +21,7 @@ struct RuleSpan {
     double armed_s = 0;
     double retired_s = -1; // < 0: still armed when the recording ended
     uint64_t injected = 0; // the rule's final injection count
+    bool pause = false;    // a `faultline pause` (injected: processes stopped): no family
 };
 
 // An outcome reported from outside the target: `faultline mark` or one run

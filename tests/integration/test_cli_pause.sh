@@ -55,3 +55,39 @@ expect_eq "a pid outside the session exits 2" 2 "$?"
 expect_match "and says why" "not a process of session" "$(cat "$TEST_TMP/err")"
 kill "$other" 2>/dev/null
 wait "$other" 2>/dev/null
+
+# A pause is recorded: the report shows it as a window (named "pause", its
+# injections the processes stopped), here while `faultline run` records.
+name3=$name-rec
+db=$TEST_TMP/pause.db
+out3=$TEST_TMP/pause3.out
+"$FAULTLINE" run -o "$db" -s "$name3" -- "$PYTHON" "$TEST_TMP/ticker.py" 3 >"$out3" 2>&1 &
+run3=$!
+check "the recorded ticker starts" wait_until grep -q ready "$out3"
+sleep 0.8
+"$FAULTLINE" pause -s "$name3" --for 500ms
+wait "$run3"
+json=$("$FAULTLINE" report -o "$db" --format json)
+w=$("$PYTHON" -c 'import json,sys; w=json.loads(sys.argv[1])["windows"]; print(len(w), w[1]["name"], w[1]["injected"], round(w[1]["end_s"]-w[1]["start_s"],1))' "$json" 2>&1)
+expect_eq "report: baseline and one 0.5 s window named pause, 1 process stopped" "2 pause 1 0.5" "$w"
+
+# An experiment phase with pause = DUR: python3 sees the gap, the report
+# names the window after the phase.
+cat >"$TEST_TMP/pause.toml" <<TOML
+[target]
+command = ["$PYTHON", "$TEST_TMP/ticker.py", "3"]
+[[phase]]
+name = "warm up"
+duration = "1s"
+[[phase]]
+name = "gc pause"
+duration = "1s"
+pause = "300ms"
+[[phase]]
+name = "after"
+duration = "500ms"
+TOML
+"$FAULTLINE" experiment "$TEST_TMP/pause.toml" -o "$TEST_TMP/exp.db" -s "$name-exp" --quiet --format json >"$TEST_TMP/exp.json" 2>"$TEST_TMP/exp.err"
+expect_eq "the experiment exits 0" 0 "$?"
+w=$("$PYTHON" -c 'import json,sys; w=json.load(open(sys.argv[1]))["windows"]; print(w[1]["name"], w[1]["injected"], round(w[1]["end_s"]-w[1]["start_s"],1))' "$TEST_TMP/exp.json" 2>&1)
+expect_eq "its window: gc-pause, 1 process, 0.3 s" "gc-pause 1 0.3" "$w"

@@ -1,0 +1,52 @@
+#include "pauser.h"
+
+#include <csignal>
+#include <ctime>
+#include <unistd.h>
+
+namespace faultline {
+
+namespace {
+
+volatile sig_atomic_t g_resume_now = 0;
+
+void on_resume_now(int) {
+    g_resume_now = 1;
+}
+
+[[noreturn]] void watchdog(Segment& seg, const std::vector<ProcessView>& procs, int64_t until,
+                           const std::string& name) {
+    setsid(); // out of the caller's process group: a Ctrl-C or a group kill misses it
+    struct sigaction sa = {};
+    sa.sa_handler = on_resume_now;
+    sigaction(SIGUSR1, &sa, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, SIG_IGN);
+    int64_t start = monotonic_ns();
+    for (auto& p : procs) kill(p.pid, SIGSTOP);
+    while (!g_resume_now) {
+        int64_t left = until - monotonic_ns();
+        if (left <= 0) break;
+        timespec ts{time_t(left / 1000000000), long(left % 1000000000)};
+        nanosleep(&ts, nullptr); // SIGUSR1 cuts it short
+    }
+    for (auto& p : procs) kill(p.pid, SIGCONT);
+    int64_t took = monotonic_ns() - start;
+    segment_push_pause(&seg, start, took, int32_t(procs.size()), name);
+    _exit(0);
+}
+
+} // namespace
+
+pid_t start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t duration_ns,
+                  const std::string& name) {
+    int64_t until = monotonic_ns() + duration_ns;
+    pid_t dog = fork();
+    if (dog == 0) watchdog(seg, procs, until, name);
+    return dog;
+}
+
+void end_pause_now(pid_t watchdog) {
+    if (watchdog > 0) kill(watchdog, SIGUSR1);
+}
+
+} // namespace faultline
