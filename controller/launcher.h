@@ -23,8 +23,8 @@ std::vector<std::string> check_target(const std::string& path, const char* comma
 struct LaunchEnv {
     std::string shim; // absolute path
     std::string session;
-    bool inherit = true; // children and exec'd programs join the session
-    sigset_t sigmask;    // the signal mask the target starts with
+    bool inherit = true;           // children and exec'd programs join the session
+    sigset_t sigmask;              // the signal mask the target starts with
     bool stdout_to_stderr = false; // keep stdout for the caller's own output (a report)
 };
 
