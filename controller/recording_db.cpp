@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <map>
 #include <sqlite3.h>
 #include <type_traits>
@@ -79,8 +80,21 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
         fail(command, path + ": " + why);
     }
     sqlite3_busy_timeout(db_, 2000);
+    // Two recorders starting together on one new file (two `faultline run`
+    // in one directory) race to create it and to switch it to WAL, and SQLite
+    // answers that race with SQLITE_BUSY without waiting: try again, for up
+    // to 5 s.
     char* err = nullptr;
-    if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    int rc = SQLITE_OK;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        sqlite3_free(err);
+        err = nullptr;
+        rc = sqlite3_exec(db_, kSchema, nullptr, nullptr, &err);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
+        timespec nap{0, 50'000'000};
+        nanosleep(&nap, nullptr);
+    }
+    if (rc != SQLITE_OK) {
         std::string why = err ? err : "cannot create the schema";
         sqlite3_free(err);
         sqlite3_close(db_);

@@ -267,3 +267,14 @@ for i in 1 2 3; do
 done
 expect_eq "each session's rules table holds its rule, armed and retired" \
     "big1|1|1 big2|1|1 big3|1|1 " "$recorded"
+
+# Two runs recording into one new file at the same moment (two terminals in
+# one directory): both record, the file holds both sessions.
+shared=$TEST_TMP/shared.db
+for i in 1 2 3; do
+    "$FAULTLINE" run -o "$shared" -s "$(new_session)-$i" -- "$PYTHON" -c 'import time; time.sleep(0.5)' \
+        2>"$TEST_TMP/shared.err.$i" &
+done
+wait
+expect_eq "three concurrent recorders on one new file: no error" "" "$(cat "$TEST_TMP"/shared.err.*)"
+expect_eq "the file holds the three sessions" 3 "$(sqlite3 "$shared" 'SELECT count(*) FROM sessions WHERE ended_s IS NOT NULL')"
