@@ -122,7 +122,7 @@ integration: all $(TARGETS)
 	$(Q)tests/integration/run
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory -j2 all $(UNIT) $(TARGETS)
+	$(Q)$(MAKE) --no-print-directory -j2 all $(UNIT) $(TARGETS) $(FUZZERS)
 	$(Q)$(UNIT)
 	$(Q)$(MAKE) --no-print-directory -j2 unit-sanitized
 	$(Q)$(MAKE) --no-print-directory fuzz-brief
@@ -130,7 +130,7 @@ test: deps
 
 # libFuzzer targets (clang): the rule parser and the experiment loader, under
 # ASan+UBSan. `make fuzz` runs each for FUZZ_SECONDS (default 300), keeping
-# what it finds in build/fuzz/; `make test` runs each briefly on its corpus.
+# what it finds in build/fuzz/; `make test` runs each for 10 s on its corpus.
 FUZZ_SECONDS ?= 300
 FUZZ_CXX := clang++ -std=c++20 -g -O1 -I. -fsanitize=fuzzer,address,undefined \
             -fno-sanitize-recover=undefined
@@ -152,7 +152,7 @@ $(BUILD)/fuzz/fuzz_experiment: tests/fuzz/fuzz_experiment.cpp controller/experim
 fuzz-brief: $(FUZZERS)
 	$(Q)for f in rules experiment; do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$f && \
-	    $(BUILD)/fuzz/fuzz_$$f -max_total_time=15 -timeout=5 -rss_limit_mb=2048 \
+	    $(BUILD)/fuzz/fuzz_$$f -max_total_time=10 -timeout=5 -rss_limit_mb=2048 \
 	        -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f \
 	        2>$(BUILD)/fuzz/fuzz_$$f.log || { tail -30 $(BUILD)/fuzz/fuzz_$$f.log; exit 1; }; \
 	    echo "fuzz_$$f: $$(grep -o 'Done [0-9]* runs' $(BUILD)/fuzz/fuzz_$$f.log), no crash"; \
