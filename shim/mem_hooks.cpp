@@ -242,8 +242,10 @@ inline bool gated(Hook hook, size_t size, uint64_t mask) {
     if (ts.depth || !ts.ready || !slot) return false;
     auto& calls = slot->calls[unsigned(hook)];
     calls.store(calls.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    auto& bytes = slot->bytes[unsigned(hook)];
-    bytes.store(bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
+    if (mask & kObservedBit) { // bytes only for a recorder: a non-matching rule stays cheap
+        auto& bytes = slot->bytes[unsigned(hook)];
+        bytes.store(bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
+    }
     for (mask &= kRuleBits; mask; mask &= mask - 1) {
         auto& seen = slot->seen[__builtin_ctzll(mask)];
         seen.store(seen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
