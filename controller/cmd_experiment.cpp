@@ -92,6 +92,21 @@ class Children {
     int probe_ = -1;
 };
 
+// Whatever is still attached to a session the experiment created (a
+// daemon, or a script's children orphaned when a fault killed the script):
+// SIGTERM, then SIGKILL after `grace`. Nothing outlives the experiment.
+void stop_attached(Session& s, int64_t grace_ns) {
+    auto procs = s.processes();
+    if (procs.empty()) return;
+    for (auto& p : procs) kill(p.pid, SIGTERM);
+    int64_t until = monotonic_ns() + grace_ns;
+    while (monotonic_ns() < until && !s.processes().empty()) {
+        timespec ts{0, 20'000'000};
+        nanosleep(&ts, nullptr);
+    }
+    for (auto& p : s.processes()) kill(p.pid, SIGKILL);
+}
+
 std::string self_path() {
     char buf[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -227,12 +242,13 @@ int cmd_experiment(const Argv& argv) {
             std::string shim = find_shim("experiment");
             for (auto& p : x.processes) {
                 std::string program = resolve_program(p.command[0], "experiment");
-                for (auto& w : check_target(program, "experiment"))
-                    fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
+                if (p.shim)
+                    for (auto& w : check_target(program, "experiment"))
+                        fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
                 sigset_t none;
                 sigemptyset(&none);
                 // Their output goes to stderr: stdout is the report's.
-                LaunchEnv env{shim, name, p.inherit, none, true};
+                LaunchEnv env{shim, name, p.inherit, none, true, p.shim};
                 int pid = launch(p.command, env);
                 if (pid < 0) fail("experiment", std::string("fork: ") + strerror(errno), 1);
                 children.add(pid);
@@ -306,6 +322,7 @@ int cmd_experiment(const Argv& argv) {
 
     disarm(*session, whole);
     children.stop(2'000'000'000);
+    if (created) stop_attached(*session, 2'000'000'000);
     recorder->poll();
     recorder->finish();
     cleanup_created();

@@ -275,7 +275,7 @@ Experiment load_experiment(const std::string& path, const char* command) {
         if (!a) c.fail_at(n->source(), "process: expected [[process]] tables");
         for (auto& e : *a) {
             const toml::table& pt = c.table(e, "[[process]]");
-            c.keys(pt, {"command", "inherit"}, "[[process]]");
+            c.keys(pt, {"command", "inherit", "shim"}, "[[process]]");
             ExperimentProcess p;
             if (!pt.contains("command")) c.fail_at(pt.source(), "[[process]]: command is required");
             p.command = c.command(*pt.get("command"), "process.command");
@@ -283,6 +283,11 @@ Experiment load_experiment(const std::string& path, const char* command) {
                 if (!i->is_boolean())
                     c.fail_at(i->source(), "process.inherit: expected true or false");
                 p.inherit = *i->value<bool>();
+            }
+            if (auto i = pt.get("shim")) {
+                if (!i->is_boolean())
+                    c.fail_at(i->source(), "process.shim: expected true or false");
+                p.shim = *i->value<bool>();
             }
             x.processes.push_back(std::move(p));
         }

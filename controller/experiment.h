@@ -18,6 +18,7 @@ namespace faultline {
 struct ExperimentProcess {
     std::vector<std::string> command;
     bool inherit = true; // its children join the session
+    bool shim = true;    // false: not under the shim (a load generator), FAULTLINE_SESSION set
 };
 
 // `p` of every rule of the phase goes from `from` to `to` in `steps` equal

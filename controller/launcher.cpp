@@ -119,9 +119,11 @@ int launch(const std::vector<std::string>& argv, const LaunchEnv& env) {
     if (pid != 0) return pid;
     sigprocmask(SIG_SETMASK, &env.sigmask, nullptr);
     if (env.stdout_to_stderr) dup2(2, 1);
-    std::string preload = env.shim;
-    if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
-    setenv("LD_PRELOAD", preload.c_str(), 1);
+    if (env.preload) {
+        std::string preload = env.shim;
+        if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
+        setenv("LD_PRELOAD", preload.c_str(), 1);
+    }
     setenv("FAULTLINE_SESSION", env.session.c_str(), 1);
     unsetenv("FAULTLINE_RULES"); // the session holds the rules
     if (!env.inherit) setenv("FAULTLINE_NO_INHERIT", "1", 1);

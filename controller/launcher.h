@@ -26,6 +26,7 @@ struct LaunchEnv {
     bool inherit = true;           // children and exec'd programs join the session
     sigset_t sigmask;              // the signal mask the target starts with
     bool stdout_to_stderr = false; // keep stdout for the caller's own output (a report)
+    bool preload = true; // false: in the session (FAULTLINE_SESSION) but not under the shim
 };
 
 // fork + exec with LD_PRELOAD, FAULTLINE_SESSION (and FAULTLINE_NO_INHERIT)
