@@ -103,11 +103,13 @@ int cmd_record(const Argv& argv) {
 // -- mark ------------------------------------------------------------------------------
 
 int cmd_mark(const Argv& argv) {
-    cli::Args args("mark", "-s NAME ok|fail [LABEL]",
-                   "Records an outcome from a script: one operation that succeeded or failed.\n"
-                   "The report's success rate and throughput come from marks and probes when a\n"
-                   "session has any. Marks wait in the session until its recorder stores them.",
-                   {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"}});
+    cli::Args args("mark", "-s NAME [--duration DUR] ok|fail [LABEL]",
+                   "Records an outcome from a script: one operation that succeeded or failed,\n"
+                   "and with --duration how long it took. The report's success rate, throughput\n"
+                   "and (with durations) latency come from marks and probes when a session has\n"
+                   "any. Marks wait in the session until its recorder stores them.",
+                   {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
+                    {"--duration", 'd', true, "how long the operation took (e.g. 12.5ms)"}});
     if (!args.parse(argv)) return cli::kOk;
     auto& pos = args.positionals();
     if (pos.empty()) args.usage_error("say ok or fail");
@@ -115,8 +117,10 @@ int cmd_mark(const Argv& argv) {
     bool ok = pos[0] == "ok";
     if (!ok && pos[0] != "fail") args.usage_error("'" + pos[0] + "': say ok or fail");
     std::string label = pos.size() > 1 ? pos[1] : "";
+    int64_t took = -1;
+    if (auto d = args.get("--duration")) took = cli::parse_duration_arg(*d, "mark", "--duration");
     Session session = Session::open(cli::session_name(args, "mark"), "mark");
-    if (!segment_push_outcome(&session.segment(), ok, OutcomeKind::Mark, 0, -1, label))
+    if (!segment_push_outcome(&session.segment(), ok, OutcomeKind::Mark, 0, took, label))
         fail("mark", "the session's outcome buffer is full (no recorder draining it?)",
              cli::kCheckFailed);
     return cli::kOk;

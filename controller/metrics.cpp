@@ -137,7 +137,8 @@ class Collector {
         if (!outcomes_) return;
         y.ops += 1;
         y.failed += o.ok ? 0 : 1;
-        if (o.probe && o.duration_ms >= 0) y.probe_ms.push_back(o.duration_ms);
+        // Probe runs, and marks given --duration: the operations' own latency.
+        if (o.duration_ms >= 0) y.probe_ms.push_back(o.duration_ms);
     }
 
     void add_sample(Tally& y, const Sample& s) const {

@@ -156,7 +156,8 @@ class Marker:
     def mark(self, outcome):
         try:
             proc = subprocess.Popen(
-                self._argv + ["ok" if outcome.ok else "fail", outcome.label()],
+                self._argv + ["--duration", f"{outcome.latency * 1000:.3f}ms",
+                              "ok" if outcome.ok else "fail", outcome.label()],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,  # its errors: on our stderr
             )
         except OSError as exc:

@@ -278,3 +278,12 @@ done
 wait
 expect_eq "three concurrent recorders on one new file: no error" "" "$(cat "$TEST_TMP"/shared.err.*)"
 expect_eq "the file holds the three sessions" 3 "$(sqlite3 "$shared" 'SELECT count(*) FROM sessions WHERE ended_s IS NOT NULL')"
+
+# mark --duration: the report's latency comes from the marks' own durations.
+mdb=$TEST_TMP/markdur.db
+"$FAULTLINE" run -o "$mdb" -s "$(new_session)" -- sh -c "
+    for d in 10 20 30 40 50 60 70 80 90 100; do $FAULTLINE mark --duration \${d}ms ok; done; sleep 0.2"
+lat=$("$FAULTLINE" report -o "$mdb" --format json | "$PYTHON" -c 'import json,sys; w=json.load(sys.stdin)["windows"][0]; print(w["p50_ms"], w["p99_ms"])')
+expect_eq "p50/p99 of marks given --duration 10..100 ms (nearest rank)" "50 100" "$lat"
+"$FAULTLINE" mark -s "$(new_session)" --duration 5parsecs ok 2>/dev/null
+expect_eq "mark --duration with a bad unit exits 2" 2 "$?"
