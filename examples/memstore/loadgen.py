@@ -386,6 +386,9 @@ def parse_args(argv):
     p.add_argument("--preloaded", type=int, default=0, metavar="N",
                    help="ids 1..N exist already (server.py --preload N): reads ask for them too")
     p.add_argument("--seed", type=int, help="seed of the request mix and texts (default: random)")
+    p.add_argument("--wait-ready", type=float, default=10.0, metavar="S",
+                   help="first wait up to S seconds for GET /health to answer 200, so that a "
+                        "service still starting is not counted as failing (default %(default)s; 0: no wait)")
     p.add_argument("--json", action="store_true", help="print the summary as one json object")
     args = p.parse_args(argv)
     if args.rate <= 0 or args.duration < 0 or args.timeout <= 0:
@@ -406,8 +409,28 @@ def make_marker(args):
     return Marker(binary, session)
 
 
+def wait_ready(url, seconds):
+    """Polls GET /health every 50 ms until it answers 200 or `seconds` pass.
+    Returns whether it did. (Load that starts before its service is up
+    measures the start-up, not the service.)"""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with opener.open(url + "/health", timeout=0.5) as response:
+                if response.status == 200:
+                    return True
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    return False
+
+
 def main(argv):
     args = parse_args(argv)
+    if args.wait_ready > 0 and not wait_ready(args.url, args.wait_ready):
+        print(f"loadgen: {args.url}/health did not answer 200 within {args.wait_ready:g} s; "
+              "sending anyway", file=sys.stderr)
     marker = make_marker(args)
     log_file = open(args.log, "w", encoding="utf-8") if args.log else None
     try:
