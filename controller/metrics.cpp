@@ -39,9 +39,9 @@ struct Window {
     std::vector<size_t> rules; // indexes into Timeline::rules
 };
 
-// A rule re-armed under the same name this soon after it retired (the steps
-// of an experiment's ramp, disarmed and armed back to back) continues its
-// window.
+// A rule armed this soon after the window's last retirement (the steps of
+// an experiment's ramp, or its next phase, disarmed and armed back to back)
+// continues the window.
 constexpr double kRearmGap_s = 0.010;
 
 std::vector<Window> fault_windows(const Timeline& t) {
@@ -61,7 +61,9 @@ std::vector<Window> fault_windows(const Timeline& t) {
                 rearmed = rearmed || (t.rules[j].name == r.name && t.rules[j].retired_s >= 0 &&
                                       start >= t.rules[j].retired_s &&
                                       start - t.rules[j].retired_s <= kRearmGap_s);
-        if (!out.empty() && (start <= out.back().end || rearmed)) {
+        // Back to back (an experiment's next phase armed as the last is
+        // disarmed) is one continuous fault period.
+        if (!out.empty() && (start <= out.back().end + kRearmGap_s || rearmed)) {
             Window& w = out.back();
             w.end = std::max(w.end, end);
             w.open = w.open || open;
