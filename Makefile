@@ -1,7 +1,7 @@
 # faultline: one entry point.
 #   make              build/faultline and build/libfaultline.so
 #   make test         install missing Debian packages, build, run every test
-#   make demo         same set-up, then a short memory-fault demo
+#   make demo         same set-up, then faults on real programs and three chaos scenarios
 #   make bench        overhead benchmarks (ratios against runs without the shim)
 #   make install PREFIX=/usr/local DESTDIR=
 # Knobs: debug=1 (-O0), sanitize=address|undefined|thread (unit tests and

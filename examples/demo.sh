@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make demo: a short memory-fault experiment on an unmodified python3 program.
+# make demo: faults on unmodified programs (python3, curl, sqlite3), then three
+# of the methodology's scenarios on examples/memstore, measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FL=${FAULTLINE:-build/faultline}
@@ -58,4 +59,12 @@ echo "\$ faultline run -r 'db.io op=write rc=FULL' -- sqlite3 app.db 'insert int
 echo "\$ sqlite3 app.db 'select count(*) from t; pragma integrity_check'   # nothing lost, nothing torn"
 sqlite3 "$tmp/app.db" 'select count(*) from t; pragma integrity_check'
 
-say "Done. README.md has the tour; docs/rules.md every fault; 'faultline --help' the commands."
+say "5. The chaos methodology on a real service: one scenario per family, measured"
+echo "   examples/memstore under load; each experiment has a baseline, a fault and a recovery phase,"
+echo "   and tolerances from the methodology's tables (examples/experiments/: all 18)."
+echo "\$ examples/run-all 01 07 13 -o build/demo"
+# run-all exits 1 when a scenario deviates: that is a finding, not a demo failure.
+PATH=$PWD/build:$PATH examples/run-all 01 07 13 -o build/demo || [ $? -eq 1 ]
+echo "   (build/demo/report.html: the tables and each scenario's timeline)"
+
+say "Done. docs/guide.md walks through it; docs/rules.md has every fault; 'faultline --help' the commands."
