@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <sys/random.h>
+#include <unistd.h>
 
 namespace faultline::cli {
 
@@ -150,6 +153,13 @@ uint64_t parse_count_arg(const std::string& text, const char* command, const cha
     if (text.empty() || *end || errno || text[0] == '-')
         fail(command, std::string(option) + " '" + text + "': expected a whole number");
     return v;
+}
+
+uint64_t random_seed() {
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof s, 0) != sizeof s)
+        s = uint64_t(getpid()) * 2654435761u ^ uint64_t(time(nullptr));
+    return s;
 }
 
 } // namespace faultline::cli

@@ -60,6 +60,9 @@ int64_t parse_duration_arg(const std::string& text, const char* command, const c
 double parse_number_arg(const std::string& text, const char* command, const char* option);
 uint64_t parse_count_arg(const std::string& text, const char* command, const char* option);
 
+// A seed from the kernel's random source, for a run given no --seed.
+uint64_t random_seed();
+
 // The session a live command acts on: -s, else $FAULTLINE_SESSION.
 std::string session_name(const Args& args, const char* command);
 

@@ -23,7 +23,6 @@
 #include <ctime>
 #include <memory>
 #include <optional>
-#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,12 +136,6 @@ int start_probe(const Experiment& x, const std::string& session) {
     _exit(127);
 }
 
-uint64_t random_seed() {
-    uint64_t s = 0;
-    if (getrandom(&s, sizeof s, 0) != sizeof s) s = uint64_t(getpid()) ^ uint64_t(time(nullptr));
-    return s;
-}
-
 void say(const char* fmt, const std::string& a, const std::string& b = "") {
     fprintf(stderr, fmt, a.c_str(), b.c_str());
 }
@@ -184,12 +177,10 @@ int cmd_experiment(const Argv& argv) {
     if (auto s = args.get("--seed"))
         seed = cli::parse_count_arg(*s, "experiment", "--seed");
     else if (!x.seed)
-        seed = random_seed();
-    std::string path = args.get("--output").value_or(x.output);
-    if (path.empty()) {
-        const char* env = getenv("FAULTLINE_DB");
-        path = env && *env ? env : "faultline.db";
-    }
+        seed = cli::random_seed();
+    auto given = args.get("--output");
+    if (!given && !x.output.empty()) given = x.output;
+    std::string path = recording_path(given);
     if (path == "none") fail("experiment", "-o none: an experiment needs its recording to report");
 
     // The session: ours, or the file's live one.

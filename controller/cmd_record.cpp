@@ -51,12 +51,6 @@ bool session_over(const Segment& seg) {
     return segment_is_stale(&seg);
 }
 
-std::string db_path(const cli::Args& args) {
-    if (auto o = args.get("--output")) return *o;
-    if (const char* env = getenv("FAULTLINE_DB"); env && *env) return env;
-    return "faultline.db";
-}
-
 } // namespace
 
 // -- record -----------------------------------------------------------------------
@@ -74,7 +68,7 @@ int cmd_record(const Argv& argv) {
     if (!args.parse(argv)) return cli::kOk;
     if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
     RecorderOptions opt;
-    opt.path = db_path(args);
+    opt.path = recording_path(args.get("--output"));
     if (opt.path == "none") args.usage_error("-o none: record needs a file");
     if (auto d = args.get("--sample"))
         opt.sample_ns = cli::parse_duration_arg(*d, "record", "--sample");
@@ -300,7 +294,7 @@ int cmd_report(const Argv& argv) {
     if (auto d = args.get("--recovery-window"))
         opt.recovery_window_s =
             double(cli::parse_duration_arg(*d, "report", "--recovery-window")) / 1e9;
-    std::string path = db_path(args);
+    std::string path = recording_path(args.get("--output"));
     if (access(path.c_str(), R_OK) != 0)
         fail("report", path + ": " + strerror(errno) + " (record with faultline run -o FILE)");
     Timeline t = load_timeline(path, args.get("--session").value_or(""), "report");

@@ -16,7 +16,6 @@
 #include <ctime>
 #include <memory>
 #include <optional>
-#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,23 +29,6 @@ volatile sig_atomic_t g_child = 0;
 
 void forward_signal(int sig) {
     if (g_child > 0) kill(g_child, sig);
-}
-
-uint64_t parse_seed(const std::string& text) {
-    char* end = nullptr;
-    errno = 0;
-    unsigned long long v = strtoull(text.c_str(), &end, 10);
-    if (text.empty() || *end || errno || text[0] == '-')
-        fail("run", "--seed '" + text + "': expected a whole number");
-    return v;
-}
-
-// Where `run` records: -o FILE, else $FAULTLINE_DB, else ./faultline.db;
-// "none": nowhere.
-std::string recording_path(const cli::Args& args) {
-    if (auto o = args.get("--output")) return *o;
-    if (const char* env = getenv("FAULTLINE_DB"); env && *env) return env;
-    return "faultline.db";
 }
 
 std::string command_line(const Argv& command) {
@@ -68,13 +50,6 @@ int wait_recording(int pid, Recorder* recorder) {
             nanosleep(&ts, nullptr);
         }
     }
-}
-
-uint64_t random_seed() {
-    uint64_t s = 0;
-    if (getrandom(&s, sizeof s, 0) != sizeof s)
-        s = uint64_t(getpid()) * 2654435761u ^ uint64_t(time(nullptr));
-    return s;
 }
 
 } // namespace
@@ -110,10 +85,11 @@ int cmd_run(const Argv& argv) {
     std::string name = args.get("--session").value_or("fl-" + std::to_string(getpid()));
     if (!valid_session_name(name))
         fail("run", "session name '" + name + "': use letters, digits, '_', '-' and '.'");
-    uint64_t seed = args.has("--seed") ? parse_seed(*args.get("--seed")) : random_seed();
+    uint64_t seed = args.has("--seed") ? cli::parse_count_arg(*args.get("--seed"), "run", "--seed")
+                                       : cli::random_seed();
     bool verbose = args.has("--verbose");
     RecorderOptions rec;
-    rec.path = recording_path(args);
+    rec.path = recording_path(args.get("--output"));
     rec.command = command_line(command);
     if (auto d = args.get("--sample"))
         rec.sample_ns = cli::parse_duration_arg(*d, "run", "--sample");

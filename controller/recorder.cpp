@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -57,6 +58,12 @@ bool read_process(int32_t pid, ProcessRow& out) {
 }
 
 } // namespace
+
+std::string recording_path(const std::optional<std::string>& output) {
+    if (output) return *output;
+    if (const char* env = getenv("FAULTLINE_DB"); env && *env) return env;
+    return "faultline.db";
+}
 
 Recorder::Recorder(Segment& seg, const RecorderOptions& opt, const char* command)
     : seg_(seg), opt_(opt), prev_(new ThreadTotals), cur_(new ThreadTotals) {

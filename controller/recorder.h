@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -23,6 +24,10 @@ struct RecorderOptions {
     int64_t sample_ns = 100'000'000; // counter samples
     std::string command;             // what was started, for the sessions row
 };
+
+// Where a recording goes: `output` (-o) when given, else $FAULTLINE_DB, else
+// ./faultline.db. "none" means nowhere (for the callers that allow it).
+std::string recording_path(const std::optional<std::string>& output);
 
 class Recorder {
   public:
