@@ -35,20 +35,20 @@ CTL_LIBS := -lsqlite3
 
 COMMON_SRC := $(wildcard common/*.cpp)
 SHIM_SRC := $(wildcard shim/*.cpp)
-CTL_SRC := $(wildcard controller/*.cpp)
+CTL_SRC := $(wildcard controller/*/*.cpp)
 UNIT_SRC := $(wildcard tests/unit/*.cpp)
 TARGET_SRC := $(wildcard tests/targets/*.cpp)
 BENCH_SRC := $(wildcard bench/*.cpp)
 
 SHIM_OBJ := $(SHIM_SRC:%.cpp=$(OBJ)/shim-pic/%.o) $(COMMON_SRC:%.cpp=$(OBJ)/shim-pic/%.o)
-CTL_LIB_OBJ := $(filter-out $(OBJ)/ctl/controller/main.o,$(CTL_SRC:%.cpp=$(OBJ)/ctl/%.o)) \
+CTL_LIB_OBJ := $(filter-out $(OBJ)/ctl/controller/cli/main.o,$(CTL_SRC:%.cpp=$(OBJ)/ctl/%.o)) \
                $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
-CTL_OBJ := $(OBJ)/ctl/controller/main.o $(CTL_LIB_OBJ)
+CTL_OBJ := $(OBJ)/ctl/controller/cli/main.o $(CTL_LIB_OBJ)
 UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/trigger.o $(OBJ)/ctl/shim/bootstrap_arena.o
 # What the unit tests exercise of the controller (not the commands: the
 # integration tests drive those), so that the sanitizer build does not
 # compile toml++ (a minute under ASan; the fuzzer covers that loader).
-UNIT_CTL_OBJ := $(addprefix $(OBJ)/ctl/controller/,metrics.o report_format.o cli.o) \
+UNIT_CTL_OBJ := $(addprefix $(OBJ)/ctl/controller/,report/metrics.o report/report_format.o cli/cli.o) \
                 $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
 
 # The default variant's programs live in build/; others in build/<variant>/
@@ -147,9 +147,9 @@ $(BUILD)/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.cpp common/rule_parser.cpp commo
 	@$(if $(Q),echo "  FUZZ $@")
 	$(Q)$(FUZZ_CXX) -o $@ $(filter %.cpp,$^)
 
-$(BUILD)/fuzz/fuzz_experiment: tests/fuzz/fuzz_experiment.cpp controller/experiment.cpp \
-                               controller/cli.cpp common/rule_parser.cpp common/units.cpp \
-                               common/segment.cpp $(wildcard common/*.h controller/*.h)
+$(BUILD)/fuzz/fuzz_experiment: tests/fuzz/fuzz_experiment.cpp controller/experiment/experiment.cpp \
+                               controller/cli/cli.cpp common/rule_parser.cpp common/units.cpp \
+                               common/segment.cpp $(wildcard common/*.h controller/*/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ $@")
 	$(Q)$(FUZZ_CXX) -o $@ $(filter %.cpp,$^) -lrt
@@ -188,11 +188,11 @@ install: all
 
 format:
 	clang-format -i $(COMMON_SRC) $(SHIM_SRC) $(CTL_SRC) $(UNIT_SRC) $(TARGET_SRC) $(BENCH_SRC) \
-	    $(wildcard common/*.h shim/*.h controller/*.h)
+	    $(wildcard common/*.h shim/*.h controller/*/*.h)
 
 check-format:
 	clang-format --dry-run -Werror $(COMMON_SRC) $(SHIM_SRC) $(CTL_SRC) $(UNIT_SRC) $(TARGET_SRC) \
-	    $(BENCH_SRC) $(wildcard common/*.h shim/*.h controller/*.h)
+	    $(BENCH_SRC) $(wildcard common/*.h shim/*.h controller/*/*.h)
 
 clean:
 	rm -rf $(BUILD)

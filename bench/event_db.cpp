@@ -15,8 +15,8 @@
 //                    fresh connection after the last commit (K == N)
 
 #include "common/units.cpp"
-#include "controller/cli.cpp"
-#include "controller/recording_db.cpp"
+#include "controller/cli/cli.cpp"
+#include "controller/record/recording_db.cpp"
 
 #include <cstdio>
 #include <ctime>

@@ -2,8 +2,8 @@
 // toml++) on any file. Bad input must end in a cli::Failure that names
 // FILE:LINE:COL (or FILE: for a file-level problem), never a crash, a hang
 // or another exception.
-#include "controller/cli.h"
-#include "controller/experiment.h"
+#include "controller/cli/cli.h"
+#include "controller/experiment/experiment.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The report's figures (CONTRACT 5, docs/metrics.md), on timelines whose
 // answers are known by construction.
-#include "controller/metrics.h"
+#include "controller/report/metrics.h"
 
 #include <cmath>
 #include <doctest/doctest.h>

@@ -1,7 +1,7 @@
 // The report's formats (CONTRACT 5): table, json, csv, svg, html. The JSON,
 // CSV and XML are read back by small readers here; the SVG is also parsed by
 // python's xml.etree in the integration tests.
-#include "controller/report_format.h"
+#include "controller/report/report_format.h"
 
 #include <cctype>
 #include <cmath>

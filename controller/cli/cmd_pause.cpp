@@ -3,10 +3,10 @@
 // watchdog of pauser.h: the CLI only waits for it. Ctrl-C or SIGTERM on the
 // CLI resumes them at once.
 
-#include "cli.h"
-#include "commands.h"
-#include "pauser.h"
-#include "session.h"
+#include "controller/cli/cli.h"
+#include "controller/cli/commands.h"
+#include "controller/cli/pauser.h"
+#include "controller/cli/session.h"
 
 #include <cerrno>
 #include <csignal>

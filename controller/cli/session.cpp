@@ -1,7 +1,7 @@
-#include "session.h"
+#include "controller/cli/session.h"
 
-#include "cli.h"
 #include "common/rule_parser.h"
+#include "controller/cli/cli.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,7 +1,7 @@
-#include "launcher.h"
+#include "controller/cli/launcher.h"
 
-#include "cli.h"
 #include "common/hooks.h"
+#include "controller/cli/cli.h"
 
 #include <cerrno>
 #include <climits>

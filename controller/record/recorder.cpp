@@ -1,7 +1,7 @@
-#include "recorder.h"
+#include "controller/record/recorder.h"
 
-#include "cli.h"
 #include "common/hooks.h"
+#include "controller/cli/cli.h"
 
 #include <algorithm>
 #include <cstdio>

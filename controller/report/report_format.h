@@ -1,7 +1,7 @@
 // The report's output formats (CONTRACT 5): table, json, csv, svg, html.
 #pragma once
 
-#include "metrics.h"
+#include "controller/report/metrics.h"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 // faultline: the controller CLI. Dispatches to one function per command.
 
-#include "cli.h"
-#include "commands.h"
+#include "controller/cli/cli.h"
+#include "controller/cli/commands.h"
 
 #include <cstdio>
 #include <cstring>

@@ -1,8 +1,8 @@
 // The report's output formats. What each figure means is in docs/metrics.md;
 // this file only lays them out.
-#include "report_format.h"
+#include "controller/report/report_format.h"
 
-#include "cli.h"
+#include "controller/cli/cli.h"
 
 #include <algorithm>
 #include <array>

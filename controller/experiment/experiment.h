@@ -4,7 +4,7 @@
 // rules are errors naming file, line and column.
 #pragma once
 
-#include "metrics.h"
+#include "controller/report/metrics.h"
 
 #include "common/rule.h"
 

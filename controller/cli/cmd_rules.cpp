@@ -1,8 +1,8 @@
 // faultline enable / disable / list: live control of a session's rules.
 
-#include "cli.h"
-#include "commands.h"
-#include "session.h"
+#include "controller/cli/cli.h"
+#include "controller/cli/commands.h"
+#include "controller/cli/session.h"
 
 #include <cstdio>
 

@@ -2,10 +2,10 @@
 // function the call, error and injection rates over the last interval, and
 // every rule's counters (CONTRACT 3, issue 5).
 
-#include "cli.h"
-#include "commands.h"
 #include "common/hooks.h"
-#include "session.h"
+#include "controller/cli/cli.h"
+#include "controller/cli/commands.h"
+#include "controller/cli/session.h"
 
 #include <csignal>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "cli.h"
+#include "controller/cli/cli.h"
 
 #include "common/units.h"
 

@@ -1,6 +1,6 @@
-#include "experiment.h"
+#include "controller/experiment/experiment.h"
 
-#include "cli.h"
+#include "controller/cli/cli.h"
 
 #include "common/rule_parser.h"
 #include "common/segment.h"

@@ -1,7 +1,7 @@
-#include "recording_db.h"
+#include "controller/record/recording_db.h"
 
-#include "cli.h"
 #include "common/hooks.h"
+#include "controller/cli/cli.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -4,8 +4,8 @@
 // segment and /proc: the target never waits for it.
 #pragma once
 
-#include "recording_db.h"
-#include "symbolizer.h"
+#include "controller/record/recording_db.h"
+#include "controller/record/symbolizer.h"
 
 #include "common/segment.h"
 

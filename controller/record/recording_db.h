@@ -3,7 +3,7 @@
 // sessions; every row carries its session's id.
 #pragma once
 
-#include "timeline.h"
+#include "controller/record/timeline.h"
 
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
 // The report's figures. Every definition here is written out for users in
 // docs/metrics.md; change both together.
-#include "metrics.h"
+#include "controller/report/metrics.h"
 
 #include "common/hooks.h"
 

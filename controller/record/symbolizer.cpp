@@ -1,4 +1,4 @@
-#include "symbolizer.h"
+#include "controller/record/symbolizer.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -3,7 +3,7 @@
 // construction. Every definition is written out in docs/metrics.md.
 #pragma once
 
-#include "timeline.h"
+#include "controller/record/timeline.h"
 
 #include <optional>
 #include <string>

@@ -5,7 +5,7 @@
 // through the segment's outcome ring; the report shows it as a window.
 #pragma once
 
-#include "session.h"
+#include "controller/cli/session.h"
 
 #include <string>
 #include <sys/types.h>

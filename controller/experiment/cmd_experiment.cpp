@@ -4,15 +4,15 @@
 // every tolerance held, 1 when one deviated, 2 on bad input or an
 // inconclusive run (CONTRACT 6, docs/experiments.md).
 
-#include "cli.h"
-#include "commands.h"
-#include "experiment.h"
-#include "launcher.h"
-#include "pauser.h"
-#include "recorder.h"
-#include "recording_db.h"
-#include "report_format.h"
-#include "session.h"
+#include "controller/cli/cli.h"
+#include "controller/cli/commands.h"
+#include "controller/cli/launcher.h"
+#include "controller/cli/pauser.h"
+#include "controller/cli/session.h"
+#include "controller/experiment/experiment.h"
+#include "controller/record/recorder.h"
+#include "controller/record/recording_db.h"
+#include "controller/report/report_format.h"
 
 #include <cerrno>
 #include <climits>

@@ -1,10 +1,10 @@
 // faultline status / sessions / gc / hooks: looking at sessions and at what
 // the shim intercepts.
 
-#include "cli.h"
-#include "commands.h"
 #include "common/hooks.h"
-#include "session.h"
+#include "controller/cli/cli.h"
+#include "controller/cli/commands.h"
+#include "controller/cli/session.h"
 
 #include <cstdio>
 #include <ctime>

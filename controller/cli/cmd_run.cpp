@@ -1,12 +1,12 @@
 // faultline run: create or join a session, arm rules, start the target under
 // the shim, wait, disarm, exit with the target's status (CONTRACT 2).
 
-#include "cli.h"
-#include "commands.h"
-#include "experiment.h"
-#include "launcher.h"
-#include "recorder.h"
-#include "session.h"
+#include "controller/cli/cli.h"
+#include "controller/cli/commands.h"
+#include "controller/cli/launcher.h"
+#include "controller/cli/session.h"
+#include "controller/experiment/experiment.h"
+#include "controller/record/recorder.h"
 
 #include <cerrno>
 #include <csignal>

@@ -1,4 +1,4 @@
-#include "pauser.h"
+#include "controller/cli/pauser.h"
 
 #include <csignal>
 #include <ctime>
