@@ -34,7 +34,7 @@ CTL_FLAGS := $(SAN)
 CTL_LIBS := -lsqlite3
 
 COMMON_SRC := $(wildcard common/*.cpp)
-SHIM_SRC := $(wildcard shim/*.cpp)
+SHIM_SRC := $(wildcard shim/*/*.cpp)
 CTL_SRC := $(wildcard controller/*/*.cpp)
 UNIT_SRC := $(wildcard tests/unit/*.cpp)
 TARGET_SRC := $(wildcard tests/targets/*.cpp)
@@ -44,7 +44,7 @@ SHIM_OBJ := $(SHIM_SRC:%.cpp=$(OBJ)/shim-pic/%.o) $(COMMON_SRC:%.cpp=$(OBJ)/shim
 CTL_LIB_OBJ := $(filter-out $(OBJ)/ctl/controller/cli/main.o,$(CTL_SRC:%.cpp=$(OBJ)/ctl/%.o)) \
                $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
 CTL_OBJ := $(OBJ)/ctl/controller/cli/main.o $(CTL_LIB_OBJ)
-UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/trigger.o $(OBJ)/ctl/shim/bootstrap_arena.o
+UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/core/trigger.o $(OBJ)/ctl/shim/core/bootstrap_arena.o
 # What the unit tests exercise of the controller (not the commands: the
 # integration tests drive those), so that the sanitizer build does not
 # compile toml++ (a minute under ASan; the fuzzer covers that loader).
@@ -188,11 +188,11 @@ install: all
 
 format:
 	clang-format -i $(COMMON_SRC) $(SHIM_SRC) $(CTL_SRC) $(UNIT_SRC) $(TARGET_SRC) $(BENCH_SRC) \
-	    $(wildcard common/*.h shim/*.h controller/*/*.h)
+	    $(wildcard common/*.h shim/*/*.h controller/*/*.h)
 
 check-format:
 	clang-format --dry-run -Werror $(COMMON_SRC) $(SHIM_SRC) $(CTL_SRC) $(UNIT_SRC) $(TARGET_SRC) \
-	    $(BENCH_SRC) $(wildcard common/*.h shim/*.h controller/*/*.h)
+	    $(BENCH_SRC) $(wildcard common/*.h shim/*/*.h controller/*/*.h)
 
 clean:
 	rm -rf $(BUILD)

@@ -2,7 +2,7 @@
 // seeding and timing, driven with a fake clock and a fake thread.
 #include "common/rule_parser.h"
 #include "common/segment.h"
-#include "shim/trigger.h"
+#include "shim/core/trigger.h"
 
 #include <cstring>
 #include <doctest/doctest.h>

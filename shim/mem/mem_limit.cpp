@@ -1,4 +1,4 @@
-#include "mem_limit.h"
+#include "shim/mem/mem_limit.h"
 
 #include <atomic>
 #include <sys/mman.h>

@@ -1,4 +1,4 @@
-#include "bootstrap_arena.h"
+#include "shim/core/bootstrap_arena.h"
 
 #include <atomic>
 #include <cerrno>

@@ -6,14 +6,14 @@
 // sees everywhere: the return value, and sqlite3_errcode, _extended_errcode
 // and _errmsg of that connection, until its next real call (PITFALLS 13).
 
-#include "call_timer.h"
-#include "caller.h"
-#include "db_vfs.h"
-#include "delay.h"
-#include "runtime.h"
-#include "sqlite_api.h"
-#include "thread_state.h"
-#include "trigger.h"
+#include "shim/core/call_timer.h"
+#include "shim/core/caller.h"
+#include "shim/core/delay.h"
+#include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
+#include "shim/core/trigger.h"
+#include "shim/db/db_vfs.h"
+#include "shim/db/sqlite_api.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -13,7 +13,7 @@
 #include "common/hooks.h"
 #include "common/segment.h"
 #include "common/units.h"
-#include "thread_state.h"
+#include "shim/core/thread_state.h"
 
 #include <cstdint>
 

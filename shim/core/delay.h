@@ -3,7 +3,7 @@
 #pragma once
 
 #include "common/rule.h"
-#include "thread_state.h"
+#include "shim/core/thread_state.h"
 
 namespace faultline::shim {
 

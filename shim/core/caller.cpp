@@ -1,4 +1,4 @@
-#include "caller.h"
+#include "shim/core/caller.h"
 
 #include "common/units.h"
 

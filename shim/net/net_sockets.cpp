@@ -1,4 +1,4 @@
-#include "net_sockets.h"
+#include "shim/net/net_sockets.h"
 
 #include <cerrno>
 #include <cstring>

@@ -2,13 +2,13 @@
 // thread its counters and random stream. Nothing is torn down at exit: hooks
 // keep running after our destructors (PITFALLS 4).
 
-#include "runtime.h"
+#include "shim/core/runtime.h"
 
-#include "caller.h"
 #include "common/rule_parser.h"
-#include "log.h"
-#include "thread_state.h"
-#include "trigger.h"
+#include "shim/core/caller.h"
+#include "shim/core/log.h"
+#include "shim/core/thread_state.h"
+#include "shim/core/trigger.h"
 
 #include <cerrno>
 #include <csignal>

@@ -3,11 +3,11 @@
 // path (no network rule armed: one load and a branch before the original)
 // and a hand-over to net_faults.cpp. poll/select/epoll are in net_wait.cpp.
 
-#include "call_timer.h"
-#include "net_api.h"
-#include "net_faults.h"
-#include "runtime.h"
-#include "thread_state.h"
+#include "shim/core/call_timer.h"
+#include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
+#include "shim/net/net_api.h"
+#include "shim/net/net_faults.h"
 
 #include <cerrno>
 #include <cstring>

@@ -7,8 +7,8 @@
 
 #include "common/hooks.h"
 #include "common/segment.h"
-#include "runtime.h"
-#include "thread_state.h"
+#include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
 
 #include <cstdint>
 

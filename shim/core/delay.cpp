@@ -1,4 +1,4 @@
-#include "delay.h"
+#include "shim/core/delay.h"
 
 #include <cerrno>
 #include <ctime>

@@ -5,8 +5,8 @@
 #pragma once
 
 #include "common/hooks.h"
-#include "net_sockets.h"
-#include "runtime.h"
+#include "shim/core/runtime.h"
+#include "shim/net/net_sockets.h"
 
 #include <atomic>
 #include <cstddef>

@@ -5,16 +5,16 @@
 // Failure semantics per function follow PITFALLS 14; free and realloc(p, 0)
 // are never failed.
 
-#include "bootstrap_arena.h"
-#include "caller.h"
-#include "delay.h"
-#include "mem_ballast.h"
-#include "mem_limit.h"
-#include "net_api.h"
-#include "runtime.h"
-#include "sqlite_api.h"
-#include "thread_state.h"
-#include "trigger.h"
+#include "shim/core/bootstrap_arena.h"
+#include "shim/core/caller.h"
+#include "shim/core/delay.h"
+#include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
+#include "shim/core/trigger.h"
+#include "shim/db/sqlite_api.h"
+#include "shim/mem/mem_ballast.h"
+#include "shim/mem/mem_limit.h"
+#include "shim/net/net_api.h"
 
 #include <cerrno>
 #include <cstring>

@@ -10,10 +10,10 @@
 // the kernel look at its readiness afresh, so edge-triggered and one-shot
 // registrations get their event then. epoll_ctl is mirrored to know both.
 
-#include "net_api.h"
-#include "net_faults.h"
-#include "runtime.h"
-#include "thread_state.h"
+#include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
+#include "shim/net/net_api.h"
+#include "shim/net/net_faults.h"
 
 #include <atomic>
 #include <cerrno>

@@ -1,5 +1,5 @@
-#include "mem_ballast.h"
-#include "runtime.h"
+#include "shim/mem/mem_ballast.h"
+#include "shim/core/runtime.h"
 
 #include <sys/mman.h>
 

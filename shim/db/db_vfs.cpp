@@ -7,13 +7,13 @@
 // Every file method forwards to the VFS that was the default before us; the
 // faultable ones first ask the trigger engine (family Vfs).
 
-#include "db_vfs.h"
+#include "shim/db/db_vfs.h"
 
-#include "caller.h"
-#include "runtime.h"
-#include "sqlite_api.h"
-#include "thread_state.h"
-#include "trigger.h"
+#include "shim/core/caller.h"
+#include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
+#include "shim/core/trigger.h"
+#include "shim/db/sqlite_api.h"
 
 #include <cerrno>
 #include <cstring>

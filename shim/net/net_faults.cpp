@@ -1,10 +1,10 @@
-#include "net_faults.h"
+#include "shim/net/net_faults.h"
 
-#include "caller.h"
-#include "delay.h"
-#include "runtime.h"
-#include "thread_state.h"
-#include "trigger.h"
+#include "shim/core/caller.h"
+#include "shim/core/delay.h"
+#include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
+#include "shim/core/trigger.h"
 
 #include <cerrno>
 #include <cfloat>

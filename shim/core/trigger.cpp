@@ -1,4 +1,4 @@
-#include "trigger.h"
+#include "shim/core/trigger.h"
 
 #include <cerrno>
 

@@ -1,6 +1,6 @@
-#include "sqlite_api.h"
+#include "shim/db/sqlite_api.h"
 
-#include "thread_state.h"
+#include "shim/core/thread_state.h"
 
 #include <atomic>
 #include <dlfcn.h>
