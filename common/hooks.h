@@ -1,4 +1,4 @@
-// Hook ids and their descriptions, generated from hooks.def.
+// Hook ids, roles and descriptions, generated from hooks.def.
 #pragma once
 
 #include "rule.h"
@@ -8,20 +8,29 @@
 namespace faultline {
 
 enum class Hook : uint16_t {
-#define FL_HOOK(id, family, name, faults) id,
+#define FL_HOOK(family, id, symbol, role, failure, faults) id,
 #include "hooks.def"
 #undef FL_HOOK
 };
 
+// What a hooked function is to the program (hooks.def explains each).
+enum class HookRole : uint8_t { Operation, Wait, Bookkeeping, Batch, Fortify };
+
+inline constexpr const char* kRoleNames[] = {"operation", "wait", "bookkeeping", "batch",
+                                             "fortify"};
+
 struct HookInfo {
     Hook hook;
     Family family;
+    HookRole role;
     const char* name;
-    const char* faults;
+    const char* failure; // how a rule fails it; "-": never failed
+    const char* faults;  // the kinds that act on it
 };
 
 inline constexpr HookInfo kHooks[] = {
-#define FL_HOOK(id, family, name, faults) {Hook::id, Family::family, name, faults},
+#define FL_HOOK(family, id, symbol, role, failure, faults)                                         \
+    {Hook::id, Family::family, HookRole::role, #symbol, failure, faults},
 #include "hooks.def"
 #undef FL_HOOK
 };
@@ -29,19 +38,12 @@ inline constexpr HookInfo kHooks[] = {
 inline constexpr unsigned kHookCount = sizeof kHooks / sizeof kHooks[0];
 
 // An operation is a call the program makes to get work done: one a rule can
-// fail or slow (malloc, connect, sqlite3_step, xRead...), i.e. whose faults in
-// hooks.def start with a kind. The rest is book-keeping (free, close,
-// sqlite3_errmsg), waiting (poll, epoll_wait) or an alias counted through the
-// call it makes (__recv_chk). The report's ops/s and calls-based success rate
-// count operations only.
+// fail or slow (malloc, connect, sqlite3_step, xRead...). The rest is
+// book-keeping (free, close, sqlite3_errmsg), waiting (poll, epoll_wait) or
+// an alias counted through the call it makes (__recv_chk, sendmmsg). The
+// report's ops/s and calls-based success rate count operations only.
 constexpr bool hook_is_operation(Hook h) {
-    const char* f = kHooks[unsigned(h)].faults;
-    auto starts = [f](const char* p) {
-        for (unsigned i = 0; p[i]; ++i)
-            if (f[i] != p[i]) return false;
-        return true;
-    };
-    return starts("mem.") || starts("net.") || starts("db.");
+    return kHooks[unsigned(h)].role == HookRole::Operation;
 }
 
 inline constexpr const char* kFamilyNames[kFamilyCount] = {"mem", "net", "db", "vfs"};

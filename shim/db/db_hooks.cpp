@@ -9,11 +9,11 @@
 #include "shim/core/call_timer.h"
 #include "shim/core/caller.h"
 #include "shim/core/delay.h"
+#include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
 #include "shim/db/db_vfs.h"
-#include "shim/db/sqlite_api.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -104,10 +104,10 @@ InjectedCodes g_statements;  // sqlite3_stmt*: a failed step, until reset/finali
 // (sqlite3_blob_open, sqlite3_bind_*, backup, checkpoint...) has reported an
 // error of its own, and SQLite's answer is the true one.
 uint64_t real_state(sqlite3* db) {
-    auto& api = sqlite_api();
+    auto& api = db_originals();
     uint64_t h = 1469598103934665603ull;
-    if (api.extended_errcode) h ^= uint32_t(api.extended_errcode(db));
-    const char* m = api.errmsg ? api.errmsg(db) : nullptr;
+    if (api.sqlite3_extended_errcode) h ^= uint32_t(api.sqlite3_extended_errcode(db));
+    const char* m = api.sqlite3_errmsg ? api.sqlite3_errmsg(db) : nullptr;
     for (; m && *m; ++m) h = (h ^ uint8_t(*m)) * 1099511628211ull;
     return h;
 }
@@ -188,8 +188,9 @@ int db_decide(const DbCall& call, uint64_t mask) {
         if (r.sql[0] && !sql_matches(r.sql, call.sql, call.sql_len)) return false;
         if (r.file[0]) {
             if (!file_asked) {
-                auto& api = sqlite_api();
-                file = call.db && api.db_filename ? api.db_filename(call.db, "main") : nullptr;
+                auto& api = db_originals();
+                file = call.db && api.sqlite3_db_filename ? api.sqlite3_db_filename(call.db, "main")
+                                                          : nullptr;
                 file_asked = true;
             }
             if (!file || !glob_match(r.file, file)) return false;
@@ -263,9 +264,10 @@ int open_hook(Hook hook, const char* filename, sqlite3** db, Open&& real_open) {
     // (as for the connection's later calls and its files), not the argument:
     // a relative name or a file: URI is matched like the rest.
     sqlite3* conn = db ? *db : nullptr;
-    auto& api = sqlite_api();
-    const char* path =
-        real == SQLITE_OK && conn && api.db_filename ? api.db_filename(conn, "main") : nullptr;
+    auto& api = db_originals();
+    const char* path = real == SQLITE_OK && conn && api.sqlite3_db_filename
+                           ? api.sqlite3_db_filename(conn, "main")
+                           : nullptr;
     int rc = db_decide({hook, kOnOpen, conn, nullptr, -1, path && *path ? path : filename}, mask);
     // SQLite hands back a connection even on failure: so does an injected
     // failure, so that errmsg() and close() work as on a real one.
@@ -302,78 +304,80 @@ using namespace faultline::shim;
 #define FL_EXPORT extern "C" __attribute__((visibility("default")))
 
 FL_EXPORT int sqlite3_open(const char* filename, sqlite3** db) {
-    auto& api = sqlite_api();
-    if (!api.open) return SQLITE_MISUSE;
-    return open_hook(Hook::DbOpen, filename, db, [&] { return api.open(filename, db); });
+    auto& api = db_originals();
+    if (!api.sqlite3_open) return SQLITE_MISUSE;
+    return open_hook(Hook::DbOpen, filename, db, [&] { return api.sqlite3_open(filename, db); });
 }
 
 FL_EXPORT int sqlite3_open_v2(const char* filename, sqlite3** db, int flags, const char* vfs) {
-    auto& api = sqlite_api();
-    if (!api.open_v2) return SQLITE_MISUSE;
+    auto& api = db_originals();
+    if (!api.sqlite3_open_v2) return SQLITE_MISUSE;
     return open_hook(Hook::DbOpenV2, filename, db,
-                     [&] { return api.open_v2(filename, db, flags, vfs); });
+                     [&] { return api.sqlite3_open_v2(filename, db, flags, vfs); });
 }
 
 FL_EXPORT int sqlite3_open16(const void* filename, sqlite3** db) {
-    auto& api = sqlite_api();
-    if (!api.open16) return SQLITE_MISUSE;
+    auto& api = db_originals();
+    if (!api.sqlite3_open16) return SQLITE_MISUSE;
     char buf[512];
     return open_hook(Hook::DbOpen16, narrow(filename, buf, sizeof buf), db,
-                     [&] { return api.open16(filename, db); });
+                     [&] { return api.sqlite3_open16(filename, db); });
 }
 
-#define FL_PREPARE_HOOK(fn, field, hook)                                                           \
+#define FL_PREPARE_HOOK(fn, hook)                                                                  \
     FL_EXPORT int fn(sqlite3* db, const char* sql, int n, sqlite3_stmt** stmt,                     \
                      const char** tail) {                                                          \
-        auto& api = sqlite_api();                                                                  \
-        if (!api.field) return SQLITE_MISUSE;                                                      \
+        auto& api = db_originals();                                                                \
+        if (!api.fn) return SQLITE_MISUSE;                                                         \
         return prepare_hook(hook, db, sql, n, stmt, tail, sql,                                     \
-                            [&] { return api.field(db, sql, n, stmt, tail); });                    \
+                            [&] { return api.fn(db, sql, n, stmt, tail); });                       \
     }
-FL_PREPARE_HOOK(sqlite3_prepare, prepare, Hook::DbPrepare)
-FL_PREPARE_HOOK(sqlite3_prepare_v2, prepare_v2, Hook::DbPrepareV2)
+FL_PREPARE_HOOK(sqlite3_prepare, Hook::DbPrepare)
+FL_PREPARE_HOOK(sqlite3_prepare_v2, Hook::DbPrepareV2)
 #undef FL_PREPARE_HOOK
 
 FL_EXPORT int sqlite3_prepare_v3(sqlite3* db, const char* sql, int n, unsigned flags,
                                  sqlite3_stmt** stmt, const char** tail) {
-    auto& api = sqlite_api();
-    if (!api.prepare_v3) return SQLITE_MISUSE;
+    auto& api = db_originals();
+    if (!api.sqlite3_prepare_v3) return SQLITE_MISUSE;
     return prepare_hook(Hook::DbPrepareV3, db, sql, n, stmt, tail, sql,
-                        [&] { return api.prepare_v3(db, sql, n, flags, stmt, tail); });
+                        [&] { return api.sqlite3_prepare_v3(db, sql, n, flags, stmt, tail); });
 }
 
-#define FL_PREPARE16_HOOK(fn, field, hook)                                                         \
+#define FL_PREPARE16_HOOK(fn, hook)                                                                \
     FL_EXPORT int fn(sqlite3* db, const void* sql, int n, sqlite3_stmt** stmt,                     \
                      const void** tail) {                                                          \
-        auto& api = sqlite_api();                                                                  \
-        if (!api.field) return SQLITE_MISUSE;                                                      \
+        auto& api = db_originals();                                                                \
+        if (!api.fn) return SQLITE_MISUSE;                                                         \
         char buf[512];                                                                             \
         return prepare_hook(hook, db, narrow(sql, buf, sizeof buf, n), -1, stmt, tail, sql,        \
-                            [&] { return api.field(db, sql, n, stmt, tail); });                    \
+                            [&] { return api.fn(db, sql, n, stmt, tail); });                       \
     }
-FL_PREPARE16_HOOK(sqlite3_prepare16, prepare16, Hook::DbPrepare16)
-FL_PREPARE16_HOOK(sqlite3_prepare16_v2, prepare16_v2, Hook::DbPrepare16V2)
+FL_PREPARE16_HOOK(sqlite3_prepare16, Hook::DbPrepare16)
+FL_PREPARE16_HOOK(sqlite3_prepare16_v2, Hook::DbPrepare16V2)
 #undef FL_PREPARE16_HOOK
 
 FL_EXPORT int sqlite3_prepare16_v3(sqlite3* db, const void* sql, int n, unsigned flags,
                                    sqlite3_stmt** stmt, const void** tail) {
-    auto& api = sqlite_api();
-    if (!api.prepare16_v3) return SQLITE_MISUSE;
+    auto& api = db_originals();
+    if (!api.sqlite3_prepare16_v3) return SQLITE_MISUSE;
     char buf[512];
     return prepare_hook(Hook::DbPrepare16V3, db, narrow(sql, buf, sizeof buf, n), -1, stmt, tail,
-                        sql, [&] { return api.prepare16_v3(db, sql, n, flags, stmt, tail); });
+                        sql,
+                        [&] { return api.sqlite3_prepare16_v3(db, sql, n, flags, stmt, tail); });
 }
 
 FL_EXPORT int sqlite3_step(sqlite3_stmt* stmt) {
-    auto& api = sqlite_api();
-    if (!api.step) return SQLITE_MISUSE;
-    if (tls.db_depth) return api.step(stmt);
-    if (quiet()) return passthrough([&] { return api.step(stmt); });
-    sqlite3* db = api.db_handle ? api.db_handle(stmt) : nullptr;
-    const char* sql = api.sql && rule_mask(Family::Db) ? api.sql(stmt) : nullptr;
+    auto& api = db_originals();
+    if (!api.sqlite3_step) return SQLITE_MISUSE;
+    if (tls.db_depth) return api.sqlite3_step(stmt);
+    if (quiet()) return passthrough([&] { return api.sqlite3_step(stmt); });
+    sqlite3* db = api.sqlite3_db_handle ? api.sqlite3_db_handle(stmt) : nullptr;
+    const char* sql = api.sqlite3_sql && rule_mask(Family::Db) ? api.sqlite3_sql(stmt) : nullptr;
     int injected = 0;
     int rc = outer_call(
-        {Hook::DbStep, kOnStep, db, sql, -1, nullptr}, [&] { return api.step(stmt); }, injected);
+        {Hook::DbStep, kOnStep, db, sql, -1, nullptr}, [&] { return api.sqlite3_step(stmt); },
+        injected);
     if (injected)
         g_statements.remember(stmt, injected);
     else
@@ -384,88 +388,91 @@ FL_EXPORT int sqlite3_step(sqlite3_stmt* stmt) {
 // After a failed step SQLite's reset and finalize return that step's code:
 // the sqlite3 shell reports only finalize's.
 FL_EXPORT int sqlite3_reset(sqlite3_stmt* stmt) {
-    auto& api = sqlite_api();
-    if (!api.reset) return SQLITE_MISUSE;
+    auto& api = db_originals();
+    if (!api.sqlite3_reset) return SQLITE_MISUSE;
     int injected;
     if (g_statements.empty() || tls.db_depth || !g_statements.take(stmt, injected))
-        return api.reset(stmt);
-    sqlite3* db = api.db_handle ? api.db_handle(stmt) : nullptr;
-    api.reset(stmt);
+        return api.sqlite3_reset(stmt);
+    sqlite3* db = api.sqlite3_db_handle ? api.sqlite3_db_handle(stmt) : nullptr;
+    api.sqlite3_reset(stmt);
     restate(db);
     return injected;
 }
 
 FL_EXPORT int sqlite3_finalize(sqlite3_stmt* stmt) {
-    auto& api = sqlite_api();
-    if (!api.finalize) return SQLITE_MISUSE;
+    auto& api = db_originals();
+    if (!api.sqlite3_finalize) return SQLITE_MISUSE;
     int injected;
     if (g_statements.empty() || tls.db_depth || !g_statements.take(stmt, injected))
-        return api.finalize(stmt);
-    sqlite3* db = api.db_handle ? api.db_handle(stmt) : nullptr;
-    api.finalize(stmt);
+        return api.sqlite3_finalize(stmt);
+    sqlite3* db = api.sqlite3_db_handle ? api.sqlite3_db_handle(stmt) : nullptr;
+    api.sqlite3_finalize(stmt);
     restate(db);
     return injected;
 }
 
 FL_EXPORT int sqlite3_exec(sqlite3* db, const char* sql,
                            int (*callback)(void*, int, char**, char**), void* arg, char** errmsg) {
-    auto& api = sqlite_api();
-    if (!api.exec) return SQLITE_MISUSE;
-    if (tls.db_depth) return api.exec(db, sql, callback, arg, errmsg);
-    if (quiet()) return passthrough([&] { return api.exec(db, sql, callback, arg, errmsg); });
+    auto& api = db_originals();
+    if (!api.sqlite3_exec) return SQLITE_MISUSE;
+    if (tls.db_depth) return api.sqlite3_exec(db, sql, callback, arg, errmsg);
+    if (quiet())
+        return passthrough([&] { return api.sqlite3_exec(db, sql, callback, arg, errmsg); });
     int injected = 0;
     int rc = outer_call(
         {Hook::DbExec, kOnExec, db, sql, -1, nullptr},
-        [&] { return api.exec(db, sql, callback, arg, errmsg); }, injected);
+        [&] { return api.sqlite3_exec(db, sql, callback, arg, errmsg); }, injected);
     if (injected && errmsg)
-        *errmsg = api.mprintf && api.errstr ? api.mprintf("%s", api.errstr(injected)) : nullptr;
+        *errmsg = api.sqlite3_mprintf && api.sqlite3_errstr
+                      ? api.sqlite3_mprintf("%s", api.sqlite3_errstr(injected))
+                      : nullptr;
     return rc;
 }
 
 FL_EXPORT int sqlite3_errcode(sqlite3* db) {
-    auto& api = sqlite_api();
+    auto& api = db_originals();
     int rc;
     if (injected_code(db, rc)) return rc & 0xff;
-    return api.errcode ? api.errcode(db) : SQLITE_MISUSE;
+    return api.sqlite3_errcode ? api.sqlite3_errcode(db) : SQLITE_MISUSE;
 }
 
 FL_EXPORT int sqlite3_extended_errcode(sqlite3* db) {
-    auto& api = sqlite_api();
+    auto& api = db_originals();
     int rc;
     if (injected_code(db, rc)) return rc;
-    return api.extended_errcode ? api.extended_errcode(db) : SQLITE_MISUSE;
+    return api.sqlite3_extended_errcode ? api.sqlite3_extended_errcode(db) : SQLITE_MISUSE;
 }
 
 FL_EXPORT const char* sqlite3_errmsg(sqlite3* db) {
-    auto& api = sqlite_api();
+    auto& api = db_originals();
     int rc;
-    if (injected_code(db, rc) && api.errstr) return api.errstr(rc);
-    return api.errmsg ? api.errmsg(db) : "out of memory";
+    if (injected_code(db, rc) && api.sqlite3_errstr) return api.sqlite3_errstr(rc);
+    return api.sqlite3_errmsg ? api.sqlite3_errmsg(db) : "out of memory";
 }
 
 FL_EXPORT const void* sqlite3_errmsg16(sqlite3* db) {
-    auto& api = sqlite_api();
+    auto& api = db_originals();
     int rc;
-    if (injected_code(db, rc) && api.errstr) {
+    if (injected_code(db, rc) && api.sqlite3_errstr) {
         // errstr's English text, widened into this thread's buffer.
         static __thread char16_t wide[128] __attribute__((tls_model("initial-exec")));
-        const char* s = api.errstr(rc);
+        const char* s = api.sqlite3_errstr(rc);
         size_t i = 0;
         for (; s[i] && i + 1 < sizeof wide / sizeof *wide; ++i) wide[i] = char16_t(s[i]);
         wide[i] = 0;
         return wide;
     }
-    return api.errmsg16 ? api.errmsg16(db) : nullptr;
+    return api.sqlite3_errmsg16 ? api.sqlite3_errmsg16(db) : nullptr;
 }
 
 FL_EXPORT int sqlite3_close(sqlite3* db) {
-    auto& api = sqlite_api();
+    auto& api = db_originals();
     forget(db);
-    return api.close ? api.close(db) : SQLITE_MISUSE;
+    return api.sqlite3_close ? api.sqlite3_close(db) : SQLITE_MISUSE;
 }
 
 FL_EXPORT int sqlite3_close_v2(sqlite3* db) {
-    auto& api = sqlite_api();
+    auto& api = db_originals();
     forget(db);
-    return api.close_v2 ? api.close_v2(db) : SQLITE_MISUSE;
+    return api.sqlite3_close_v2 ? api.sqlite3_close_v2(db) : SQLITE_MISUSE;
 }

@@ -10,10 +10,10 @@
 #include "shim/db/db_vfs.h"
 
 #include "shim/core/caller.h"
+#include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
-#include "shim/db/sqlite_api.h"
 
 #include <cerrno>
 #include <cstring>
@@ -366,11 +366,11 @@ void vfs_install() {
     }
     {
         HookScope scope(tls); // SQLite's allocations here are the shim's
-        auto& api = sqlite_api();
-        sqlite3_vfs* real = api.vfs_find ? api.vfs_find(nullptr) : nullptr;
-        if (real && strcmp(real->zName, "faultline") != 0 && api.vfs_register) {
+        auto& api = db_originals();
+        sqlite3_vfs* real = api.sqlite3_vfs_find ? api.sqlite3_vfs_find(nullptr) : nullptr;
+        if (real && strcmp(real->zName, "faultline") != 0 && api.sqlite3_vfs_register) {
             build_vfs(real);
-            api.vfs_register(&g_vfs, 1);
+            api.sqlite3_vfs_register(&g_vfs, 1);
         }
     }
     g_install.store(2, std::memory_order_release);

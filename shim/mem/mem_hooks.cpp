@@ -8,13 +8,12 @@
 #include "shim/core/bootstrap_arena.h"
 #include "shim/core/caller.h"
 #include "shim/core/delay.h"
+#include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
-#include "shim/db/sqlite_api.h"
 #include "shim/mem/mem_ballast.h"
 #include "shim/mem/mem_limit.h"
-#include "shim/net/net_api.h"
 
 #include <cerrno>
 #include <cstring>
@@ -26,39 +25,26 @@ namespace faultline::shim {
 
 namespace {
 
-struct Originals {
-    void* (*malloc)(size_t);
-    void* (*calloc)(size_t, size_t);
-    void* (*realloc)(void*, size_t);
-    void* (*reallocarray)(void*, size_t, size_t);
-    int (*posix_memalign)(void**, size_t, size_t);
-    void* (*aligned_alloc)(size_t, size_t);
-    void* (*memalign)(size_t, size_t);
-    void* (*valloc)(size_t);
-    void* (*pvalloc)(size_t);
-    void (*free)(void*);
-    size_t (*malloc_usable_size)(void*);
-};
-
-Originals g_orig;
+MemOriginals g_orig;
 std::atomic<bool> g_resolved{false};
 
 // What the fast paths call: the original while nothing else needs doing,
 // null otherwise (originals unresolved; ballast held, which the next
 // allocation may have to give back; the bootstrap arena in use, whose blocks
 // free/realloc must recognise). One load tells the fast path all of that.
+// (glibc declares the allocators with __attribute__((malloc, alloc_size)):
+// attributes of the function, which a pointer to it does not need to carry.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
 struct FastOriginals {
-    std::atomic<void* (*)(size_t)> malloc;
-    std::atomic<void* (*)(size_t, size_t)> calloc;
-    std::atomic<void* (*)(void*, size_t)> realloc;
-    std::atomic<void* (*)(void*, size_t, size_t)> reallocarray;
-    std::atomic<int (*)(void**, size_t, size_t)> posix_memalign;
-    std::atomic<void* (*)(size_t, size_t)> aligned_alloc;
-    std::atomic<void* (*)(size_t, size_t)> memalign;
-    std::atomic<void* (*)(size_t)> valloc;
-    std::atomic<void* (*)(size_t)> pvalloc;
-    std::atomic<void (*)(void*)> free;
+#define FL_FAST_FIELD(symbol) std::atomic<decltype(&::symbol)> symbol;
+#define FL_HOOK(family, id, symbol, role, failure, faults)                                         \
+    FL_IF_Mem_##family(FL_WITH_ORIGINAL_##role(FL_FAST_FIELD, symbol))
+#include "common/hooks.def"
+#undef FL_HOOK
+#undef FL_FAST_FIELD
 };
+#pragma GCC diagnostic pop
 FastOriginals g_fast;
 
 } // namespace
@@ -96,40 +82,28 @@ namespace {
 __attribute__((noinline)) void resolve_originals() {
     if (g_resolved.load(std::memory_order_acquire) || tls.resolving) return;
     tls.resolving = true;
-    Originals o;
-    o.malloc = reinterpret_cast<decltype(o.malloc)>(dlsym(RTLD_NEXT, "malloc"));
-    o.calloc = reinterpret_cast<decltype(o.calloc)>(dlsym(RTLD_NEXT, "calloc"));
-    o.realloc = reinterpret_cast<decltype(o.realloc)>(dlsym(RTLD_NEXT, "realloc"));
-    o.reallocarray = reinterpret_cast<decltype(o.reallocarray)>(dlsym(RTLD_NEXT, "reallocarray"));
-    o.posix_memalign =
-        reinterpret_cast<decltype(o.posix_memalign)>(dlsym(RTLD_NEXT, "posix_memalign"));
-    o.aligned_alloc =
-        reinterpret_cast<decltype(o.aligned_alloc)>(dlsym(RTLD_NEXT, "aligned_alloc"));
-    o.memalign = reinterpret_cast<decltype(o.memalign)>(dlsym(RTLD_NEXT, "memalign"));
-    o.valloc = reinterpret_cast<decltype(o.valloc)>(dlsym(RTLD_NEXT, "valloc"));
-    o.pvalloc = reinterpret_cast<decltype(o.pvalloc)>(dlsym(RTLD_NEXT, "pvalloc"));
-    o.free = reinterpret_cast<decltype(o.free)>(dlsym(RTLD_NEXT, "free"));
-    o.malloc_usable_size =
-        reinterpret_cast<decltype(o.malloc_usable_size)>(dlsym(RTLD_NEXT, "malloc_usable_size"));
-    // Publish free first: a block the real malloc returned must never reach
-    // a null free.
+    MemOriginals o;
+#define FL_RESOLVE(symbol)                                                                         \
+    o.symbol = reinterpret_cast<decltype(o.symbol)>(dlsym(RTLD_NEXT, #symbol));
+#define FL_HOOK(family, id, symbol, role, failure, faults)                                         \
+    FL_IF_Mem_##family(FL_WITH_ORIGINAL_##role(FL_RESOLVE, symbol))
+#include "common/hooks.def"
+#undef FL_HOOK
+#undef FL_RESOLVE
+    // Publish free first and malloc last: a block the real malloc returned
+    // must never reach a null free.
     g_orig.free = o.free;
-    g_orig.malloc_usable_size = o.malloc_usable_size;
-    g_orig.calloc = o.calloc;
-    g_orig.realloc = o.realloc;
-    g_orig.reallocarray = o.reallocarray;
-    g_orig.posix_memalign = o.posix_memalign;
-    g_orig.aligned_alloc = o.aligned_alloc;
-    g_orig.memalign = o.memalign;
-    g_orig.valloc = o.valloc;
-    g_orig.pvalloc = o.pvalloc;
-    g_orig.malloc = o.malloc;
+    auto malloc_fn = o.malloc;
+    o.malloc = nullptr;
+    g_orig = o;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    g_orig.malloc = malloc_fn;
     g_resolved.store(true, std::memory_order_release);
     tls.resolving = false;
     publish_fast();
 }
 
-template <class Fn> inline Fn original(Fn Originals::*field) {
+template <class Fn> inline Fn original(Fn MemOriginals::*field) {
     Fn f = g_orig.*field;
     if (__builtin_expect(f != nullptr, 1)) return f;
     resolve_originals();
@@ -313,7 +287,7 @@ void* bootstrap_alloc(size_t size, size_t align = 16) {
 #define FL_SLOW __attribute__((noinline))
 
 FL_SLOW void* malloc_slow(size_t n) {
-    auto real = original(&Originals::malloc);
+    auto real = original(&MemOriginals::malloc);
     if (!real) return bootstrap_alloc(n);
     uint64_t mask = armed_mask(Family::Mem);
     if (mask == 0) {
@@ -324,7 +298,7 @@ FL_SLOW void* malloc_slow(size_t n) {
 }
 
 FL_SLOW void* calloc_slow(size_t n, size_t m) {
-    auto real = original(&Originals::calloc);
+    auto real = original(&MemOriginals::calloc);
     size_t total;
     bool overflow = mul_overflows(n, m, total);
     if (!real) {
@@ -350,7 +324,7 @@ void* move_from_arena(void* p, size_t n) {
 }
 
 FL_SLOW void* realloc_slow(void* p, size_t n) {
-    auto real = original(&Originals::realloc);
+    auto real = original(&MemOriginals::realloc);
     if (!real) {
         void* q = bootstrap_alloc(n);
         if (q && p && in_arena(p)) {
@@ -371,7 +345,7 @@ FL_SLOW void* reallocarray_slow(void* p, size_t n, size_t m) {
         errno = ENOMEM;
         return nullptr;
     }
-    auto real = original(&Originals::reallocarray);
+    auto real = original(&MemOriginals::reallocarray);
     if (!real || in_arena(p)) return realloc(p, total);
     uint64_t mask = armed_mask(Family::Mem);
     if (mask == 0 || (p && total == 0)) return real(p, n, m);
@@ -380,7 +354,7 @@ FL_SLOW void* reallocarray_slow(void* p, size_t n, size_t m) {
 }
 
 FL_SLOW int posix_memalign_slow(void** out, size_t align, size_t n) {
-    auto real = original(&Originals::posix_memalign);
+    auto real = original(&MemOriginals::posix_memalign);
     if (!real) {
         void* p = bootstrap_alloc(n, align);
         if (!p) return ENOMEM;
@@ -402,7 +376,8 @@ FL_SLOW int posix_memalign_slow(void** out, size_t align, size_t n) {
 }
 
 template <class Fn>
-FL_SLOW void* aligned_slow(Fn Originals::*field, Hook hook, uint32_t bit, size_t align, size_t n) {
+FL_SLOW void* aligned_slow(Fn MemOriginals::*field, Hook hook, uint32_t bit, size_t align,
+                           size_t n) {
     auto real = original(field);
     if (!real) return bootstrap_alloc(n, align);
     uint64_t mask = armed_mask(Family::Mem);
@@ -411,7 +386,7 @@ FL_SLOW void* aligned_slow(Fn Originals::*field, Hook hook, uint32_t bit, size_t
 }
 
 template <class Fn>
-FL_SLOW void* page_slow(Fn Originals::*field, Hook hook, uint32_t bit, size_t n) {
+FL_SLOW void* page_slow(Fn MemOriginals::*field, Hook hook, uint32_t bit, size_t n) {
     auto real = original(field);
     if (!real) return bootstrap_alloc(n, 4096);
     uint64_t mask = armed_mask(Family::Mem);
@@ -421,7 +396,7 @@ FL_SLOW void* page_slow(Fn Originals::*field, Hook hook, uint32_t bit, size_t n)
 
 FL_SLOW void free_slow(void* p) {
     if (in_arena(p)) return; // never the real allocator's
-    auto real = original(&Originals::free);
+    auto real = original(&MemOriginals::free);
     if (!real) return; // nothing the real allocator gave out can exist yet
     if (armed_mask(Family::Mem) != 0 && limit_tracking()) limit_untrack(p);
     real(p);
@@ -431,8 +406,8 @@ FL_SLOW void free_slow(void* p) {
 
 void resolve_originals_early() {
     resolve_originals();
-    net_api();
-    sqlite_api(); // stays incomplete (and retried) when libsqlite3 comes later
+    net_originals();
+    db_originals(); // stays incomplete (and retried) when libsqlite3 comes later
 }
 
 } // namespace faultline::shim
@@ -488,7 +463,7 @@ FL_EXPORT int posix_memalign(void** out, size_t align, size_t n) {
     FL_EXPORT void* fn_name(size_t align, size_t n) {                                              \
         auto real = g_fast.fn_name.load(std::memory_order_relaxed);                                \
         if (fast(real)) return real(align, n);                                                     \
-        return aligned_slow(&Originals::fn_name, hook, bit, align, n);                             \
+        return aligned_slow(&MemOriginals::fn_name, hook, bit, align, n);                          \
     }
 FL_ALIGNED_HOOK(aligned_alloc, Hook::MemAlignedAlloc, kFnAlignedAlloc)
 FL_ALIGNED_HOOK(memalign, Hook::MemMemalign, kFnMemalign)
@@ -498,7 +473,7 @@ FL_ALIGNED_HOOK(memalign, Hook::MemMemalign, kFnMemalign)
     FL_EXPORT void* fn_name(size_t n) {                                                            \
         auto real = g_fast.fn_name.load(std::memory_order_relaxed);                                \
         if (fast(real)) return real(n);                                                            \
-        return page_slow(&Originals::fn_name, hook, bit, n);                                       \
+        return page_slow(&MemOriginals::fn_name, hook, bit, n);                                    \
     }
 FL_PAGE_HOOK(valloc, Hook::MemValloc, kFnValloc)
 FL_PAGE_HOOK(pvalloc, Hook::MemPvalloc, kFnPvalloc)
@@ -514,6 +489,6 @@ FL_EXPORT void free(void* p) {
 
 FL_EXPORT size_t malloc_usable_size(void* p) {
     if (__builtin_expect(in_arena(p), 0)) return arena_block_size(p);
-    auto real = original(&Originals::malloc_usable_size);
+    auto real = original(&MemOriginals::malloc_usable_size);
     return real ? real(p) : 0;
 }

@@ -4,9 +4,9 @@
 // and a hand-over to net_faults.cpp. poll/select/epoll are in net_wait.cpp.
 
 #include "shim/core/call_timer.h"
+#include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
-#include "shim/net/net_api.h"
 #include "shim/net/net_faults.h"
 
 #include <cerrno>
@@ -148,13 +148,13 @@ using namespace faultline::shim;
 #define FL_EXPORT extern "C" __attribute__((visibility("default")))
 
 FL_EXPORT int socket(int domain, int type, int protocol) {
-    int fd = net_api().socket(domain, type, protocol);
+    int fd = net_originals().socket(domain, type, protocol);
     if (fd >= 0 && sockets_table()) socket_forget(fd);
     return fd;
 }
 
 FL_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
-    auto real = net_api().connect;
+    auto real = net_originals().connect;
     if (quiet()) {
         if (sockets_table()) socket_forget(fd);
         return real(fd, addr, len);
@@ -163,7 +163,7 @@ FL_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 FL_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
-    int c = net_api().accept(fd, addr, len);
+    int c = net_originals().accept(fd, addr, len);
     if (c < 0) return c;
     if (quiet()) {
         if (sockets_table()) socket_forget(c);
@@ -173,7 +173,7 @@ FL_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
 }
 
 FL_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
-    int c = net_api().accept4(fd, addr, len, flags);
+    int c = net_originals().accept4(fd, addr, len, flags);
     if (c < 0) return c;
     if (quiet()) {
         if (sockets_table()) socket_forget(c);
@@ -183,7 +183,7 @@ FL_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
 }
 
 FL_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
-    auto real = net_api().send;
+    auto real = net_originals().send;
     if (quiet()) return real(fd, buf, len, flags);
     return send_buffer(Hook::NetSend, fd, buf, len, flags & MSG_DONTWAIT,
                        [&](const void* b, size_t n) { return real(fd, b, n, flags); });
@@ -191,7 +191,7 @@ FL_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
 
 FL_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to,
                          socklen_t tolen) {
-    auto real = net_api().sendto;
+    auto real = net_originals().sendto;
     if (quiet()) return real(fd, buf, len, flags, to, tolen);
     // An unconnected datagram socket's peer is each datagram's destination.
     if (to)
@@ -201,14 +201,14 @@ FL_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const s
 }
 
 FL_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
-    auto real = net_api().write;
+    auto real = net_originals().write;
     if (quiet()) return real(fd, buf, len);
     return send_buffer(Hook::NetWrite, fd, buf, len, false,
                        [&](const void* b, size_t n) { return real(fd, b, n); });
 }
 
 FL_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
-    auto real = net_api().sendmsg;
+    auto real = net_originals().sendmsg;
     if (quiet()) return real(fd, msg, flags);
     if (msg->msg_name)
         if (SocketState* s = socket_state(fd); is_inet(s))
@@ -223,14 +223,14 @@ FL_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
 }
 
 FL_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
-    auto real = net_api().writev;
+    auto real = net_originals().writev;
     if (quiet()) return real(fd, iov, count);
     return send_vector(Hook::NetWritev, fd, iov, count, false,
                        [&](const iovec* v, int c) { return real(fd, v, c); });
 }
 
 FL_EXPORT int sendmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) {
-    auto real = net_api().sendmmsg;
+    auto real = net_originals().sendmmsg;
     if (quiet()) return real(fd, msgs, count, flags);
     // One message at a time, so that each datagram meets the rules alone.
     unsigned done = 0;
@@ -243,7 +243,7 @@ FL_EXPORT int sendmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) {
 }
 
 FL_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
-    auto real = net_api().recv;
+    auto real = net_originals().recv;
     if (quiet()) return real(fd, buf, len, flags);
     return recv_buffer(
         Hook::NetRecv, fd, buf, len, flags & MSG_DONTWAIT,
@@ -252,7 +252,7 @@ FL_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
 
 FL_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
                            socklen_t* fromlen) {
-    auto real = net_api().recvfrom;
+    auto real = net_originals().recvfrom;
     if (quiet()) return real(fd, buf, len, flags, from, fromlen);
     return recv_buffer(
         Hook::NetRecvfrom, fd, buf, len, flags & MSG_DONTWAIT,
@@ -260,14 +260,14 @@ FL_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* f
 }
 
 FL_EXPORT ssize_t read(int fd, void* buf, size_t len) {
-    auto real = net_api().read;
+    auto real = net_originals().read;
     if (quiet()) return real(fd, buf, len);
     return recv_buffer(Hook::NetRead, fd, buf, len, false,
                        [&](void* b, size_t n) { return real(fd, b, n); });
 }
 
 FL_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-    auto real = net_api().recvmsg;
+    auto real = net_originals().recvmsg;
     if (quiet()) return real(fd, msg, flags);
     return recv_vector(
         Hook::NetRecvmsg, fd, msg->msg_iov, int(msg->msg_iovlen), flags & MSG_DONTWAIT,
@@ -285,14 +285,14 @@ FL_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 }
 
 FL_EXPORT ssize_t readv(int fd, const iovec* iov, int count) {
-    auto real = net_api().readv;
+    auto real = net_originals().readv;
     if (quiet()) return real(fd, iov, count);
     return recv_vector(Hook::NetReadv, fd, iov, count, false,
                        [&](const iovec* v, int c) { return real(fd, v, c); });
 }
 
 FL_EXPORT int recvmmsg(int fd, mmsghdr* msgs, unsigned count, int flags, timespec* timeout) {
-    auto real = net_api().recvmmsg;
+    auto real = net_originals().recvmmsg;
     if (quiet() || count == 0) return real(fd, msgs, count, flags, timeout);
     // While faults are armed: one message per call (recvmmsg may return fewer).
     ssize_t n = recvmsg(fd, &msgs[0].msg_hdr, flags & ~MSG_WAITFORONE);
@@ -323,7 +323,7 @@ FL_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
 
 FL_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
                           addrinfo** res) {
-    auto real = net_api().getaddrinfo;
+    auto real = net_originals().getaddrinfo;
     if (quiet()) return real(node, service, hints, res);
     CallTimer timer(armed_mask(Family::Net));
     tls.error_counted = false;
@@ -335,7 +335,7 @@ FL_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo*
 }
 
 FL_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
-    auto real = net_api().getsockopt;
+    auto real = net_originals().getsockopt;
     int error = 0;
     bool held = !quiet() || g_pending_connects.load(std::memory_order_relaxed) != 0;
     if (held && level == SOL_SOCKET && name == SO_ERROR && value && len && *len >= sizeof(int) &&
@@ -350,18 +350,18 @@ FL_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* le
 FL_EXPORT int close(int fd) {
     if (sockets_table()) socket_forget(fd);
     epoll_forget_fd(fd); // also without a table: epoll registrations are mirrored anyway
-    return net_api().close(fd);
+    return net_originals().close(fd);
 }
 
 FL_EXPORT int dup2(int fd, int target) {
-    int r = net_api().dup2(fd, target);
+    int r = net_originals().dup2(fd, target);
     if (r >= 0 && sockets_table()) socket_forget(r);
     if (r >= 0 && fd != target) epoll_forget_fd(r); // target was closed
     return r;
 }
 
 FL_EXPORT int dup3(int fd, int target, int flags) {
-    int r = net_api().dup3(fd, target, flags);
+    int r = net_originals().dup3(fd, target, flags);
     if (r >= 0 && sockets_table()) socket_forget(r);
     if (r >= 0) epoll_forget_fd(r); // target was closed
     return r;

@@ -10,9 +10,9 @@
 // the kernel look at its readiness afresh, so edge-triggered and one-shot
 // registrations get their event then. epoll_ctl is mirrored to know both.
 
+#include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
-#include "shim/net/net_api.h"
 #include "shim/net/net_faults.h"
 
 #include <atomic>
@@ -62,7 +62,7 @@ short held_events(int fd, short events, int64_t now, int64_t& next) {
 
 // poll with faults: `deadline` CLOCK_MONOTONIC or kForever.
 int poll_held(pollfd* fds, nfds_t n, int64_t deadline, const sigset_t* sigmask) {
-    auto real = net_api().ppoll;
+    auto real = net_originals().ppoll;
     pollfd copy[kMaxPoll];
     short hidden[kMaxPoll];
     bool timed_out[kMaxPoll];
@@ -240,7 +240,7 @@ bool drop_if_stale(Registration& r) {
 // The shim's own epoll_ctl: its ENOENT/EEXIST are not the caller's errno.
 void own_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
     int saved = errno;
-    net_api().epoll_ctl(epfd, op, fd, ev);
+    net_originals().epoll_ctl(epfd, op, fd, ev);
     errno = saved;
 }
 
@@ -317,7 +317,7 @@ std::atomic<bool> g_no_pwait2{false};
 
 int wait_precisely(int epfd, epoll_event* events, int max, int64_t until, int64_t now,
                    const sigset_t* sigmask) {
-    auto& api = net_api();
+    auto& api = net_originals();
     int64_t left = until == kForever ? -1 : (until > now ? until - now : 0);
     if (api.epoll_pwait2 && !g_no_pwait2.load(std::memory_order_relaxed)) {
         timespec ts{time_t(left / 1000000000), long(left % 1000000000)};
@@ -399,12 +399,13 @@ using namespace faultline::shim;
 #define FL_EXPORT extern "C" __attribute__((visibility("default")))
 
 FL_EXPORT int poll(pollfd* fds, nfds_t n, int timeout) {
-    if (quiet() || n > kMaxPoll || tls.depth) return net_api().poll(fds, n, timeout);
+    if (quiet() || n > kMaxPoll || tls.depth) return net_originals().poll(fds, n, timeout);
     return poll_held(fds, n, deadline_after(timeout_ms_ns(timeout)), nullptr);
 }
 
 FL_EXPORT int ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask) {
-    if (quiet() || n > kMaxPoll || tls.depth) return net_api().ppoll(fds, n, timeout, sigmask);
+    if (quiet() || n > kMaxPoll || tls.depth)
+        return net_originals().ppoll(fds, n, timeout, sigmask);
     return poll_held(fds, n, deadline_after(timespec_ns(timeout)), sigmask);
 }
 
@@ -422,7 +423,7 @@ FL_EXPORT int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* timeout, const 
 }
 
 FL_EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
-    auto real = net_api().select;
+    auto real = net_originals().select;
     if (quiet() || tls.depth || !any_held_in_sets(nfds, r, w)) return real(nfds, r, w, e, timeout);
     int64_t ns = timeout ? int64_t(timeout->tv_sec) * 1000000000 + timeout->tv_usec * 1000 : -1;
     int64_t start = monotonic_ns();
@@ -438,14 +439,14 @@ FL_EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout
 
 FL_EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* timeout,
                       const sigset_t* sigmask) {
-    auto real = net_api().pselect;
+    auto real = net_originals().pselect;
     if (quiet() || tls.depth || !any_held_in_sets(nfds, r, w))
         return real(nfds, r, w, e, timeout, sigmask);
     return select_held(nfds, r, w, e, timespec_ns(timeout), sigmask);
 }
 
 FL_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
-    auto real = net_api().epoll_ctl;
+    auto real = net_originals().epoll_ctl;
     if (!g_segment) return real(epfd, op, fd, event);
     uint64_t key = reg_key(epfd, fd);
     Registration* r = find(key, op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD);
@@ -485,20 +486,20 @@ inline bool epoll_quiet() {
 }
 
 FL_EXPORT int epoll_wait(int epfd, epoll_event* events, int max, int timeout) {
-    if (epoll_quiet() || tls.depth) return net_api().epoll_wait(epfd, events, max, timeout);
+    if (epoll_quiet() || tls.depth) return net_originals().epoll_wait(epfd, events, max, timeout);
     return epoll_held(epfd, events, max, timeout_ms_ns(timeout), nullptr);
 }
 
 FL_EXPORT int epoll_pwait2(int epfd, epoll_event* events, int max, const timespec* timeout,
                            const sigset_t* sigmask) {
     if (epoll_quiet() || tls.depth)
-        return net_api().epoll_pwait2(epfd, events, max, timeout, sigmask);
+        return net_originals().epoll_pwait2(epfd, events, max, timeout, sigmask);
     return epoll_held(epfd, events, max, timespec_ns(timeout), sigmask);
 }
 
 FL_EXPORT int epoll_pwait(int epfd, epoll_event* events, int max, int timeout,
                           const sigset_t* sigmask) {
     if (epoll_quiet() || tls.depth)
-        return net_api().epoll_pwait(epfd, events, max, timeout, sigmask);
+        return net_originals().epoll_pwait(epfd, events, max, timeout, sigmask);
     return epoll_held(epfd, events, max, timeout_ms_ns(timeout), sigmask);
 }
