@@ -44,7 +44,8 @@ SHIM_OBJ := $(SHIM_SRC:%.cpp=$(OBJ)/shim-pic/%.o) $(COMMON_SRC:%.cpp=$(OBJ)/shim
 CTL_LIB_OBJ := $(filter-out $(OBJ)/ctl/controller/cli/main.o,$(CTL_SRC:%.cpp=$(OBJ)/ctl/%.o)) \
                $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
 CTL_OBJ := $(OBJ)/ctl/controller/cli/main.o $(CTL_LIB_OBJ)
-UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/core/trigger.o $(OBJ)/ctl/shim/core/bootstrap_arena.o
+UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/core/trigger.o $(OBJ)/ctl/shim/core/bootstrap_arena.o \
+            $(OBJ)/ctl/shim/net/epoll_registry.o
 # What the unit tests exercise of the controller (not the commands: the
 # integration tests drive those), so that the sanitizer build does not
 # compile toml++ (a minute under ASan; the fuzzer covers that loader).
@@ -119,9 +120,11 @@ deps:
 unit: $(UNIT)
 	$(Q)$(UNIT)
 
-# The shim's core under ASan+UBSan (PITFALLS 16: the preload tests run plain).
+# The shim's core and the network state under ASan+UBSan and under TSan (the
+# preload tests run plain: docs/pitfalls.md, item 16).
 unit-sanitized:
 	$(Q)$(MAKE) --no-print-directory sanitize=address,undefined unit
+	$(Q)$(MAKE) --no-print-directory sanitize=thread unit
 
 integration: all $(TARGETS)
 	$(Q)tests/integration/run

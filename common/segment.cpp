@@ -330,8 +330,10 @@ bool segment_arm(Segment* seg, Rule* rules, size_t n, uint32_t* ids, const char*
         RuleSlot& s = seg->rules[slots[i]];
         uint64_t old = s.state.load(std::memory_order_acquire);
         uint64_t gen = (old >> 8) + 1;
-        s.state.store(gen << 8 | uint64_t(RuleState::Writing), std::memory_order_release);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        // Acquire as well as release: the rule's bytes written below stay
+        // after the Writing mark (a seqlock writer; an RMW, not a fence,
+        // which ThreadSanitizer cannot follow).
+        s.state.exchange(gen << 8 | uint64_t(RuleState::Writing), std::memory_order_acq_rel);
         uint32_t id = seg->next_rule_id.fetch_add(1, std::memory_order_relaxed);
         if (!rules[i].name[0]) snprintf(rules[i].name, sizeof rules[i].name, "r%u", id);
         s.id = id;

@@ -9,6 +9,7 @@
 #include "shim/core/call_timer.h"
 #include "shim/core/caller.h"
 #include "shim/core/delay.h"
+#include "shim/core/gate.h"
 #include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
@@ -135,7 +136,7 @@ void restate(sqlite3* db) {
 // -- decisions -------------------------------------------------------------------
 
 bool quiet() {
-    return armed_mask(Family::Db) == 0 && g_connections.empty() && g_statements.empty();
+    return gate(Family::Db) == Path::Original && g_connections.empty() && g_statements.empty();
 }
 
 struct DbCall {

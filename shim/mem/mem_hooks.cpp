@@ -8,6 +8,7 @@
 #include "shim/core/bootstrap_arena.h"
 #include "shim/core/caller.h"
 #include "shim/core/delay.h"
+#include "shim/core/gate.h"
 #include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
@@ -269,7 +270,7 @@ bool mul_overflows(size_t a, size_t b, size_t& out) {
 // armed. Hooks that pass it tail-call the original with no frame of their
 // own; everything else goes to their out-of-line slow path.
 template <class Fn> inline bool fast(Fn f) {
-    return __builtin_expect(f != nullptr && armed_mask(Family::Mem) == 0, 1);
+    return __builtin_expect(f != nullptr && gate(Family::Mem) == Path::Original, 1);
 }
 
 // Serves allocations while the originals are being resolved. After the

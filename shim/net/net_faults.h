@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/hooks.h"
+#include "shim/core/gate.h"
 #include "shim/core/runtime.h"
 #include "shim/net/net_sockets.h"
 
@@ -60,15 +61,30 @@ bool fd_nonblocking(int fd);
 // The latest end of any hold (delay_until, hang_until) set in this process.
 extern std::atomic<int64_t> g_holds_until;
 
-// Nothing armed and no socket left in a state a fault put it in: the network
-// hooks may go straight to libc.
-inline bool net_idle() {
-    if (__builtin_expect(armed_mask(Family::Net) != 0, 0)) return false;
+// A socket left in a state only the shim can see through, whatever the
+// rules are now: a connect held back, a net.timeout hang, a delay or a lost
+// segment's retransmission still running (g_holds_until).
+inline bool net_residue() {
     if (g_pending_connects.load(std::memory_order_relaxed) != 0 ||
         g_hangs.load(std::memory_order_relaxed) != 0)
-        return false;
+        return true;
     int64_t holds = g_holds_until.load(std::memory_order_relaxed);
-    return holds == 0 || monotonic_ns() >= holds;
+    return holds != 0 && monotonic_ns() < holds;
+}
+
+// The network family's gate (core/gate.h): a residue takes the rules' path
+// even with nothing armed, so that the socket it holds is seen through.
+inline Path net_gate() {
+    Path p = gate(Family::Net);
+    if (__builtin_expect(p == Path::Original, 1) && !net_residue()) return Path::Original;
+    return p == Path::Observe && !net_residue() ? Path::Observe : Path::Rules;
+}
+
+// poll, select and epoll leave the original only when a fault could hold an
+// fd back: a net rule armed, or a residue. A recorder alone does not count
+// or time waits (they are not operations), so it costs them nothing.
+inline bool waits_faulted() {
+    return rule_mask(Family::Net) != 0 || net_residue();
 }
 
 // close(fd): an fd the epoll hooks took out of a set is gone (net_wait.cpp).

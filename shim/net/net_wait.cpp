@@ -13,6 +13,7 @@
 #include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
+#include "shim/net/epoll_registry.h"
 #include "shim/net/net_faults.h"
 
 #include <atomic>
@@ -27,10 +28,11 @@ namespace {
 constexpr int64_t kForever = INT64_MAX;
 constexpr nfds_t kMaxPoll = 1024; // larger sets are passed through unmasked
 
-// Also while a connect is held back: it must be made (and its socket's
+// No fault can hold an fd back (net_faults.h): the original. A connect held
+// back keeps waits on their slow path, so that it is made (and its socket's
 // readiness hidden) before the kernel is asked, disarmed or not.
 inline bool quiet() {
-    return net_idle();
+    return !waits_faulted();
 }
 
 int64_t deadline_after(int64_t timeout_ns) {
@@ -172,14 +174,6 @@ bool any_held_in_sets(int nfds, fd_set* r, fd_set* w) {
 
 // -- epoll --------------------------------------------------------------------------
 
-struct Registration {
-    std::atomic<uint64_t> key; // epfd << 32 | fd, 0 empty
-    uint32_t events;
-    epoll_data_t data;
-    std::atomic<bool> held;  // taken out of the set by the shim
-    uint32_t fd_gen, ep_gen; // g_fd_gen of fd and epfd when registered
-};
-
 // Bumped whenever an fd number is closed (close, dup2/dup3 onto it): a
 // registration made before names another file and must never be put back.
 std::atomic<uint32_t> g_fd_gen[kMaxTrackedFd];
@@ -187,53 +181,15 @@ uint32_t fd_gen(int fd) {
     return fd >= 0 && fd < kMaxTrackedFd ? g_fd_gen[fd].load(std::memory_order_acquire) : 0;
 }
 
-constexpr unsigned kRegistrations = 8192;
-Registration g_regs[kRegistrations];
+EpollRegistry g_registry;
 std::atomic<int> g_held_count{0};
-
-uint64_t reg_key(int epfd, int fd) {
-    return uint64_t(uint32_t(epfd)) << 32 | uint32_t(fd) | (1ull << 63);
-}
-
-Registration* find(uint64_t key, bool create) {
-    unsigned i = unsigned((key * 0x9e3779b97f4a7c15ull) >> 51) % kRegistrations;
-    for (unsigned n = 0; n < 64; ++n, i = (i + 1) % kRegistrations) {
-        uint64_t k = g_regs[i].key.load(std::memory_order_acquire);
-        if (k == key) return &g_regs[i];
-        if (k == 0) {
-            if (!create) return nullptr;
-            uint64_t expected = 0;
-            if (g_regs[i].key.compare_exchange_strong(expected, key)) return &g_regs[i];
-            if (expected == key) return &g_regs[i];
-        }
-    }
-    return nullptr;
-}
-
-Registration* find_by_data(int epfd, epoll_data_t data) {
-    // Events carry the caller's data, not the fd: most callers store the fd
-    // there; else look through this epoll set's registrations.
-    if (Registration* r = find(reg_key(epfd, data.fd), false); r && r->data.u64 == data.u64)
-        return r;
-    for (auto& r : g_regs) {
-        uint64_t k = r.key.load(std::memory_order_acquire);
-        if (k && int(uint32_t(k >> 32) & 0x7fffffff) == epfd && r.data.u64 == data.u64) return &r;
-    }
-    return nullptr;
-}
-
-int reg_fd(const Registration& r) {
-    return int(uint32_t(r.key.load()));
-}
-int reg_epfd(const Registration& r) {
-    return int(uint32_t(r.key.load() >> 32) & 0x7fffffff);
-}
 
 // The fd or the epoll fd was closed since the registration: drop it.
 bool drop_if_stale(Registration& r) {
-    if (r.fd_gen == fd_gen(reg_fd(r)) && r.ep_gen == fd_gen(reg_epfd(r))) return false;
-    if (r.held.exchange(false)) g_held_count.fetch_sub(1, std::memory_order_relaxed);
-    r.key.store(0, std::memory_order_release);
+    if (r.fd_gen.load(std::memory_order_relaxed) == fd_gen(r.fd()) &&
+        r.ep_gen.load(std::memory_order_relaxed) == fd_gen(r.epfd()))
+        return false;
+    if (g_registry.drop(r)) g_held_count.fetch_sub(1, std::memory_order_relaxed);
     return true;
 }
 
@@ -249,26 +205,29 @@ void own_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
 int64_t release_held(int epfd, int64_t now) {
     int64_t next = kForever;
     if (g_held_count.load(std::memory_order_relaxed) == 0) return next;
-    for (auto& r : g_regs) {
-        if (!r.held.load(std::memory_order_acquire) || reg_epfd(r) != epfd) continue;
-        if (drop_if_stale(r)) continue;
-        int fd = reg_fd(r);
+    g_registry.for_each([&](Registration& r) {
+        if (!r.held.load(std::memory_order_acquire) || r.epfd() != epfd) return;
+        if (drop_if_stale(r)) return;
+        int fd = r.fd();
+        uint32_t events = r.events.load(std::memory_order_relaxed);
         int64_t t = 0;
-        if (r.events & (EPOLLIN | EPOLLPRI | EPOLLRDNORM)) t = net_hold_until(fd, true, now);
-        if (r.events & (EPOLLOUT | EPOLLWRNORM)) {
+        if (events & (EPOLLIN | EPOLLPRI | EPOLLRDNORM)) t = net_hold_until(fd, true, now);
+        if (events & (EPOLLOUT | EPOLLWRNORM)) {
             int64_t w = net_hold_until(fd, false, now);
             t = w > t ? w : t;
         }
         if (t) {
             next = t < next ? t : next;
-            continue;
+            return;
         }
         bool expected = true;
-        if (!r.held.compare_exchange_strong(expected, false)) continue;
+        if (!r.held.compare_exchange_strong(expected, false)) return;
         g_held_count.fetch_sub(1, std::memory_order_relaxed);
-        epoll_event ev{r.events, r.data};
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.u64 = r.data.load(std::memory_order_acquire);
         own_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-    }
+    });
     return next;
 }
 
@@ -280,17 +239,17 @@ void settle_owed_edges(int epfd) {
     if (g_edges_owed.load(std::memory_order_relaxed) == 0) return;
     SocketState* sockets = sockets_table();
     if (!sockets) return;
-    for (auto& r : g_regs) {
-        uint64_t k = r.key.load(std::memory_order_acquire);
-        if (!k || reg_epfd(r) != epfd || r.held.load(std::memory_order_acquire)) continue;
-        if (drop_if_stale(r)) continue;
-        int fd = reg_fd(r);
-        if (fd < 0 || fd >= kMaxTrackedFd || !sockets[fd].owes_edge.load()) continue;
+    g_registry.for_each([&](Registration& r) {
+        if (r.epfd() != epfd || r.held.load(std::memory_order_acquire)) return;
+        if (drop_if_stale(r)) return;
+        int fd = r.fd();
+        if (fd < 0 || fd >= kMaxTrackedFd || !sockets[fd].owes_edge.load()) return;
         if (sockets[fd].owes_edge.exchange(0)) g_edges_owed.fetch_sub(1, std::memory_order_relaxed);
-        if (!(r.events & (EPOLLET | EPOLLONESHOT))) continue; // level-triggered: reported anyway
+        // level-triggered: reported anyway
+        if (!(r.events.load(std::memory_order_relaxed) & (EPOLLET | EPOLLONESHOT))) return;
         if (!r.held.exchange(true)) g_held_count.fetch_add(1, std::memory_order_relaxed);
         own_epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
-    }
+    });
 }
 
 // Registrations of epfd whose connection a net.timeout hang has timed out:
@@ -298,15 +257,14 @@ void settle_owed_edges(int epfd) {
 int timed_out_events(int epfd, epoll_event* events, int max, int64_t now) {
     if (g_hangs.load(std::memory_order_relaxed) == 0) return 0;
     int n = 0;
-    for (auto& r : g_regs) {
-        if (n == max) break;
-        uint64_t k = r.key.load(std::memory_order_acquire);
-        if (!k || reg_epfd(r) != epfd || r.held.load(std::memory_order_acquire)) continue;
-        if (!net_timed_out(reg_fd(r), now)) continue;
-        events[n].events = EPOLLERR | (r.events & (EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM));
-        events[n].data = r.data;
+    g_registry.for_each([&](Registration& r) {
+        if (n == max || r.epfd() != epfd || r.held.load(std::memory_order_acquire)) return;
+        if (!net_timed_out(r.fd(), now)) return;
+        uint32_t asked = r.events.load(std::memory_order_relaxed);
+        events[n].events = EPOLLERR | (asked & (EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM));
+        events[n].data.u64 = r.data.load(std::memory_order_acquire);
         ++n;
-    }
+    });
     return n;
 }
 
@@ -337,9 +295,9 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
     while (true) {
         int64_t now = monotonic_ns();
         if (g_pending_connects.load(std::memory_order_relaxed)) // make those no longer held
-            for (auto& r : g_regs)
-                if (r.key.load(std::memory_order_acquire) && reg_epfd(r) == epfd)
-                    net_hold_until(reg_fd(r), false, now);
+            g_registry.for_each([&](Registration& r) {
+                if (r.epfd() == epfd) net_hold_until(r.fd(), false, now);
+            });
         settle_owed_edges(epfd);
         if (int n = timed_out_events(epfd, events, max, now)) return n;
         int64_t next = release_held(epfd, now);
@@ -357,17 +315,18 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
         int kept = 0;
         now = monotonic_ns();
         for (int i = 0; i < n; ++i) {
-            Registration* r = find_by_data(epfd, events[i].data);
+            Registration* r = g_registry.find_by_data(epfd, events[i].data.u64);
             if (r && drop_if_stale(*r)) r = nullptr;
             bool hold = false;
             if (r) {
-                int fd = reg_fd(*r);
+                int fd = r->fd();
+                uint32_t asked = r->events.load(std::memory_order_relaxed);
                 uint32_t ev = events[i].events;
                 bool rd = (ev & (EPOLLIN | EPOLLRDNORM | EPOLLPRI | EPOLLHUP | EPOLLERR)) &&
-                          (r->events & (EPOLLIN | EPOLLRDNORM | EPOLLPRI)) &&
+                          (asked & (EPOLLIN | EPOLLRDNORM | EPOLLPRI)) &&
                           net_hold_until(fd, true, now);
                 bool wr = (ev & (EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLERR)) &&
-                          (r->events & (EPOLLOUT | EPOLLWRNORM)) && net_hold_until(fd, false, now);
+                          (asked & (EPOLLOUT | EPOLLWRNORM)) && net_hold_until(fd, false, now);
                 hold = rd || wr;
                 if (hold && !r->held.exchange(true)) {
                     g_held_count.fetch_add(1, std::memory_order_relaxed);
@@ -386,9 +345,10 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
 void epoll_forget_fd(int fd) {
     if (fd >= 0 && fd < kMaxTrackedFd) g_fd_gen[fd].fetch_add(1, std::memory_order_acq_rel);
     if (g_held_count.load(std::memory_order_relaxed) == 0) return;
-    for (auto& r : g_regs)
-        if (r.key.load(std::memory_order_acquire) && reg_fd(r) == fd && r.held.exchange(false))
+    g_registry.for_each([&](Registration& r) {
+        if (r.fd() == fd && r.held.exchange(false))
             g_held_count.fetch_sub(1, std::memory_order_relaxed);
+    });
 }
 
 } // namespace faultline::shim
@@ -448,32 +408,30 @@ FL_EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec*
 FL_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
     auto real = net_originals().epoll_ctl;
     if (!g_segment) return real(epfd, op, fd, event);
-    uint64_t key = reg_key(epfd, fd);
-    Registration* r = find(key, op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD);
+    Registration* r = op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD ? g_registry.claim(epfd, fd)
+                                                                 : g_registry.find(epfd, fd);
     if (r && r->held.load(std::memory_order_acquire)) {
         // The fd is out of the kernel's set while held: the caller's view of
         // it changes here, the kernel's when it is put back.
         if (op == EPOLL_CTL_MOD && event) {
-            r->events = event->events;
-            r->data = event->data;
+            g_registry.set(*r, event->events, event->data.u64);
             return 0;
         }
         if (op == EPOLL_CTL_DEL) {
-            if (r->held.exchange(false)) g_held_count.fetch_sub(1, std::memory_order_relaxed);
-            r->key.store(0, std::memory_order_release);
+            if (g_registry.drop(*r)) g_held_count.fetch_sub(1, std::memory_order_relaxed);
             return 0;
         }
     }
+    bool fresh = r && r->events.load(std::memory_order_relaxed) == 0;
     int rc = real(epfd, op, fd, event);
     if (rc == 0 && r && event && op != EPOLL_CTL_DEL) {
-        r->events = event->events;
-        r->data = event->data;
-        r->fd_gen = fd_gen(fd);
-        r->ep_gen = fd_gen(epfd);
-    } else if (rc == 0 && op == EPOLL_CTL_DEL && (r = find(key, false))) {
-        r->key.store(0, std::memory_order_release);
-    } else if (rc != 0 && r && op == EPOLL_CTL_ADD && r->events == 0) {
-        r->key.store(0, std::memory_order_release);
+        g_registry.set(*r, event->events, event->data.u64);
+        r->fd_gen.store(fd_gen(fd), std::memory_order_relaxed);
+        r->ep_gen.store(fd_gen(epfd), std::memory_order_relaxed);
+    } else if (rc == 0 && op == EPOLL_CTL_DEL && r) {
+        g_registry.drop(*r);
+    } else if (rc != 0 && r && op == EPOLL_CTL_ADD && fresh) {
+        g_registry.drop(*r); // made for a call the kernel refused
     }
     return rc;
 }
