@@ -5,7 +5,9 @@ namespace faultline::shim {
 namespace {
 
 constexpr uint64_t kLive = uint64_t(1) << 63;
-constexpr uint64_t kTombstone = 2; // neither empty nor a key nor a tag (tags are odd)
+// Neither empty nor a key nor a tag (keys have bit 63 set, tags are odd).
+constexpr uint64_t kTombstone = 2; // was used: probes go on past it
+constexpr uint64_t kBusy = 4;      // being filled by one thread: others pass it by
 
 uint64_t key_of(int epfd, int fd) {
     return kLive | uint64_t(uint32_t(epfd) & 0x7fffffff) << 32 | uint32_t(fd);
@@ -50,7 +52,7 @@ Registration* EpollRegistry::claim(int epfd, int fd) {
         if (k == key) return &r; // another thread made it meanwhile
         if (k != 0 && k != kTombstone) continue;
         // Fields first, then the key: a reader that finds the key sees them.
-        if (!r.key.compare_exchange_strong(k, kTombstone, std::memory_order_acq_rel)) {
+        if (!r.key.compare_exchange_strong(k, kBusy, std::memory_order_acq_rel)) {
             if (k == key) return &r;
             continue;
         }
@@ -80,7 +82,7 @@ void EpollRegistry::set(Registration& r, uint32_t events, uint64_t data) {
         DataEntry& e = by_data_[i];
         uint64_t t = e.tag.load(std::memory_order_acquire);
         if (t != 0 && t != kTombstone) continue;
-        if (!e.tag.compare_exchange_strong(t, kTombstone, std::memory_order_acq_rel)) continue;
+        if (!e.tag.compare_exchange_strong(t, kBusy, std::memory_order_acq_rel)) continue;
         e.slot.store(self, std::memory_order_relaxed);
         e.tag.store(tag, std::memory_order_release);
         r.data_slot.store(int32_t(i), std::memory_order_release);

@@ -18,7 +18,7 @@
 namespace faultline::shim {
 
 struct Registration {
-    std::atomic<uint64_t> key; // kLive | epfd << 32 | fd; 0 empty; kTombstone
+    std::atomic<uint64_t> key; // kLive | epfd << 32 | fd; 0 empty; a tombstone; busy
     std::atomic<uint32_t> events;
     std::atomic<uint64_t> data;
     std::atomic<bool> held;         // taken out of the kernel's set by the shim
@@ -58,7 +58,7 @@ class EpollRegistry {
 
   private:
     struct DataEntry {
-        std::atomic<uint64_t> tag; // hash of (epfd, data) | 1; 0 empty; kTombstone
+        std::atomic<uint64_t> tag; // hash of (epfd, data) | 1; 0 empty; a tombstone; busy
         std::atomic<int32_t> slot; // index into slots_
     };
     void unindex(Registration& r);

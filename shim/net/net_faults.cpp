@@ -1,5 +1,9 @@
 #include "shim/net/net_faults.h"
 
+#include "shim/net/bandwidth.h"
+#include "shim/net/net_rules.h"
+#include "shim/net/socket_holds.h"
+
 #include "shim/core/caller.h"
 #include "shim/core/delay.h"
 #include "shim/core/runtime.h"
@@ -55,103 +59,7 @@ void count_error(Hook hook) {
     if (g_segment) g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::atomic<int64_t> g_holds_until{0};
-
 namespace {
-
-// Sets a socket's hold, and keeps poll/select/epoll on their slow path until
-// it has ended, even when its rule retires (times=, for=) or is disarmed.
-void hold_until(std::atomic<int64_t>& field, int64_t until) {
-    field.store(until, std::memory_order_release);
-    int64_t cur = g_holds_until.load(std::memory_order_relaxed);
-    while (cur < until && !g_holds_until.compare_exchange_weak(cur, until)) {
-    }
-}
-
-// A net.timeout hang: counted in g_hangs until the socket is forgotten, so
-// that the hooks see it through, and report its end, after its rule is gone.
-void set_hang(SocketState& s, int64_t until) {
-    if (s.hang_until.load(std::memory_order_acquire) == 0)
-        g_hangs.fetch_add(1, std::memory_order_relaxed);
-    hold_until(s.hang_until, until);
-}
-
-uint64_t rule_key(unsigned slot, uint64_t word) {
-    return uint64_t(slot) << 48 | (word >> 8);
-}
-
-// The rule `key` names is still armed (and active).
-const Rule* live_rule(uint64_t key, int64_t now) {
-    Segment* seg = g_segment;
-    if (!seg || !key) return nullptr;
-    const RuleSlot& s = seg->rules[key >> 48];
-    uint64_t word = s.state.load(std::memory_order_acquire);
-    if (state_of(word) != RuleState::Armed || (word >> 8) != (key & ((uint64_t(1) << 48) - 1)))
-        return nullptr;
-    const Rule& r = s.rule;
-    if (now < s.armed_ns + r.start_ns) return nullptr;
-    if (r.for_ns && now >= s.armed_ns + r.start_ns + r.for_ns) return nullptr;
-    return &r;
-}
-
-bool peer_matches(const Rule& r, const SocketState& s) {
-    if (!r.has_peer) return true;
-    if (!s.peer_known) return false;
-    if (r.peer.port && r.peer.port != s.peer_port) return false;
-    if (r.peer.family == 0) return true;
-    if (r.peer.family != s.family) return false;
-    unsigned bits = r.peer.prefix;
-    for (unsigned i = 0; bits; ++i) {
-        unsigned take = bits < 8 ? bits : 8;
-        uint8_t m = uint8_t(0xff << (8 - take));
-        if ((r.peer.addr[i] & m) != (s.peer[i] & m)) return false;
-        bits -= take;
-    }
-    return true;
-}
-
-bool fits_socket(const Rule& r, const SocketState& s) {
-    auto type = SocketType(s.type.load(std::memory_order_acquire));
-    if (r.proto == Proto::Tcp && type != SocketType::Tcp) return false;
-    if (r.proto == Proto::Udp && type != SocketType::Udp) return false;
-    if (r.lport && r.lport != s.local_port) return false;
-    return peer_matches(r, s);
-}
-
-bool is_tcp(const SocketState& s) {
-    return SocketType(s.type.load(std::memory_order_acquire)) == SocketType::Tcp;
-}
-
-// Does kind `r` act on operation `op` of this socket for `len` bytes?
-bool kind_applies(const Rule& r, uint32_t op, const SocketState& s, size_t len) {
-    switch (r.kind) {
-    case Kind::NetDelay:
-        // Without on=, a delay is one more round trip per exchange: on
-        // connect and accept, and on the first recv after a send.
-        if (r.ops) return op != kOnDns;
-        return op == kOnConnect || op == kOnAccept || (op == kOnRecv && s.turn);
-    case Kind::NetTimeout:
-        return op == kOnConnect || op == kOnRecv;
-    case Kind::NetLoss:
-        return op == kOnSend || op == kOnRecv || (op == kOnConnect && is_tcp(s));
-    case Kind::NetBandwidth:
-        return (op == kOnSend && r.dir != Direction::Recv) ||
-               (op == kOnRecv && r.dir != Direction::Send);
-    case Kind::NetReset:
-        return is_tcp(s) && (op == kOnSend || op == kOnRecv) &&
-               s.moved.load(std::memory_order_relaxed) + len >= r.amount;
-    case Kind::NetRefuse:
-        return op == kOnConnect;
-    case Kind::NetPartition:
-        return op == kOnConnect || op == kOnSend || op == kOnRecv;
-    case Kind::NetSlice: // a stream only: a datagram is sent and received whole
-        return is_tcp(s) && (op == kOnSend || op == kOnRecv) && len > r.max_size;
-    case Kind::NetCorrupt:
-        return op == kOnRecv;
-    default:
-        return false;
-    }
-}
 
 struct NetDecision {
     const Rule* rule = nullptr;
@@ -183,68 +91,19 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
     return d;
 }
 
-// Any armed, active net.partition covering this socket for `op`? (No
-// counters: asked by waits and by poll/select/epoll.)
-bool partition_active(const SocketState& s, uint32_t op, int64_t now) {
-    Segment* seg = g_segment;
-    uint64_t mask = rule_mask(Family::Net);
-    for (; seg && mask; mask &= mask - 1) {
-        unsigned i = unsigned(__builtin_ctzll(mask));
-        const Rule* r = live_rule(rule_key(i, seg->rules[i].state.load()), now);
-        if (r && r->kind == Kind::NetPartition && (!r->ops || (r->ops & op)) && fits_socket(*r, s))
-            return true;
-    }
-    return false;
-}
-
 // -- bandwidth ------------------------------------------------------------------
 
 TokenBucket g_process_buckets[kMaxRules][2];
 
-double burst_of(const Rule& r) {
-    if (r.burst) return double(r.burst);
-    double b = r.rate / 100; // 10 ms worth: accurate within 1% over a 1 s transfer
-    return b < 1460 ? 1460 : b;
-}
-
 TokenBucket& bucket_for(const Rule& r, uint64_t key, SocketState& s, bool recv) {
     return r.scope == Scope::Process ? g_process_buckets[key >> 48][recv] : s.buckets[recv];
-}
-
-// Refills; returns the bytes that may move now.
-double refill(TokenBucket& b, const Rule& r, uint64_t key, int64_t now) {
-    double burst = burst_of(r);
-    if (b.rule != key) {
-        b.rule = key;
-        b.tokens = burst;
-        b.last_ns = now;
-    } else if (now > b.last_ns) {
-        b.tokens += r.rate * double(now - b.last_ns) / 1e9;
-        if (b.tokens > burst) b.tokens = burst;
-        b.last_ns = now;
-    }
-    return b.tokens;
-}
-
-// The bytes worth waking up for: a segment's worth (or the whole request
-// when smaller), never more than the burst. Waiting for single bytes would
-// turn a paced transfer into a storm of tiny reads.
-double quantum(const Rule& r, size_t len) {
-    double q = burst_of(r) < 1460 ? burst_of(r) : 1460;
-    return len && double(len) < q ? double(len) : q;
-}
-
-// Nanoseconds until `want` bytes may move.
-int64_t wait_for_tokens(const TokenBucket& b, const Rule& r, double want) {
-    return b.tokens >= want ? 0 : int64_t((want - b.tokens) / r.rate * 1e9) + 1;
 }
 
 // An EAGAIN the shim made up while the kernel had data or room: poll and
 // select see the fault's hold; an edge-triggered epoll registration must be
 // given a new edge when it ends (net_wait.cpp).
 ssize_t held_back(SocketState& s) {
-    if (!s.owes_edge.exchange(1, std::memory_order_acq_rel))
-        g_edges_owed.fetch_add(1, std::memory_order_relaxed);
+    owe_edge(s);
     errno = EAGAIN;
     return -1;
 }
@@ -266,44 +125,17 @@ ssize_t dead(SocketState& s, bool sending) {
     return -1;
 }
 
-// The hang's rule still holds it: armed, or retired by its own times=
-// budget (the injection that started the hang spent it; only a disarm lifts).
-bool hang_held(uint64_t key, int64_t now) {
-    if (live_rule(key, now)) return true;
-    Segment* seg = g_segment;
-    if (!seg || !key) return false;
-    const RuleSlot& rs = seg->rules[key >> 48];
-    uint64_t word = rs.state.load(std::memory_order_acquire);
-    return state_of(word) == RuleState::Retired &&
-           (word >> 8) == (key & ((uint64_t(1) << 48) - 1)) && rs.rule.times &&
-           rs.taken.load(std::memory_order_relaxed) >= rs.rule.times;
-}
-
 // A net.timeout hang on the socket: returns true while it holds (and sets
 // `until`); false when it has lifted (rule disarmed) or was never there.
 bool hanging(SocketState& s, int64_t now, int64_t& until) {
     until = s.hang_until.load(std::memory_order_acquire);
     if (!until) return false;
-    if (!hang_held(s.hang_rule, now) && now < until) {
-        if (s.hang_until.exchange(0, std::memory_order_acq_rel)) // disarmed: the network is back
-            g_hangs.fetch_sub(1, std::memory_order_relaxed);
+    if (!hang_held(g_segment, s.hang_rule, now) && now < until) {
+        lift_hang(s); // disarmed: the network is back
         s.connect_error.store(0, std::memory_order_relaxed);
         return false;
     }
     return true;
-}
-
-void hold_connect(SocketState& s, const sockaddr* addr, socklen_t len) {
-    memcpy(&s.pending_connect, addr,
-           len < sizeof s.pending_connect ? len : sizeof s.pending_connect);
-    if (!s.pending_len) g_pending_connects.fetch_add(1, std::memory_order_relaxed);
-    s.pending_len = len;
-}
-
-void drop_pending_connect(SocketState& s) {
-    if (!s.pending_len) return;
-    s.pending_len = 0;
-    g_pending_connects.fetch_sub(1, std::memory_order_relaxed);
 }
 
 // A connect the shim holds back (non-blocking, under net.partition or
@@ -316,7 +148,7 @@ void settle_pending_connect(int fd, SocketState& s, int64_t now) {
         if (now >= until) drop_pending_connect(s);
         return;
     }
-    if (partition_active(s, kOnConnect, now)) return;
+    if (partition_active(g_segment, rule_mask(Family::Net), s, kOnConnect, now)) return;
     uint32_t len = s.pending_len;
     drop_pending_connect(s);
     int saved = errno;
@@ -363,7 +195,7 @@ namespace {
 bool wait_out_partition(int fd, SocketState& s, uint32_t op) {
     int64_t bound = socket_timeout(fd, op == kOnSend ? SO_SNDTIMEO : SO_RCVTIMEO);
     int64_t start = monotonic_ns();
-    while (partition_active(s, op, monotonic_ns())) {
+    while (partition_active(g_segment, rule_mask(Family::Net), s, op, monotonic_ns())) {
         if (bound && monotonic_ns() - start >= bound) {
             errno = EAGAIN;
             return false;
@@ -434,7 +266,7 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
         size_t sent = 0;
         while (sent < len) {
             int64_t now = monotonic_ns();
-            if (!live_rule(d.key, now)) { // disarmed (or its slot re-armed) mid-call
+            if (!live_rule(g_segment, d.key, now)) { // disarmed (or its slot re-armed) mid-call
                 ssize_t n = real(sent, len - sent);
                 if (n > 0) sent += size_t(n), move_bytes(*s, n);
                 if (n < 0 && !sent) return n;
@@ -578,7 +410,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
             int64_t w = wait_for_tokens(b, r, want);
             sleep_ns(w < kRecheck ? w : kRecheck);
             int64_t t = monotonic_ns();
-            if (!live_rule(d.key, t)) { // disarmed mid-call: unpaced
+            if (!live_rule(g_segment, d.key, t)) { // disarmed mid-call: unpaced
                 ssize_t n = real(0, len);
                 move_bytes(*s, n);
                 return n;
@@ -690,7 +522,7 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
         int64_t own = socket_timeout(fd, SO_SNDTIMEO);
         int64_t end = now + (own && own < r.timeout_ns ? own : r.timeout_ns);
         // In steps: a disarm lifts the hang (then the connect is made).
-        for (int64_t t = now; t < end && hang_held(d.key, t); t = monotonic_ns())
+        for (int64_t t = now; t < end && hang_held(g_segment, d.key, t); t = monotonic_ns())
             sleep_until(end - t > kRecheck ? t + kRecheck : end);
         if (monotonic_ns() < end) break;
         count_error(Hook::NetConnect);
@@ -707,7 +539,8 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
         }
         int64_t own = socket_timeout(fd, SO_SNDTIMEO);
         int64_t bound = own ? own : kConnectBound;
-        while (partition_active(*s, kOnConnect, monotonic_ns())) {
+        while (
+            partition_active(g_segment, rule_mask(Family::Net), *s, kOnConnect, monotonic_ns())) {
             if (monotonic_ns() - now >= bound) {
                 count_error(Hook::NetConnect);
                 errno = own ? EINPROGRESS : ETIMEDOUT;
@@ -820,7 +653,7 @@ int64_t net_hold_until(int fd, bool read, int64_t now) {
     if (delayed > now) hold = hold > delayed ? hold : delayed;
     if (s->pending_len) // still held: by the hang above, or by a partition
         hold = hold > now + kRecheck ? hold : now + kRecheck;
-    if (partition_active(*s, read ? kOnRecv : kOnSend, now))
+    if (partition_active(g_segment, rule_mask(Family::Net), *s, read ? kOnRecv : kOnSend, now))
         hold = hold > now + kRecheck ? hold : now + kRecheck;
     // An empty bandwidth bucket of a still-armed rule.
     for (int scope = 0; scope < 2; ++scope) {
@@ -828,15 +661,15 @@ int64_t net_hold_until(int fd, bool read, int64_t now) {
         uint64_t key = s->buckets[read].rule;
         if (scope == 1) {
             for (auto& pb : g_process_buckets)
-                if (pb[read].rule && live_rule(pb[read].rule, now)) {
-                    const Rule* r = live_rule(pb[read].rule, now);
+                if (pb[read].rule && live_rule(g_segment, pb[read].rule, now)) {
+                    const Rule* r = live_rule(g_segment, pb[read].rule, now);
                     if (r && fits_socket(*r, *s)) b = &pb[read];
                 }
             key = b ? b->rule : 0;
         } else {
             b = &s->buckets[read];
         }
-        const Rule* r = key ? live_rule(key, now) : nullptr;
+        const Rule* r = key ? live_rule(g_segment, key, now) : nullptr;
         if (!b || !r) continue;
         double want = quantum(*r, 0);
         if (refill(*b, *r, key, now) < want) {

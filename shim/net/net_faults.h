@@ -8,6 +8,7 @@
 #include "shim/core/gate.h"
 #include "shim/core/runtime.h"
 #include "shim/net/net_sockets.h"
+#include "shim/net/socket_holds.h"
 
 #include <atomic>
 #include <cstddef>
@@ -57,9 +58,6 @@ int64_t net_hold_until(int fd, bool read, int64_t now);
 bool net_timed_out(int fd, int64_t now);
 
 bool fd_nonblocking(int fd);
-
-// The latest end of any hold (delay_until, hang_until) set in this process.
-extern std::atomic<int64_t> g_holds_until;
 
 // A socket left in a state only the shim can see through, whatever the
 // rules are now: a connect held back, a net.timeout hang, a delay or a lost

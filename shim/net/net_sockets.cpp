@@ -1,5 +1,7 @@
 #include "shim/net/net_sockets.h"
 
+#include "shim/net/socket_holds.h"
+
 #include <cerrno>
 #include <cstring>
 #include <sys/mman.h>
@@ -120,15 +122,12 @@ void socket_forget(int fd) {
     s.local_port = 0;
     s.moved.store(0, std::memory_order_relaxed);
     s.dead_errno.store(0, std::memory_order_relaxed);
-    if (s.hang_until.exchange(0, std::memory_order_acq_rel))
-        g_hangs.fetch_sub(1, std::memory_order_relaxed);
+    lift_hang(s);
     s.connect_error.store(0, std::memory_order_relaxed);
     s.delay_until.store(0, std::memory_order_relaxed);
-    if (s.owes_edge.exchange(0, std::memory_order_acq_rel))
-        g_edges_owed.fetch_sub(1, std::memory_order_relaxed);
+    take_owed_edge(s);
     s.loss_streak = 0;
-    if (s.pending_len) g_pending_connects.fetch_sub(1, std::memory_order_relaxed);
-    s.pending_len = 0;
+    drop_pending_connect(s);
     s.turn = 0;
     s.hang_rule = 0;
     s.buckets[0].rule = s.buckets[1].rule = 0;

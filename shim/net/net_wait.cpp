@@ -15,6 +15,7 @@
 #include "shim/core/thread_state.h"
 #include "shim/net/epoll_registry.h"
 #include "shim/net/net_faults.h"
+#include "shim/net/socket_holds.h"
 
 #include <atomic>
 #include <cerrno>
@@ -43,9 +44,7 @@ int64_t deadline_after(int64_t timeout_ns) {
 // time a hold may end.
 short held_events(int fd, short events, int64_t now, int64_t& next) {
     // poll and select report levels: nothing is owed to an fd asked here.
-    if (SocketState* t = sockets_table();
-        t && fd < kMaxTrackedFd && t[fd].owes_edge.load() && t[fd].owes_edge.exchange(0))
-        g_edges_owed.fetch_sub(1, std::memory_order_relaxed);
+    if (SocketState* t = sockets_table(); t && fd < kMaxTrackedFd) take_owed_edge(t[fd]);
     short held = 0;
     if (events & (POLLIN | POLLRDNORM | POLLPRI)) {
         if (int64_t t = net_hold_until(fd, true, now)) {
@@ -243,8 +242,7 @@ void settle_owed_edges(int epfd) {
         if (r.epfd() != epfd || r.held.load(std::memory_order_acquire)) return;
         if (drop_if_stale(r)) return;
         int fd = r.fd();
-        if (fd < 0 || fd >= kMaxTrackedFd || !sockets[fd].owes_edge.load()) return;
-        if (sockets[fd].owes_edge.exchange(0)) g_edges_owed.fetch_sub(1, std::memory_order_relaxed);
+        if (fd < 0 || fd >= kMaxTrackedFd || !take_owed_edge(sockets[fd])) return;
         // level-triggered: reported anyway
         if (!(r.events.load(std::memory_order_relaxed) & (EPOLLET | EPOLLONESHOT))) return;
         if (!r.held.exchange(true)) g_held_count.fetch_add(1, std::memory_order_relaxed);
