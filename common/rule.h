@@ -43,10 +43,12 @@ enum class Kind : uint8_t {
 #undef FL_KIND_ENUM
 };
 
+#define FL_KIND_COUNT(id, name, family) +1
+inline constexpr unsigned kKindCount = 0 FL_KINDS(FL_KIND_COUNT);
+#undef FL_KIND_COUNT
+
 const char* kind_name(Kind k);
 Family kind_family(Kind k);
-// Kinds whose hooks this build has; the others parse but cannot be armed.
-bool kind_available(Kind k);
 
 // Memory functions, for `fn=`.
 enum MemFn : uint32_t {

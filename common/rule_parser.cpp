@@ -506,10 +506,6 @@ Family kind_family(Kind k) {
     return Family::Mem;
 }
 
-bool kind_available(Kind) {
-    return true;
-}
-
 bool parse_rule(std::string_view text, Rule& out, ParseError& err) {
     memset(&err, 0, sizeof err);
     return Parser(out, err).parse(text);
@@ -551,14 +547,6 @@ bool parse_rules(std::string_view text, Rule* out, size_t cap, size_t& count, Pa
         if (semi == text.npos) return true;
         text.remove_prefix(semi + 1);
     }
-}
-
-bool rule_supported(const Rule& rule, ParseError& err) {
-    memset(&err, 0, sizeof err);
-    Rule scratch;
-    Parser p(scratch, err);
-    if (!kind_available(rule.kind)) return p.fail(kind_name(rule.kind), "not supported yet");
-    return true;
 }
 
 } // namespace faultline

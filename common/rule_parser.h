@@ -24,8 +24,4 @@ bool parse_rule(std::string_view text, Rule& out, ParseError& err);
 // All or nothing: on failure `count` is 0.
 bool parse_rules(std::string_view text, Rule* out, size_t cap, size_t& count, ParseError& err);
 
-// Checks the parts of a parsed rule this build cannot honour yet (kinds
-// without hooks, caller=, trace=). Returns false with `err` filled.
-bool rule_supported(const Rule& rule, ParseError& err);
-
 } // namespace faultline

@@ -16,7 +16,7 @@ namespace faultline {
 namespace {
 
 const char* kind_text(uint8_t k) {
-    return k <= uint8_t(Kind::DbCorrupt) ? kind_name(Kind(k)) : "?";
+    return k < kKindCount ? kind_name(Kind(k)) : "?";
 }
 
 // /proc/PID/{statm,stat,fd}: resident set, CPU time, open fds. False when the

@@ -179,12 +179,6 @@ bool arm_environment_rules(Segment* seg, const char* text) {
         warn("  why: ", err.why);
         return false;
     }
-    for (size_t i = 0; i < n; ++i)
-        if (!rule_supported(rules[i], err)) {
-            warn("FAULTLINE_RULES: '", err.token, "': nothing armed");
-            warn("  why: ", err.why);
-            return false;
-        }
     uint32_t ids[kMaxRules];
     const char* why = nullptr;
     if (!segment_arm(seg, rules, n, ids, why)) {

@@ -238,19 +238,6 @@ TEST_CASE("rule lists are all or nothing") {
     CHECK(n == 0);
 }
 
-TEST_CASE("what this build can arm") {
-    ParseError err;
-    CHECK(rule_supported(parse_ok("mem.fail"), err));
-    CHECK(rule_supported(parse_ok("mem.ballast size=1MiB"), err));
-    CHECK(rule_supported(parse_ok("db.error rc=BUSY"), err));
-    CHECK(rule_supported(parse_ok("db.io op=write rc=FULL"), err));
-    CHECK(rule_supported(parse_ok("db.corrupt"), err));
-    CHECK(rule_supported(parse_ok("net.delay delay=1s"), err));
-    CHECK(rule_supported(parse_ok("net.bandwidth rate=1mbit"), err));
-    CHECK(rule_supported(parse_ok("mem.fail caller=foo"), err));
-    CHECK(rule_supported(parse_ok("mem.fail trace=1"), err));
-}
-
 TEST_CASE("a control character in a rule is refused (found by fuzz_rules)") {
     Rule r;
     ParseError err;
