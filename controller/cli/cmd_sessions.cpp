@@ -1,5 +1,4 @@
-// faultline status / sessions / gc / hooks: looking at sessions and at what
-// the shim intercepts.
+// faultline status / sessions / gc: looking at sessions.
 
 #include "common/hooks.h"
 #include "controller/cli/cli.h"
@@ -153,32 +152,6 @@ int cmd_gc(const Argv& argv) {
     for (auto& s : list_sessions()) {
         if (!s.valid || !s.stale) continue;
         if (segment_unlink(s.name)) printf("removed %s\n", s.name.c_str());
-    }
-    return cli::kOk;
-}
-
-int cmd_hooks(const Argv& argv) {
-    cli::Args args("hooks", "[--json]", "Lists every intercepted function, by family.",
-                   {{"--json", 0, false, "machine-readable output"}});
-    if (!args.parse(argv)) return cli::kOk;
-    if (args.has("--json")) {
-        printf("[");
-        bool first = true;
-        for (auto& h : kHooks) {
-            printf("%s{\"family\":\"%s\",\"function\":\"%s\",\"faults\":%s}", first ? "" : ",",
-                   kFamilyNames[unsigned(h.family)], h.name, cli::json_string(h.faults).c_str());
-            first = false;
-        }
-        printf("]\n");
-        return cli::kOk;
-    }
-    for (unsigned f = 0; f < kFamilyCount; ++f) {
-        bool any = false;
-        for (auto& h : kHooks) any = any || unsigned(h.family) == f;
-        if (!any) continue;
-        printf("%s\n", kFamilyNames[f]);
-        for (auto& h : kHooks)
-            if (unsigned(h.family) == f) printf("  %-20s %s\n", h.name, h.faults);
     }
     return cli::kOk;
 }
