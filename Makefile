@@ -114,6 +114,7 @@ $(BUILD)/targets/early_ctor: LDLIBS_EXTRA := -learly_alloc
 $(BUILD)/targets/db_retry: LDLIBS_EXTRA := -lsqlite3
 $(BUILD)/targets/db_exec: LDLIBS_EXTRA := -lsqlite3
 $(BUILD)/targets/db_prepare_len: LDLIBS_EXTRA := -lsqlite3
+$(BUILD)/targets/hook_matrix: LDLIBS_EXTRA := -lsqlite3
 
 deps:
 	$(Q)scripts/install-deps

@@ -556,11 +556,11 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
     return real(fd, addr, len);
 }
 
-int net_after_accept(int listen_fd, int fd) {
+int net_after_accept(Hook hook, int listen_fd, int fd) {
     socket_forget(fd);
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || tls.depth) return fd;
-    NetDecision d = decide(Hook::NetAccept, kOnAccept, *s, 0);
+    NetDecision d = decide(hook, kOnAccept, *s, 0);
     if (!d.rule || d.rule->kind != Kind::NetDelay) return fd;
     // A non-blocking server (an event loop) must not sleep in accept: the new
     // connection's data comes `delay` later instead.

@@ -39,7 +39,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
 int net_connect(int fd, const sockaddr* addr, socklen_t len,
                 int (*real)(int, const sockaddr*, socklen_t));
 // After a real accept returned `fd` (>= 0): delays it, or drops it.
-int net_after_accept(int listen_fd, int fd);
+int net_after_accept(Hook hook, int listen_fd, int fd);
 // getaddrinfo: returns 0 to go on, or an EAI_* code (after any delay).
 int net_dns(const char* host);
 

@@ -170,7 +170,7 @@ FL_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
         if (sockets_table()) socket_forget(c);
         return c;
     }
-    return net_after_accept(fd, c);
+    return net_after_accept(Hook::NetAccept, fd, c);
 }
 
 FL_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
@@ -180,7 +180,7 @@ FL_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
         if (sockets_table()) socket_forget(c);
         return c;
     }
-    return net_after_accept(fd, c);
+    return net_after_accept(Hook::NetAccept4, fd, c);
 }
 
 FL_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
