@@ -1,6 +1,6 @@
-# db.delay seen in python3's own timing (CONTRACT 4 SQLite db.delay, 8
-# "db.delay median within 1 ms of asked"; PITFALLS 10: _sqlite3 loaded
-# RTLD_LOCAL).
+# db.delay seen in python3's own timing (docs/rules.md "SQLite" db.delay; the
+# median within 1 ms of the delay asked; docs/pitfalls.md item 10: _sqlite3
+# loaded RTLD_LOCAL).
 #
 # Under `db.delay delay=200ms on=step sql='SELECT*'` python3 times its own
 # queries with time.perf_counter():

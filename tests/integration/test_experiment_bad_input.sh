@@ -1,4 +1,4 @@
-# Bad experiment files (CONTRACT 6, docs/experiments.md "Keys"): each one is
+# Bad experiment files (docs/experiments.md "Keys"): each one is
 # refused before anything starts, with exit 2 and one line on stderr,
 #     faultline: experiment: FILE:LINE:COLUMN: what
 # pointing at the offending node: a TOML syntax error, unknown keys (top

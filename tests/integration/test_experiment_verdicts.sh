@@ -1,5 +1,5 @@
-# `faultline experiment FILE.toml` end to end on real programs (CONTRACT 6,
-# docs/experiments.md): its exit status and verdicts, and its recording
+# `faultline experiment FILE.toml` end to end on real programs
+# (docs/experiments.md): its exit status and verdicts, and its recording
 # checked against what the programs themselves logged.
 #
 # (a) held: python3's sqlite3 module inserts ~100 rows a second and logs

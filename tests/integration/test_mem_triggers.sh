@@ -1,5 +1,5 @@
-# The common trigger keys on a real program (CONTRACT 4 "Keys every rule
-# takes", docs/rules.md order of evaluation): the target
+# The common trigger keys on a real program (docs/rules.md "Keys every rule
+# takes" and "Order of evaluation"): the target
 # (tests/targets/mem_seq.cpp) makes a sequence of malloc(12345) calls and
 # prints the numbers of those that failed (and, when spaced out, when each
 # one was made). The rules select exactly these calls by size.

@@ -1,7 +1,7 @@
 # curl and wget, against a local `python3 -m http.server`, report the
 # network faults of their own side as they would report a real network
-# (CONTRACT 4 Network: net.delay, net.refuse, net.bandwidth, net.reset;
-# docs/rules.md "Network"):
+# (docs/rules.md "Network": net.delay, net.refuse, net.bandwidth,
+# net.reset):
 #  - net.delay delay=200ms peer=*:PORT: curl's own -w timings: time_connect
 #    grows by 200 ms, time_starttransfer by 400 ms (connect, then the first
 #    receive after the request), the body's throughput is not slowed;
@@ -9,7 +9,7 @@
 #    errno=EHOSTUNREACH: wget says "No route to host";
 #  - net.bandwidth rate=1MiB/s: 2 MiB take 2 s +-5% by curl's time_total and
 #    speed_download, and curl's CPU time stays small (waiting sleeps, it
-#    does not spin: CONTRACT 4 "never a busy spin");
+#    does not spin: docs/rules.md "it never spins");
 #  - net.reset bytes=100KiB on a 2 MiB download: curl exit 56 "Recv failure:
 #    Connection reset by peer" (or 18) with about 100 KiB received; wget
 #    exit 4 "Connection reset by peer" with a file of about 100 KiB.

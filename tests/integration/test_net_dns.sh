@@ -1,5 +1,5 @@
 # net.dns: getaddrinfo failures and delays as python3, curl and wget report
-# them (CONTRACT 4 Network net.dns; docs/rules.md "Network"):
+# them (docs/rules.md "Network" net.dns):
 #  - python3 socket.getaddrinfo raises socket.gaierror with the errno the
 #    rule names: EAI_AGAIN (-3, the default), EAI_NONAME (-2), EAI_FAIL (-4);
 #  - host=GLOB selects names, case-insensitively: under host=*.internal,

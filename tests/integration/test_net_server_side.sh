@@ -1,7 +1,7 @@
 # Server-side network faults: python3's http.server runs under `faultline run
-# -s NAME`, rules with lport=PORT are enabled live on it, and curl, which
-# runs without the shim, sees them (CONTRACT 4 Network: lport= "local port,
-# for servers"; docs/rules.md "Network"). A second http.server in the same
+# -s NAME`, rules with lport=PORT are enabled live on it, and curl, which runs
+# without the shim, sees them (docs/rules.md "Network": lport= "the socket's
+# local port: a server's listening port"). A second http.server in the same
 # session, on another port, is never touched (lport= selects).
 #  - net.delay delay=200ms lport=P: curl's time_starttransfer grows by
 #    200 ms (the server's accept waits; the kernel completed the handshake,

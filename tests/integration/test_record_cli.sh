@@ -1,4 +1,5 @@
-# The recording commands around `faultline run` (CONTRACT 3, 5): probe,
+# The recording commands around `faultline run` (README.md "Commands",
+# docs/recording.md "Marks and probes"): probe,
 # mark, record.
 #
 # - probe: `--count 3 --every 500ms -- true`, then `false`, then

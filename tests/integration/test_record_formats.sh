@@ -1,10 +1,11 @@
 # `faultline report --format table|json|csv|svg|html` on one recorded
-# session with a fault window (CONTRACT 5), and report's input errors
-# (CONTRACT 3: exit 2, "faultline: report: ..." on stderr).
+# session with a fault window (docs/metrics.md "Formats"), and report's
+# input errors (README.md "Commands": exit 2, "faultline: report: ..." on
+# stderr).
 #
 # The session: python3's sqlite3 module inserting ~100 rows a second under
 # `faultline run`, with db.error rc=BUSY p=0.5 armed live for ~1 s. Each
-# format must say the same thing: json has the contract's keys and types
+# format must say the same thing: json has docs/metrics.md's keys and types
 # (and no keys beyond those and the ones docs/metrics.md adds), csv one row
 # per json window with the same figures, svg is well-formed XML with the
 # three series and the fault window drawn, html holds the table and the svg.
@@ -88,7 +89,7 @@ d = sys.argv[1]
 def chk(cond, what): print(("1 " if cond else "0 ") + what)
 num = (int, float)
 
-# json: the contract's keys and types (CONTRACT 5)
+# json: the core keys and their types (docs/metrics.md "Formats")
 r = json.load(open(d + "/report.json"))
 top = {"session": str, "seed": int, "dropped_events": int, "windows": list}
 for k, t in top.items():
@@ -104,17 +105,17 @@ chk(len(w) == 2, "json: two windows (%d)" % len(w))
 for i, x in enumerate(w):
     missing = [k for k in keys if k not in x]
     wrong = [k for k in keys if k in x and (isinstance(x[k], bool) or not isinstance(x[k], keys[k]))]
-    chk(not missing and not wrong, "json: window %d has every contract key with its type (missing %s, wrong %s)" % (i, missing, wrong))
-# Nothing beyond the contract's keys and the ones docs/metrics.md adds.
+    chk(not missing and not wrong, "json: window %d has every core key with its type (missing %s, wrong %s)" % (i, missing, wrong))
+# Nothing beyond the core keys and the others docs/metrics.md lists.
 doc_top = {"source", "families", "end_s", "judged", "leaks"}
 doc_window = {"rule_ids", "ops", "failed", "ops_per_s", "dropped", "open", "deviations"}
 extra = set(r) - set(top) - doc_top
 chk(not extra and doc_top <= set(r),
-    "json: exactly the contract's and docs/metrics.md's top-level keys (unexpected %s, missing %s)" % (sorted(extra), sorted(doc_top - set(r))))
+    "json: exactly docs/metrics.md's top-level keys (unexpected %s, missing %s)" % (sorted(extra), sorted(doc_top - set(r))))
 for i, x in enumerate(w):
     extra = set(x) - set(keys) - doc_window
     chk(not extra and doc_window <= set(x),
-        "json: window %d has exactly the contract's and docs/metrics.md's keys (unexpected %s, missing %s)" % (i, sorted(extra), sorted(doc_window - set(x))))
+        "json: window %d has exactly docs/metrics.md's keys (unexpected %s, missing %s)" % (i, sorted(extra), sorted(doc_window - set(x))))
 if len(w) == 2:
     b, f = w
     chk(b["name"] == "baseline" and b["rules"] == [], "json: baseline first, without rules")

@@ -1,5 +1,5 @@
-# SIGKILL of the recorder mid-run (CONTRACT 5: the recorder commits as it
-# goes; 7: the target never depends on the controller).
+# SIGKILL of the recorder mid-run (docs/recording.md: the recorder commits as
+# it goes; the target never depends on the controller).
 #
 # `faultline run -o DB -r 'db.error ... p=0.3'` starts a python3 worker that
 # inserts rows for ~5 s, counting its own results, and writes a completion

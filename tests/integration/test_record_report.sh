@@ -1,4 +1,5 @@
-# Recording and reports end to end on real programs (CONTRACT 3 mark, 5).
+# Recording and reports end to end on real programs (docs/recording.md
+# "Marks and probes", docs/metrics.md).
 #
 # (a) Marks. A python3 client under `faultline run` makes a request to a
 #     local line server about 50 times a second, logs each outcome itself
