@@ -17,10 +17,8 @@
 name=$(new_session)
 bad_names=()
 bad_cleanup() {
-    local s
     [ -n "${base_pid:-}" ] && kill "$base_pid" 2>/dev/null
-    rm -f "/dev/shm/faultline.$name"
-    for s in "${bad_names[@]}"; do rm -f "/dev/shm/faultline.$s"; done
+    remove_sessions "$name" "${bad_names[@]}"
 }
 trap 'bad_cleanup; cleanup_tmp' EXIT
 

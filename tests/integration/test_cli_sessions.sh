@@ -13,9 +13,9 @@
 names=()
 pids=()
 sess_cleanup() {
-    local p s
+    local p
     for p in "${pids[@]}"; do kill -KILL "$p"; done 2>/dev/null
-    for s in "${names[@]}"; do rm -f "/dev/shm/faultline.$s"; done
+    remove_sessions "${names[@]}"
 }
 trap 'sess_cleanup; cleanup_tmp' EXIT
 

@@ -39,8 +39,6 @@ trap 'rm -f /dev/shm/faultline.$name; cleanup_tmp' EXIT
 
 # figure NAME WHICH: a figure (ms) from the script's output in $out.
 figure() { sed -n "s/^$1 .*$2=\\([0-9.]*\\).*/\\1/p" <<<"$out"; }
-# between LOW X HIGH
-between() { "$PYTHON" -c 'import sys; a, x, b = map(float, sys.argv[1:]); sys.exit(not a <= x <= b)' "$@"; }
 
 out=$("$FAULTLINE" run -- "$PYTHON" "$TEST_TMP/delay.py" "$TEST_TMP/plain.db" 2>&1)
 expect_eq "control: the script runs (no rule)" 0 $?

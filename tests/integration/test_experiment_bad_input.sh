@@ -17,14 +17,10 @@
 
 BAD_SESSIONS=()
 bad_cleanup() {
-    local s
-    for s in "${BAD_SESSIONS[@]}"; do rm -f "/dev/shm/faultline.$s"; done
+    remove_sessions "${BAD_SESSIONS[@]}"
     cleanup_tmp
 }
 trap bad_cleanup EXIT
-
-# not_running PATTERN: no process's command line matches PATTERN (pgrep -f).
-not_running() { ! pgrep -f "$1" >/dev/null; }
 
 MARKER=$TEST_TMP/started
 TARGET="[target]

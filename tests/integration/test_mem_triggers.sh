@@ -11,7 +11,7 @@
 T=$TARGETS/mem_seq
 sel='min=12345 max=12345'
 sessions=()
-trap 'for s in "${sessions[@]}"; do rm -f "/dev/shm/faultline.$s"; done; cleanup_tmp' EXIT
+trap 'remove_sessions "${sessions[@]}"; cleanup_tmp' EXIT
 
 # failed RULE [COUNT]: the target's "failed:" line under RULE.
 failed() {

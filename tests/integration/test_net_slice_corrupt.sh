@@ -17,10 +17,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"
 net_data
 head -c 100000 /dev/urandom >"$NET_WWW/100k.bin"
-SHA_100K=$(sha256sum <"$NET_WWW/100k.bin" | cut -d' ' -f1)
+SHA_100K=$(sha "$NET_WWW/100k.bin")
 http_server PORT
 URL=http://127.0.0.1:$PORT
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # -- net.slice -------------------------------------------------------------------
 timeout 30 "$FAULTLINE" run -r 'net.slice max=1' -- \

@@ -37,7 +37,6 @@ async def echo():
 print(f"echo={asyncio.run(echo())}")
 EOF
 
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
 # clients LABEL PREFIX...: every client under PREFIX.
 clients() {
     local label=$1 out

@@ -10,30 +10,7 @@
 # per json window with the same figures, svg is well-formed XML with the
 # three series and the fault window drawn, html holds the table and the svg.
 
-FMT_PIDS=()
-FMT_SESSIONS=()
-fmt_cleanup() {
-    local p s
-    for p in "${FMT_PIDS[@]}"; do kill "$p" 2>/dev/null; done # run forwards SIGTERM to its target
-    for s in "${FMT_SESSIONS[@]}"; do rm -f "/dev/shm/faultline.$s"; done
-    cleanup_tmp
-}
-trap fmt_cleanup EXIT
-
-# py_checks SCRIPT ARGS...: one check per line the script prints, "1 what"
-# or "0 what"; anything else (a traceback) fails too.
-py_checks() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "1 "*) check "${line#1 }" true ;;
-        "0 "*) check "${line#0 }" false ;;
-        *) check "checker: $line" false ;;
-        esac
-    done < <("$PYTHON" "$@" 2>&1)
-}
-
-lines_at_least() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+trap cleanup_test EXIT
 
 cat >"$TEST_TMP/dbloop.py" <<'EOF'
 import os, sqlite3, sys, time
@@ -53,13 +30,13 @@ while not os.path.exists(stop) and time.monotonic() < deadline:
 EOF
 
 name=$(new_session)
-FMT_SESSIONS+=("$name")
+TEST_SESSIONS+=("$name")
 db=$TEST_TMP/rec.db
 log=$TEST_TMP/loop.log
 "$FAULTLINE" run -s "$name" -o "$db" -- "$PYTHON" "$TEST_TMP/dbloop.py" "$TEST_TMP/work.db" "$log" \
     "$TEST_TMP/stop" >"$TEST_TMP/run.out" 2>&1 &
 run=$!
-FMT_PIDS+=("$run")
+TEST_PIDS+=("$run")
 check "sqlite loop started under faultline run" wait_until lines_at_least "$log" 1
 sleep 0.8
 "$FAULTLINE" enable -s "$name" "db.error rc=BUSY p=0.5 on=step name=busy" >/dev/null
@@ -68,14 +45,8 @@ sleep 1
 "$FAULTLINE" disable -s "$name" busy
 sleep 1.2
 touch "$TEST_TMP/stop"
-for ((i = 0; i < 200; i++)); do kill -0 "$run" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$run" 2>/dev/null; then # stuck: SIGTERM (passed on to the target), then SIGKILL
-    kill "$run"
-    sleep 0.5
-    kill -9 "$run" 2>/dev/null
-fi
-wait "$run"
-expect_eq "faultline run exits 0" 0 $?
+wait_pid "$run" 10
+expect_eq "faultline run exits 0" 0 "$WAIT_RC"
 
 for f in table json csv svg html; do
     "$FAULTLINE" report -o "$db" --format "$f" >"$TEST_TMP/report.$f" 2>"$TEST_TMP/report.$f.err"
