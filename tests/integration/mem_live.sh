@@ -9,9 +9,9 @@ LIVE_PIDS=()
 LIVE_SESSIONS=()
 
 live_cleanup() {
-    local p s
+    local p
     for p in "${LIVE_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for s in "${LIVE_SESSIONS[@]}"; do rm -f "/dev/shm/faultline.$s"; done
+    remove_sessions "${LIVE_SESSIONS[@]}"
 }
 trap 'live_cleanup; cleanup_tmp' EXIT
 

@@ -12,21 +12,24 @@ NET_WWW=$TEST_TMP/www
 W_TIMES='%{time_connect} %{time_starttransfer} %{time_total} %{speed_download} %{size_download}'
 
 net_cleanup() {
-    local p s
+    local p
     for p in "${NET_PIDS[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${NET_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    for s in "${NET_SESSIONS[@]}"; do rm -f "/dev/shm/faultline.$s"; done
+    remove_sessions "${NET_SESSIONS[@]}"
     cleanup_tmp
 }
 trap net_cleanup EXIT
+
+# sha FILE: FILE's sha256 (hex).
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # Test data: $NET_WWW/1m.bin, 2m.bin (random) and their sha256 in SHA_1M, SHA_2M.
 net_data() {
     mkdir -p "$NET_WWW"
     head -c 1048576 /dev/urandom >"$NET_WWW/1m.bin"
     head -c 2097152 /dev/urandom >"$NET_WWW/2m.bin"
-    SHA_1M=$(sha256sum <"$NET_WWW/1m.bin" | cut -d' ' -f1)
-    SHA_2M=$(sha256sum <"$NET_WWW/2m.bin" | cut -d' ' -f1)
+    SHA_1M=$(sha "$NET_WWW/1m.bin")
+    SHA_2M=$(sha "$NET_WWW/2m.bin")
 }
 
 # first_line FILE: waits (bounded) for FILE's first line, prints it.
@@ -96,17 +99,6 @@ while True:
     printf -v "$1" '%s' "$(first_line "$log")"
 }
 
-# between LOW X HIGH: LOW <= X <= HIGH (floats); false if one is not a number.
-between() {
-    "$PYTHON" -c '
-import sys
-try:
-    a, x, b = map(float, sys.argv[1:])
-except ValueError:
-    sys.exit(1)
-sys.exit(not a <= x <= b)' "$@"
-}
-
 # calc EXPR: a float expression, printed with 3 decimals.
 # ("nan" when EXPR is not one, e.g. a figure is missing).
 calc() { "$PYTHON" -c "print('%.3f' % ($1))" 2>/dev/null || echo nan; }
@@ -133,14 +125,4 @@ rc = rc if rc >= 0 else 128 - rc
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 open(sys.argv[1], "w").write("rc=%d wall=%.3f cpu=%.3f\n" % (rc, time.monotonic() - t0, r.ru_utime + r.ru_stime))
 sys.exit(rc)' "$TEST_TMP/rusage" "$@"
-}
-
-# wait_exit PID SECONDS: waits (bounded) until background job PID has exited.
-wait_exit() {
-    local i
-    for i in $(seq 1 $(($2 * 20))); do
-        kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
-        sleep 0.05
-    done
-    return 1
 }

@@ -1,6 +1,7 @@
-# Bad input is refused whole (CONTRACT 3 exit codes and error format,
-# CONTRACT 4 "bad rules are refused whole with the offending token named;
-# nothing is armed partially", CONTRACT 7 segment checks; PITFALLS 19).
+# Bad input is refused whole (README.md "Commands": exit codes and error
+# format; docs/rules.md: "A bad rule is refused whole, naming the offending
+# token ... none is armed if one is bad"; segment checks: docs/segment.md,
+# docs/pitfalls.md item 19).
 #
 #  - bad rules given to enable and run: exit 2, "faultline: CMD: ..." names
 #    the offending token, `faultline list` shows nothing new, `run` does not
@@ -16,10 +17,8 @@
 name=$(new_session)
 bad_names=()
 bad_cleanup() {
-    local s
     [ -n "${base_pid:-}" ] && kill "$base_pid" 2>/dev/null
-    rm -f "/dev/shm/faultline.$name"
-    for s in "${bad_names[@]}"; do rm -f "/dev/shm/faultline.$s"; done
+    remove_sessions "$name" "${bad_names[@]}"
 }
 trap 'bad_cleanup; cleanup_tmp' EXIT
 

@@ -1,6 +1,6 @@
 # The faultline CLI is never faulted, even when a faulted script calls it
-# with LD_PRELOAD and FAULTLINE_SESSION in its environment (CONTRACT 7;
-# CONTRACT 2 "every live command takes -s from FAULTLINE_SESSION").
+# with LD_PRELOAD and FAULTLINE_SESSION in its environment (README.md
+# "Commands": every live command takes -s from FAULTLINE_SESSION).
 #
 # The script runs under two rules: `mem.fail min=1KiB proc=faultline` would
 # break any process named faultline that allocates 1 KiB (the CLI does: rule

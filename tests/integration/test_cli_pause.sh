@@ -1,6 +1,7 @@
-# faultline pause (CONTRACT 3): python3 logs its own monotonic timestamps
-# every 10 ms; a pause shows as one gap of about the asked length, and the
-# processes are resumed even when the pausing CLI is SIGKILLed mid-pause.
+# faultline pause (README.md "Commands"): python3 logs its own monotonic
+# timestamps every 10 ms; a pause shows as one gap of about the asked length,
+# and the processes are resumed even when the pausing CLI is SIGKILLed
+# mid-pause.
 
 name=$(new_session)
 out=$TEST_TMP/pause.out

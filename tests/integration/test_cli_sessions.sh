@@ -1,6 +1,6 @@
-# Sessions' life and death (CONTRACT 3 sessions/gc/disable --all, CONTRACT 7
-# "faultline disable --all and the end of faultline run disarm everything";
-# PITFALLS 19 stale segments after kill -9).
+# Sessions' life and death (README.md "Commands": sessions/gc/disable --all;
+# faultline disable --all and the end of faultline run disarm everything;
+# docs/pitfalls.md item 19 stale segments after kill -9).
 #
 #  - `faultline run` removes its segment when its command ends (default
 #    name fl-<pid> and -s NAME), and disarms;
@@ -13,9 +13,9 @@
 names=()
 pids=()
 sess_cleanup() {
-    local p s
+    local p
     for p in "${pids[@]}"; do kill -KILL "$p"; done 2>/dev/null
-    for s in "${names[@]}"; do rm -f "/dev/shm/faultline.$s"; done
+    remove_sessions "${names[@]}"
 }
 trap 'sess_cleanup; cleanup_tmp' EXIT
 

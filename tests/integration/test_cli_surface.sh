@@ -1,6 +1,6 @@
-# The CLI's surface (CONTRACT 2 run's exit status, CONTRACT 3 "--json where
-# it prints data, exit 0/1/2, errors as faultline: <what>: <why>", CONTRACT 7
-# static binaries refused; PITFALLS 17).
+# The CLI's surface (README.md "Commands": run's exit status, --json where
+# it prints data, exit 0/1/2, errors as faultline: <what>: <why>; static
+# binaries refused: docs/pitfalls.md item 17).
 #
 #  - --help on every command: exit 0, usage on stdout;
 #  - unknown command, unknown option, missing values: exit 2 with the

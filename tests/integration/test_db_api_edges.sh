@@ -1,5 +1,6 @@
 # Edges of the SQLite API layer where the shim's view and SQLite's can part
-# (CONTRACT 4 SQLite filters and db.error; PITFALLS 13). Each part has a
+# (docs/rules.md "SQLite" filters and db.error; docs/pitfalls.md item 13).
+# Each part has a
 # control showing what SQLite itself says.
 #
 #  1. An injected code must not outlive SQLite's own next error: after an

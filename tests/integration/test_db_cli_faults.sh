@@ -1,5 +1,6 @@
-# The sqlite3 command-line program under file-layer faults (CONTRACT 4
-# SQLite: db.io, db.corrupt; PITFALLS 13: a wrapping VFS lets SQLite react
+# The sqlite3 command-line program under file-layer faults (docs/rules.md
+# "SQLite": db.io, db.corrupt; docs/pitfalls.md item 13: a wrapping VFS lets
+# SQLite react
 # by itself, as to a real disk fault).
 #
 #  - db.io op=write rc=FULL: sqlite3 reports "database or disk is full" and

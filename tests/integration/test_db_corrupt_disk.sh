@@ -1,6 +1,6 @@
 # db.corrupt never reaches the disk (docs/rules.md: "The file on disk is
-# untouched"; CONTRACT 4 db.corrupt: pages *read* come back with a flipped
-# bit, SQLite's own checks must see it; PITFALLS 13).
+# untouched"; db.corrupt: pages *read* come back with a flipped bit,
+# SQLite's own checks must see it; docs/pitfalls.md item 13).
 #
 # A flipped bit must stay in what SQLite read. SQLite rewrites page 1 at
 # every rollback-journal commit (its change counter) after checking only the

@@ -1,6 +1,6 @@
-# db.delay seen in python3's own timing (CONTRACT 4 SQLite db.delay, 8
-# "db.delay median within 1 ms of asked"; PITFALLS 10: _sqlite3 loaded
-# RTLD_LOCAL).
+# db.delay seen in python3's own timing (docs/rules.md "SQLite" db.delay; the
+# median within 1 ms of the delay asked; docs/pitfalls.md item 10: _sqlite3
+# loaded RTLD_LOCAL).
 #
 # Under `db.delay delay=200ms on=step sql='SELECT*'` python3 times its own
 # queries with time.perf_counter():
@@ -39,8 +39,6 @@ trap 'rm -f /dev/shm/faultline.$name; cleanup_tmp' EXIT
 
 # figure NAME WHICH: a figure (ms) from the script's output in $out.
 figure() { sed -n "s/^$1 .*$2=\\([0-9.]*\\).*/\\1/p" <<<"$out"; }
-# between LOW X HIGH
-between() { "$PYTHON" -c 'import sys; a, x, b = map(float, sys.argv[1:]); sys.exit(not a <= x <= b)' "$@"; }
 
 out=$("$FAULTLINE" run -- "$PYTHON" "$TEST_TMP/delay.py" "$TEST_TMP/plain.db" 2>&1)
 expect_eq "control: the script runs (no rule)" 0 $?

@@ -1,5 +1,6 @@
-# Durability under file-layer faults (CONTRACT 4 SQLite db.io: "SQLite
-# itself reacts as to a real disk fault"; PITFALLS 13: the wrapping VFS).
+# Durability under file-layer faults (docs/rules.md "SQLite" db.io: SQLite
+# itself reacts as to a real disk fault; docs/pitfalls.md item 13: the
+# wrapping VFS).
 #
 # python3 commits numbered transactions one by one (BEGIN; 4 INSERTs of
 # (txn, k); COMMIT; synchronous=FULL) and prints "ok N" for each COMMIT it saw

@@ -1,6 +1,6 @@
 # SQLite API faults at the outermost call only, and the filters on=, file=,
-# sql= (CONTRACT 4 SQLite: "SQLite calling its own API internally is neither
-# counted twice nor faulted inside"; PITFALLS 13: Debian's libsqlite3 calls
+# sql= (docs/rules.md "SQLite": "SQLite calling its own API ... is neither
+# counted nor faulted"; docs/pitfalls.md item 13: Debian's libsqlite3 calls
 # sqlite3_prepare_v2 and sqlite3_step through its own PLT, so sqlite3_exec's
 # inner calls do reach the shim's wrappers).
 #

@@ -1,5 +1,6 @@
-# db.error enabled live on a running python3 (CONTRACT 3 live control, 4
-# SQLite; PITFALLS 10: python3's _sqlite3 loads libsqlite3 RTLD_LOCAL, 13:
+# db.error enabled live on a running python3 (README.md live control;
+# docs/rules.md "SQLite"; docs/pitfalls.md items 10: python3's _sqlite3
+# loads libsqlite3 RTLD_LOCAL, 13:
 # errcode/errmsg agree with the injected code).
 #
 # python3 keeps inserting into a table and counting it, logging every

@@ -1,6 +1,7 @@
 # A C++ program linked with -lsqlite3 recovers from db.error rc=BUSY p=30%
-# with its own retry-with-exponential-backoff (CONTRACT 4 SQLite, db.error;
-# PITFALLS 13: errcode/extended_errcode/errmsg and reset agree with an
+# with its own retry-with-exponential-backoff (docs/rules.md "SQLite",
+# db.error; docs/pitfalls.md item 13: errcode/extended_errcode/errmsg and
+# reset agree with an
 # injected return value; faults at the outermost call only).
 #
 # tests/targets/db_retry.cpp opens, creates a table with sqlite3_exec,

@@ -1,5 +1,5 @@
 # Transparency of the SQLite hooks and of the wrapping VFS when no db rule
-# matches (CONTRACT 7 "the shim never corrupts its host"; PITFALLS 10
+# matches (the shim never corrupts its host; docs/pitfalls.md items 10
 # python3's RTLD_LOCAL libsqlite3, 13 SQLite: the "faultline" VFS is the
 # default in every process that opens a database under the shim).
 #

@@ -58,14 +58,7 @@ run_scenario() {
 
 # check_report FILE EXPECTED: one check per line the checker prints.
 check_report() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "1 "*) check "${line#1 }" true ;;
-        "0 "*) check "${line#0 }" false ;;
-        *) check "checker: $line" false ;;
-        esac
-    done < <("$PYTHON" - "$1" "$2" <<'EOF' 2>&1
+    py_checks - "$1" "$2" <<'EOF'
 import json, os, sys, tomllib
 
 toml_path, expected = sys.argv[1], sys.argv[2]
@@ -126,7 +119,6 @@ if "max_recovery" in steady and expected == "held":
         f"recovery {rec} s <= max_recovery {steady['max_recovery']}")
 say(main["verdict"] == expected, f"window {main['name']} verdict {main['verdict']} ({expected})")
 EOF
-    )
 }
 
 check "memstore's test ports 18380, 18381 are free" bash -c '! { (exec 3<>/dev/tcp/127.0.0.1/18380) || (exec 3<>/dev/tcp/127.0.0.1/18381); } 2>/dev/null'

@@ -1,4 +1,4 @@
-# Bad experiment files (CONTRACT 6, docs/experiments.md "Keys"): each one is
+# Bad experiment files (docs/experiments.md "Keys"): each one is
 # refused before anything starts, with exit 2 and one line on stderr,
 #     faultline: experiment: FILE:LINE:COLUMN: what
 # pointing at the offending node: a TOML syntax error, unknown keys (top
@@ -17,14 +17,10 @@
 
 BAD_SESSIONS=()
 bad_cleanup() {
-    local s
-    for s in "${BAD_SESSIONS[@]}"; do rm -f "/dev/shm/faultline.$s"; done
+    remove_sessions "${BAD_SESSIONS[@]}"
     cleanup_tmp
 }
 trap bad_cleanup EXIT
-
-# not_running PATTERN: no process's command line matches PATTERN (pgrep -f).
-not_running() { ! pgrep -f "$1" >/dev/null; }
 
 MARKER=$TEST_TMP/started
 TARGET="[target]

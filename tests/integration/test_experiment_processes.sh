@@ -1,4 +1,5 @@
-# An experiment's processes (CONTRACT 6, 7): nothing it started outlives it,
+# An experiment's processes (docs/experiments.md "What happens, in order"):
+# nothing it started outlives it,
 # not even what a killed script left behind; a [[process]] with shim = false
 # joins the session (FAULTLINE_SESSION) without being faulted.
 

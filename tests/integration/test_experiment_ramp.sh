@@ -21,44 +21,8 @@
 
 source ./net_lib.sh
 
-# py_checks SCRIPT ARGS...: one check per line the script prints, "1 what"
-# or "0 what"; anything else (a traceback) fails too.
-py_checks() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "1 "*) check "${line#1 }" true ;;
-        "0 "*) check "${line#0 }" false ;;
-        *) check "checker: $line" false ;;
-        esac
-    done < <("$PYTHON" "$@" 2>&1)
-}
-
-cat >"$TEST_TMP/dbloop.py" <<'EOF'
-# An INSERT every PERIOD seconds through python3's sqlite3 module
-# (autocommit: one sqlite3_step each), each outcome logged with its
-# wall-clock time. Runs until killed (the experiment stops it), 30 s at most.
-import sqlite3, sys, time
-path, log, period = sys.argv[1], sys.argv[2], float(sys.argv[3])
-c = sqlite3.connect(path, isolation_level=None)
-c.execute("PRAGMA journal_mode=WAL")
-c.execute("PRAGMA synchronous=OFF")
-c.execute("CREATE TABLE IF NOT EXISTS t(i INTEGER PRIMARY KEY, v TEXT)")
-out = open(log, "w", buffering=1)
-n = 0
-nxt = time.monotonic()
-deadline = nxt + 30
-while time.monotonic() < deadline:
-    n += 1
-    try:
-        c.execute("INSERT INTO t(v) VALUES(?)", ("row%d" % n,))
-        ok = "ok"
-    except sqlite3.OperationalError as e:
-        ok = "fail" if "locked" in str(e) else "other:" + str(e).replace(" ", "_")
-    out.write("%.6f %s\n" % (time.time(), ok))
-    nxt += period
-    time.sleep(max(0.0, nxt - time.monotonic()))
-EOF
+# dbloop.py DB LOG PERIOD: INSERTs, each outcome logged (lib.sh).
+dbloop_py >"$TEST_TMP/dbloop.py"
 
 cat >"$TEST_TMP/ramp.toml" <<EOF
 name = "busy ramp"

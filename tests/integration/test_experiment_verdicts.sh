@@ -1,5 +1,5 @@
-# `faultline experiment FILE.toml` end to end on real programs (CONTRACT 6,
-# docs/experiments.md): its exit status and verdicts, and its recording
+# `faultline experiment FILE.toml` end to end on real programs
+# (docs/experiments.md): its exit status and verdicts, and its recording
 # checked against what the programs themselves logged.
 #
 # (a) held: python3's sqlite3 module inserts ~100 rows a second and logs
@@ -27,19 +27,6 @@
 
 source ./net_lib.sh
 
-# py_checks SCRIPT ARGS...: one check per line the script prints, "1 what"
-# or "0 what"; anything else (a traceback) fails too.
-py_checks() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "1 "*) check "${line#1 }" true ;;
-        "0 "*) check "${line#0 }" false ;;
-        *) check "checker: $line" false ;;
-        esac
-    done < <("$PYTHON" "$@" 2>&1)
-}
-
 # experiment NAME FILE.toml DB [ARGS...]: runs the experiment in session
 # NAME (bounded: 40 s), its stdout in $TEST_TMP/NAME.out, stderr in
 # NAME.err; sets EXP_RC.
@@ -52,37 +39,11 @@ experiment() {
     EXP_RC=$?
 }
 
-# not_running PATTERN: no process's command line matches PATTERN (pgrep -f).
-not_running() { ! pgrep -f "$1" >/dev/null; }
-
 # row NAME WINDOW: the table row of WINDOW in experiment NAME's output.
 row() { grep -E "^\| $2 +\|" "$TEST_TMP/$1.out"; }
 
-cat >"$TEST_TMP/dbloop.py" <<'EOF'
-# INSERTs every PERIOD seconds through python3's sqlite3 module (autocommit:
-# one sqlite3_step each), each outcome logged with its wall-clock time. Runs
-# until killed (the experiment stops it), 30 s at most.
-import sqlite3, sys, time
-path, log, period = sys.argv[1], sys.argv[2], float(sys.argv[3])
-c = sqlite3.connect(path, isolation_level=None)
-c.execute("PRAGMA journal_mode=WAL")
-c.execute("PRAGMA synchronous=OFF")
-c.execute("CREATE TABLE IF NOT EXISTS t(i INTEGER PRIMARY KEY, v TEXT)")
-out = open(log, "w", buffering=1)
-n = 0
-nxt = time.monotonic()
-deadline = nxt + 30
-while time.monotonic() < deadline:
-    n += 1
-    try:
-        c.execute("INSERT INTO t(v) VALUES(?)", ("row%d" % n,))
-        ok = "ok"
-    except sqlite3.OperationalError as e:
-        ok = "fail" if "locked" in str(e) else "other:" + str(e).replace(" ", "_")
-    out.write("%.6f %s\n" % (time.time(), ok))
-    nxt += period
-    time.sleep(max(0.0, nxt - time.monotonic()))
-EOF
+# dbloop.py DB LOG PERIOD: INSERTs, each outcome logged (lib.sh).
+dbloop_py >"$TEST_TMP/dbloop.py"
 
 # db_target TAG: the [target] table of a dbloop writing $TEST_TMP/TAG.*
 db_target() {

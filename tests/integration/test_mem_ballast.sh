@@ -1,9 +1,9 @@
-# mem.ballast enabled live on a running program (CONTRACT 4 Memory, CONTRACT
-# 3 live control): the target (tests/targets/mem_ballast.cpp) allocates a
-# little every 10 ms; its VmRSS, read by this test from /proc/PID/status,
-# rises by the ballast size once the rule is enabled and falls back after
-# disable. Two ballast rules add up; disabling one gives back its share. The
-# program's own allocations keep succeeding meanwhile.
+# mem.ballast enabled live on a running program (docs/rules.md "Memory",
+# README.md live control): the target (tests/targets/mem_ballast.cpp)
+# allocates a little every 10 ms; its VmRSS, read by this test from
+# /proc/PID/status, rises by the ballast size once the rule is enabled and
+# falls back after disable. Two ballast rules add up; disabling one gives back
+# its share. The program's own allocations keep succeeding meanwhile.
 
 source ./mem_live.sh
 

@@ -1,4 +1,4 @@
-# caller=GLOB (CONTRACT 4): the same malloc size requested from two
+# caller=GLOB (docs/rules.md): the same malloc size requested from two
 # functions of an unmodified program; only the calls made from the function
 # the glob names fail. Names come from the calling stack (libunwind): a
 # function, an object file's path or its name. Target:

@@ -1,4 +1,4 @@
-# mem.delay as the program measures it (CONTRACT 4 Memory, CONTRACT 8 delay
+# mem.delay as the program measures it (docs/rules.md "Memory"; delay
 # accuracy): the target (tests/targets/mem_delay.cpp) times each of its own
 # malloc(12345) calls with CLOCK_MONOTONIC. times= bounds how many calls
 # stall, jitter= spreads them uniformly over delay ± jitter, size filters

@@ -1,6 +1,6 @@
-# --seed makes p= reproducible (CONTRACT 2, docs/rules.md "p= draws from a
-# per-thread stream seeded from the session seed, the process name ... and
-# the order in which the process's threads first reached a slow path"):
+# --seed makes p= reproducible (README.md run --seed, docs/rules.md "p= draws
+# from a per-thread stream seeded from the session seed, the process name ...
+# and the order in which the process's threads first reached a slow path"):
 #  - single-threaded target (tests/targets/mem_seq.cpp), mem.fail p=0.1: the
 #    same seed gives the same failed call numbers twice, a different seed a
 #    different list; through `faultline run --seed` and through

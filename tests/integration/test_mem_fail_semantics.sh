@@ -1,5 +1,5 @@
 # Per-function failure semantics of mem.fail, as the calling program sees
-# them (PITFALLS 14, CONTRACT 4 Memory):
+# them (docs/pitfalls.md item 14, docs/rules.md "Memory"):
 #  - malloc/calloc/memalign/aligned_alloc/valloc/pvalloc: NULL, errno ENOMEM;
 #  - posix_memalign: returns ENOMEM, *memptr and errno left alone;
 #  - realloc/reallocarray: NULL + ENOMEM, the old block still valid (its
@@ -48,7 +48,7 @@ expect_eq "fn=posix_memalign,reallocarray: exactly those two fail" \
     $'posix_memalign: rc=ENOMEM memptr=untouched errno=untouched\nreallocarray: null errno=ENOMEM old=intact' \
     "$(grep -v ': ok' <<<"$out")"
 out=$(under 'mem.fail fn=aligned_alloc min=1MiB' "$T" all)
-expect_eq "fn=aligned_alloc: not caught as memalign (PITFALLS 12)" \
+expect_eq "fn=aligned_alloc: not caught as memalign (docs/pitfalls.md item 12)" \
     "aligned_alloc: null errno=ENOMEM" "$(grep -v ': ok' <<<"$out")"
 
 # Sizes: min= and max= are inclusive; calloc's size is nmemb*size.

@@ -1,4 +1,4 @@
-# mem.limit on a real program (CONTRACT 4 Memory, docs/rules.md): calls fail
+# mem.limit on a real program (docs/rules.md "Memory"): calls fail
 # only once the bytes held by allocations made since arming would exceed the
 # limit, blocks from before arming do not count, and freeing gives the room
 # back. The target (tests/targets/mem_limit.cpp) prints what its mallocs

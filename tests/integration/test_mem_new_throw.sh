@@ -1,8 +1,9 @@
 # C++ operator new under mem.fail: the malloc behind a 4 MiB std::vector
 # fails, operator new throws std::bad_alloc, the program catches it, prints
 # what it caught and goes on; new(nothrow) returns nullptr. Proves that C++
-# exceptions unwind through a process with the shim loaded (PITFALLS 15) and
-# that "operator new then throws std::bad_alloc" (CONTRACT 4, Memory).
+# exceptions unwind through a process with the shim loaded (docs/pitfalls.md
+# item 15) and that operator new "then throws std::bad_alloc" (docs/rules.md
+# "Memory").
 # Target: tests/targets/mem_new_throw.cpp.
 
 T=$TARGETS/mem_new_throw
@@ -37,7 +38,8 @@ expect_eq "no rule: everything allocated" $'vector: allocated 4194304 bytes, las
 
 # With libunwind loaded by a caller= rule (and trace=1), C++ exceptions still
 # unwind through libgcc's unwinder: the shim loads libunwind RTLD_LOCAL, never
-# into the global scope where its _Unwind_* would shadow libgcc's (PITFALLS 15).
+# into the global scope where its _Unwind_* would shadow libgcc's
+# (docs/pitfalls.md item 15).
 out=$("$FAULTLINE" run -o "$TEST_TMP/t.db" -r 'mem.fail min=1MiB caller=main trace=1' -- "$T" 2>&1)
 rc=$?
 expect_eq "caller=main trace=1: exit 3 (bad_alloc caught)" 3 "$rc"

@@ -4,8 +4,9 @@
 # the mallocs it made. The rule is armed live (faultline enable) while the
 # threads wait on a barrier, so nothing else in the process (start-up, stdio,
 # thread creation) reaches it. Proves that counting is exact under threads
-# (PITFALLS 7: per-thread slots, atomics) and that p= injects about p
-# (CONTRACT 4 common keys, CONTRACT 3 list). Then times=, every=, nth= and
+# (docs/pitfalls.md item 7: per-thread slots, atomics) and that p= injects
+# about p (docs/rules.md "Keys every rule takes", README.md list). Then
+# times=, every=, nth= and
 # after=, which count session-wide, give exact NULL totals under 4 threads.
 # Target: tests/targets/mem_threads.cpp.
 

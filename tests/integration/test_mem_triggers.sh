@@ -1,5 +1,5 @@
-# The common trigger keys on a real program (CONTRACT 4 "Keys every rule
-# takes", docs/rules.md order of evaluation): the target
+# The common trigger keys on a real program (docs/rules.md "Keys every rule
+# takes" and "Order of evaluation"): the target
 # (tests/targets/mem_seq.cpp) makes a sequence of malloc(12345) calls and
 # prints the numbers of those that failed (and, when spaced out, when each
 # one was made). The rules select exactly these calls by size.
@@ -11,7 +11,7 @@
 T=$TARGETS/mem_seq
 sel='min=12345 max=12345'
 sessions=()
-trap 'for s in "${sessions[@]}"; do rm -f "/dev/shm/faultline.$s"; done; cleanup_tmp' EXIT
+trap 'remove_sessions "${sessions[@]}"; cleanup_tmp' EXIT
 
 # failed RULE [COUNT]: the target's "failed:" line under RULE.
 failed() {

@@ -1,7 +1,7 @@
 # A python3 asyncio client (epoll, non-blocking sockets) of a line echo
-# server, under net.timeout, net.partition and net.delay (CONTRACT 4 Network:
-# "non-blocking sockets never become ready in poll/select/epoll meanwhile",
-# "never a busy spin"; docs/rules.md "Network", readiness):
+# server, under net.timeout, net.partition and net.delay (docs/rules.md
+# "Network", readiness: non-blocking sockets never become ready in
+# poll/select/epoll meanwhile, and waiting never spins):
 #  - net.timeout timeout=2s on=recv: asyncio.wait_for(readline, 0.5) raises
 #    the app's own TimeoutError (no errno) at 0.5 s, twice; then the socket
 #    fails with ETIMEDOUT (TimeoutError errno 110) 2 s after the reply

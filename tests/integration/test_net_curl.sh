@@ -1,7 +1,7 @@
 # curl and wget, against a local `python3 -m http.server`, report the
 # network faults of their own side as they would report a real network
-# (CONTRACT 4 Network: net.delay, net.refuse, net.bandwidth, net.reset;
-# docs/rules.md "Network"):
+# (docs/rules.md "Network": net.delay, net.refuse, net.bandwidth,
+# net.reset):
 #  - net.delay delay=200ms peer=*:PORT: curl's own -w timings: time_connect
 #    grows by 200 ms, time_starttransfer by 400 ms (connect, then the first
 #    receive after the request), the body's throughput is not slowed;
@@ -9,7 +9,7 @@
 #    errno=EHOSTUNREACH: wget says "No route to host";
 #  - net.bandwidth rate=1MiB/s: 2 MiB take 2 s +-5% by curl's time_total and
 #    speed_download, and curl's CPU time stays small (waiting sleeps, it
-#    does not spin: CONTRACT 4 "never a busy spin");
+#    does not spin: docs/rules.md "it never spins");
 #  - net.reset bytes=100KiB on a 2 MiB download: curl exit 56 "Recv failure:
 #    Connection reset by peer" (or 18) with about 100 KiB received; wget
 #    exit 4 "Connection reset by peer" with a file of about 100 KiB.
@@ -33,7 +33,7 @@ check "net.delay: time_starttransfer grew by 400 ms ($(field 2 "$base") -> $(fie
     between 0.4 "$(field 2 "$out")" "$(calc "$(field 2 "$base") + 0.55")"
 check "net.delay: the body itself is not slowed (total - starttransfer < 150 ms)" \
     between 0 "$(calc "$(field 3 "$out") - $(field 2 "$out")")" 0.150
-expect_eq "net.delay: content intact" "$SHA_2M" "$(sha256sum <"$TEST_TMP/d.bin" | cut -d' ' -f1)"
+expect_eq "net.delay: content intact" "$SHA_2M" "$(sha "$TEST_TMP/d.bin")"
 
 # -- net.refuse --------------------------------------------------------------------
 out=$(timeout 20 "$FAULTLINE" run -r 'net.refuse' -- curl -sS -o /dev/null "$URL/1m.bin" 2>&1)
@@ -57,7 +57,7 @@ check "net.bandwidth: 2 MiB at 1 MiB/s take 2 s +-5% (curl time_total $(field 3 
     between 1.90 "$(field 3 "$out")" 2.10
 check "net.bandwidth: curl speed_download 1 MiB/s +-5% ($(field 4 "$out") B/s)" \
     between 996147 "$(field 4 "$out")" 1101005
-expect_eq "net.bandwidth: content intact" "$SHA_2M" "$(sha256sum <"$TEST_TMP/b.bin" | cut -d' ' -f1)"
+expect_eq "net.bandwidth: content intact" "$SHA_2M" "$(sha "$TEST_TMP/b.bin")"
 check "net.bandwidth: curl's CPU time < 10% of the wall time (no busy spin: $ru)" \
     between 0 "$(kv cpu "$ru")" "$(calc "0.1 * $(kv wall "$ru")")"
 

@@ -1,5 +1,5 @@
 # net.dns: getaddrinfo failures and delays as python3, curl and wget report
-# them (CONTRACT 4 Network net.dns; docs/rules.md "Network"):
+# them (docs/rules.md "Network" net.dns):
 #  - python3 socket.getaddrinfo raises socket.gaierror with the errno the
 #    rule names: EAI_AGAIN (-3, the default), EAI_NONAME (-2), EAI_FAIL (-4);
 #  - host=GLOB selects names, case-insensitively: under host=*.internal,
@@ -74,4 +74,4 @@ expect_match "wget: 'unable to resolve host address'" "Temporary failure in name
 timeout 20 "$FAULTLINE" run -r 'net.dns host=*.internal' -- \
     wget -q --tries=1 -O "$TEST_TMP/w.bin" "http://localhost:$PORT/1m.bin"
 expect_eq "wget: localhost, which host=*.internal does not match, downloads" 0 $?
-expect_eq "wget: content intact" "$SHA_1M" "$(sha256sum <"$TEST_TMP/w.bin" | cut -d' ' -f1)"
+expect_eq "wget: content intact" "$SHA_1M" "$(sha "$TEST_TMP/w.bin")"

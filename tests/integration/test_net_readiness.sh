@@ -2,9 +2,9 @@
 # non-blocking sockets move 1 MiB over loopback while waiting in poll,
 # select, epoll (level-triggered, selectors module) and epoll
 # edge-triggered (select.epoll with EPOLLET: read or write until EAGAIN,
-# then wait for the next edge), receiving and sending (CONTRACT 4 Network
-# net.bandwidth: "non-blocking ones get partial writes/EAGAIN and delayed
-# readiness, never a busy spin"; docs/rules.md "Network", readiness: held
+# then wait for the next edge), receiving and sending (docs/rules.md
+# "Network" net.bandwidth: non-blocking sockets get partial writes/EAGAIN
+# and delayed readiness, never a busy spin; readiness: held
 # epoll fds are re-added so that EPOLLET fires when the fault lets them
 # through).
 # Each client must: finish in 1048576/200000 s (5.24 s) +-5%, by its own

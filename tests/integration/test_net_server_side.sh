@@ -1,7 +1,7 @@
 # Server-side network faults: python3's http.server runs under `faultline run
-# -s NAME`, rules with lport=PORT are enabled live on it, and curl, which
-# runs without the shim, sees them (CONTRACT 4 Network: lport= "local port,
-# for servers"; docs/rules.md "Network"). A second http.server in the same
+# -s NAME`, rules with lport=PORT are enabled live on it, and curl, which runs
+# without the shim, sees them (docs/rules.md "Network": lport= "the socket's
+# local port: a server's listening port"). A second http.server in the same
 # session, on another port, is never touched (lport= selects).
 #  - net.delay delay=200ms lport=P: curl's time_starttransfer grows by
 #    200 ms (the server's accept waits; the kernel completed the handshake,
@@ -27,7 +27,7 @@ get() {
     shift 2
     timeout 20 curl -sS -o "$TEST_TMP/got" -w "$W_TIMES" "$@" "http://127.0.0.1:$port/$file" 2>&1
 }
-got_sha() { sha256sum <"$TEST_TMP/got" | cut -d' ' -f1; }
+got_sha() { sha "$TEST_TMP/got"; }
 
 get "$P" 1m.bin >/dev/null # the server's first answer is its slowest
 base=$(get "$P" 1m.bin)

@@ -1,7 +1,8 @@
 # net.slice and net.corrupt on downloads from python3's http.server, as
-# curl and python3 report them (CONTRACT 4 Network: net.slice "short reads
-# and writes of at most SIZE bytes", net.corrupt "one bit of received data
-# is flipped per injection"; PITFALLS 12: data also moves through
+# curl and python3 report them (docs/rules.md "Network": net.slice, sends
+# and receives of at most max bytes per call; net.corrupt, "one bit of the
+# received data is flipped per injection"; docs/pitfalls.md item 12: data
+# also moves through
 # read/recv/recvfrom):
 #  - net.slice max=1: curl's own --trace-ascii shows the request sent in
 #    1-byte pieces ("Send header, 1 bytes") and the 100000-byte body
@@ -16,10 +17,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"
 net_data
 head -c 100000 /dev/urandom >"$NET_WWW/100k.bin"
-SHA_100K=$(sha256sum <"$NET_WWW/100k.bin" | cut -d' ' -f1)
+SHA_100K=$(sha "$NET_WWW/100k.bin")
 http_server PORT
 URL=http://127.0.0.1:$PORT
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # -- net.slice -------------------------------------------------------------------
 timeout 30 "$FAULTLINE" run -r 'net.slice max=1' -- \

@@ -1,6 +1,6 @@
-# net.loss on TCP, as python3 sees it through its own clocks (CONTRACT 4
-# Network net.loss: "TCP pays a retransmission delay per lost segment,
-# doubling on consecutive losses"; docs/rules.md "Network": lost SYNs delay
+# net.loss on TCP, as python3 sees it through its own clocks (docs/rules.md
+# "Network" net.loss: TCP pays a retransmission delay per lost segment,
+# doubling on consecutive losses; lost SYNs delay
 # connect 1 s, then 2 s more...; no byte of a stream is ever dropped):
 #  - on=recv rto=100ms times=3: python3's first three recv calls take
 #    100, 200, 400 ms more (consecutive losses double), the rest are quick,

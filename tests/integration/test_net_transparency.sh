@@ -1,4 +1,5 @@
-# Transparency of the network hooks (CONTRACT 4 Network filters; PITFALLS 12:
+# Transparency of the network hooks (docs/rules.md "Network" filters;
+# docs/pitfalls.md item 12:
 # every data path of a socket is hooked, so a hook that mishandles one
 # breaks real programs): curl, wget and python3 (urllib) download 2 MiB
 # from python3's http.server, and python3's asyncio echoes lines,
@@ -36,7 +37,6 @@ async def echo():
 print(f"echo={asyncio.run(echo())}")
 EOF
 
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
 # clients LABEL PREFIX...: every client under PREFIX.
 clients() {
     local label=$1 out

@@ -1,6 +1,6 @@
 # net.loss p=30% proto=udp between a python3 UDP sender and receiver
-# (CONTRACT 4 Network net.loss: "UDP datagrams are silently dropped";
-# docs/rules.md "Network"). 2000 numbered datagrams on 127.0.0.1:
+# (docs/rules.md "Network" net.loss: UDP datagrams are silently dropped).
+# 2000 numbered datagrams on 127.0.0.1:
 #  - control, no rule: all 2000 arrive, in order, once each;
 #  - rule on the sender: every sendto reports success (the whole length),
 #    yet the receiver counts about 70% (binomial: 1400 +- 5 sigma = +-103),

@@ -1,5 +1,6 @@
-# Calls that reach the shim at awkward moments (CONTRACT 7 "calls made before
-# its own constructor all work"; PITFALLS 4 order, 7 threads, 8 signals).
+# Calls that reach the shim at awkward moments (calls made before its own
+# constructor all work; docs/pitfalls.md items 4 order, 7 threads, 8
+# signals).
 #
 #  - early_ctor links libearly_alloc.so, whose constructor runs before the
 #    shim's (checked with LD_DEBUG) and calls malloc, calloc, realloc,

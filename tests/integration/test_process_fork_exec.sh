@@ -1,6 +1,6 @@
-# The shim's life across fork and exec (CONTRACT 2 "children and exec'd
-# programs join the same session unless --no-inherit"; CONTRACT 7; PITFALLS
-# 5 fork, 6 vfork/posix_spawn/system, 9 exec).
+# The shim's life across fork and exec (children and exec'd programs join
+# the same session unless --no-inherit: README.md "Commands", run;
+# docs/pitfalls.md items 5 fork, 6 vfork/posix_spawn/system, 9 exec).
 #
 #  - No rule: a shell script made of pipelines, subshells and command
 #    substitutions prints exactly what it prints without the shim.
@@ -127,7 +127,7 @@ print("exec:", r.stdout.strip())' "$probe" 2>&1)
 expect_eq "--no-inherit: the target is faulted, the program it execs is not" "MemoryError
 exec: ok" "$out"
 
-# CONTRACT 2: children do not join the session under --no-inherit. A forked
+# run --no-inherit: children do not join the session. A forked
 # child keeps the shim's code mapped (fork copies the address space) but
 # must neither inject nor attach.
 out=$("$FAULTLINE" run --no-inherit -r "$RULE" -- "$PYTHON" -c '

@@ -1,6 +1,6 @@
 # A forking server under faultline run: python3's socketserver.ForkingTCPServer
-# on 127.0.0.1, one forked child per connection (CONTRACT 2 children join the
-# session, CONTRACT 3 live control; PITFALLS 5 fork).
+# on 127.0.0.1, one forked child per connection (README.md "Commands":
+# children join the session, live control; docs/pitfalls.md item 5 fork).
 #
 #  - forked children attach to the session: `faultline status` lists the
 #    server's pid and each connection's child pid;
@@ -8,7 +8,7 @@
 #    children forked after, and disarming it reaches them too;
 #  - forked children draw from different random streams: two children
 #    forked from the same parent state do not fail the same calls under p=
-#    (PITFALLS 5: re-seed on fork);
+#    (docs/pitfalls.md item 5: re-seed on fork);
 #  - `faultline run` ends when its target is killed and leaves the session
 #    in place while the children live.
 # The client is bash's /dev/tcp, every read bounded by `read -t 5`.

@@ -1,6 +1,7 @@
 # Live toggling from another process while 4 threads are busy in malloc
-# (CONTRACT 3: "a change made by enable/disable is seen by the target's next
-# intercepted call"; PITFALLS 7 lock-free reads of the rule table).
+# (README.md "Commands", enable/disable: a change is seen by the target's
+# next intercepted call; docs/pitfalls.md item 7 lock-free reads of the rule
+# table).
 #
 # busy_alloc counts its calls and NULLs per epoch; the test starts a new
 # epoch ("mark") right before each enable and right after each disable

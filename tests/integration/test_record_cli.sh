@@ -1,4 +1,5 @@
-# The recording commands around `faultline run` (CONTRACT 3, 5): probe,
+# The recording commands around `faultline run` (README.md "Commands",
+# docs/recording.md "Marks and probes"): probe,
 # mark, record.
 #
 # - probe: `--count 3 --every 500ms -- true`, then `false`, then
@@ -14,48 +15,7 @@
 # - the recorder keeps every rule armed in the session, also the first one
 #   enabled while many threads are attached.
 
-CLI_PIDS=()
-CLI_SESSIONS=()
-cli_cleanup() {
-    local p s
-    for p in "${CLI_PIDS[@]}"; do kill "$p" 2>/dev/null; done # run forwards SIGTERM to its target
-    for s in "${CLI_SESSIONS[@]}"; do rm -f "/dev/shm/faultline.$s"; done
-    cleanup_tmp
-}
-trap cli_cleanup EXIT
-
-# py_checks SCRIPT ARGS...: one check per line the script prints, "1 what"
-# or "0 what"; anything else (a traceback) fails too.
-py_checks() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "1 "*) check "${line#1 }" true ;;
-        "0 "*) check "${line#0 }" false ;;
-        *) check "checker: $line" false ;;
-        esac
-    done < <("$PYTHON" "$@" 2>&1)
-}
-
-# wait_pid PID SECONDS: waits (bounded) for a child of this shell; sets
-# WAIT_RC (124 when it had to be killed).
-wait_pid() {
-    local i
-    for ((i = 0; i < $2 * 20; i++)); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.05
-    done
-    if kill -0 "$1" 2>/dev/null; then
-        kill "$1" 2>/dev/null # faultline run passes SIGTERM on to its target
-        sleep 0.5
-        kill -9 "$1" 2>/dev/null
-        { wait "$1"; } 2>/dev/null
-        WAIT_RC=124
-        return
-    fi
-    wait "$1"
-    WAIT_RC=$?
-}
+trap cleanup_test EXIT
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 has_line() { grep -q -E -- "$2" "$1" 2>/dev/null; }
@@ -73,12 +33,12 @@ EOF
 # ---- probe ------------------------------------------------------------------------
 
 name=$(new_session)
-CLI_SESSIONS+=("$name")
+TEST_SESSIONS+=("$name")
 db=$TEST_TMP/probe.db
 "$FAULTLINE" run -s "$name" -o "$db" -- bash "$TEST_TMP/idle.sh" "$TEST_TMP/stop1" \
     >"$TEST_TMP/run1.out" 2>&1 &
 run1=$!
-CLI_PIDS+=("$run1")
+TEST_PIDS+=("$run1")
 check "session started (faultline run of an idle target)" wait_until has_line "$TEST_TMP/run1.out" '^ready'
 
 t0=$(now_ms)
@@ -158,7 +118,7 @@ py_checks "$TEST_TMP/check_probe.py" "$db"
 # Inside a session whose rule fails every SQLite call, the same sqlite3
 # command fails when the target runs it and succeeds as a probe.
 name2=$(new_session)
-CLI_SESSIONS+=("$name2")
+TEST_SESSIONS+=("$name2")
 db2=$TEST_TMP/unfaulted.db
 cat >"$TEST_TMP/inside.sh" <<'EOF'
 fl=$1 work=$2
@@ -170,7 +130,7 @@ EOF
 "$FAULTLINE" run -s "$name2" -o "$db2" -r 'db.error rc=IOERR name=every' -- \
     bash "$TEST_TMP/inside.sh" "$FAULTLINE" "$TEST_TMP/inside.db" >"$TEST_TMP/run2.out" 2>&1 &
 run2=$!
-CLI_PIDS+=("$run2")
+TEST_PIDS+=("$run2")
 wait_pid "$run2" 15
 expect_eq "faultline run of the script exits 0" 0 "$WAIT_RC"
 expect_match "sqlite3 run by the target is faulted (the rule works)" 'direct=[1-9]' "$(cat "$TEST_TMP/run2.out")"
@@ -182,7 +142,7 @@ expect_eq "the probed sqlite3 ran unfaulted: 2 probes ok, exit 0" "1|0
 # ---- record a session started without run ----------------------------------------
 
 name3=$(new_session)
-CLI_SESSIONS+=("$name3")
+TEST_SESSIONS+=("$name3")
 db3=$TEST_TMP/record.db
 cat >"$TEST_TMP/app.py" <<'EOF'
 # Waits for the go file, then ~1.5 s of INSERTs; prints how many it made.
@@ -205,12 +165,12 @@ EOF
 LD_PRELOAD=$SHIM FAULTLINE_SESSION=$name3 "$PYTHON" "$TEST_TMP/app.py" "$TEST_TMP/app.db" \
     "$TEST_TMP/go3" >"$TEST_TMP/app.out" 2>&1 &
 app=$!
-CLI_PIDS+=("$app")
+TEST_PIDS+=("$app")
 check "app started with LD_PRELOAD and FAULTLINE_SESSION" wait_until has_line "$TEST_TMP/app.out" '^ready'
 check "... and created the session" session_live "$name3"
 "$FAULTLINE" record -s "$name3" -o "$db3" >"$TEST_TMP/record.out" 2>&1 &
 rec=$!
-CLI_PIDS+=("$rec")
+TEST_PIDS+=("$rec")
 recording() { [ "$(sqlite3 "$db3" 'SELECT count(*) FROM sample_times' 2>/dev/null)" -gt 0 ] 2>/dev/null; }
 check "faultline record is sampling" wait_until recording
 
@@ -250,11 +210,11 @@ py_checks "$TEST_TMP/check_record.py" "$db3" "$name3" "$inserts" "$app"
 recorded=
 for i in 1 2 3; do
     name4=$(new_session)
-    CLI_SESSIONS+=("$name4")
+    TEST_SESSIONS+=("$name4")
     "$FAULTLINE" run -s "$name4" -o "$TEST_TMP/rules.db" -- "$TARGETS/record_threads" 500 \
         "$TEST_TMP/stop4.$i" >"$TEST_TMP/run4.$i.out" 2>&1 &
     run4=$!
-    CLI_PIDS+=("$run4")
+    TEST_PIDS+=("$run4")
     wait_until has_line "$TEST_TMP/run4.$i.out" '^ready' || echo "    (500-thread target $i not ready)"
     "$FAULTLINE" enable -s "$name4" "mem.fail min=1GiB name=big$i" >/dev/null
     sleep 0.1

@@ -1,38 +1,16 @@
 # `faultline report --format table|json|csv|svg|html` on one recorded
-# session with a fault window (CONTRACT 5), and report's input errors
-# (CONTRACT 3: exit 2, "faultline: report: ..." on stderr).
+# session with a fault window (docs/metrics.md "Formats"), and report's
+# input errors (README.md "Commands": exit 2, "faultline: report: ..." on
+# stderr).
 #
 # The session: python3's sqlite3 module inserting ~100 rows a second under
 # `faultline run`, with db.error rc=BUSY p=0.5 armed live for ~1 s. Each
-# format must say the same thing: json has the contract's keys and types
+# format must say the same thing: json has docs/metrics.md's keys and types
 # (and no keys beyond those and the ones docs/metrics.md adds), csv one row
 # per json window with the same figures, svg is well-formed XML with the
 # three series and the fault window drawn, html holds the table and the svg.
 
-FMT_PIDS=()
-FMT_SESSIONS=()
-fmt_cleanup() {
-    local p s
-    for p in "${FMT_PIDS[@]}"; do kill "$p" 2>/dev/null; done # run forwards SIGTERM to its target
-    for s in "${FMT_SESSIONS[@]}"; do rm -f "/dev/shm/faultline.$s"; done
-    cleanup_tmp
-}
-trap fmt_cleanup EXIT
-
-# py_checks SCRIPT ARGS...: one check per line the script prints, "1 what"
-# or "0 what"; anything else (a traceback) fails too.
-py_checks() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "1 "*) check "${line#1 }" true ;;
-        "0 "*) check "${line#0 }" false ;;
-        *) check "checker: $line" false ;;
-        esac
-    done < <("$PYTHON" "$@" 2>&1)
-}
-
-lines_at_least() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+trap cleanup_test EXIT
 
 cat >"$TEST_TMP/dbloop.py" <<'EOF'
 import os, sqlite3, sys, time
@@ -52,13 +30,13 @@ while not os.path.exists(stop) and time.monotonic() < deadline:
 EOF
 
 name=$(new_session)
-FMT_SESSIONS+=("$name")
+TEST_SESSIONS+=("$name")
 db=$TEST_TMP/rec.db
 log=$TEST_TMP/loop.log
 "$FAULTLINE" run -s "$name" -o "$db" -- "$PYTHON" "$TEST_TMP/dbloop.py" "$TEST_TMP/work.db" "$log" \
     "$TEST_TMP/stop" >"$TEST_TMP/run.out" 2>&1 &
 run=$!
-FMT_PIDS+=("$run")
+TEST_PIDS+=("$run")
 check "sqlite loop started under faultline run" wait_until lines_at_least "$log" 1
 sleep 0.8
 "$FAULTLINE" enable -s "$name" "db.error rc=BUSY p=0.5 on=step name=busy" >/dev/null
@@ -67,14 +45,8 @@ sleep 1
 "$FAULTLINE" disable -s "$name" busy
 sleep 1.2
 touch "$TEST_TMP/stop"
-for ((i = 0; i < 200; i++)); do kill -0 "$run" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$run" 2>/dev/null; then # stuck: SIGTERM (passed on to the target), then SIGKILL
-    kill "$run"
-    sleep 0.5
-    kill -9 "$run" 2>/dev/null
-fi
-wait "$run"
-expect_eq "faultline run exits 0" 0 $?
+wait_pid "$run" 10
+expect_eq "faultline run exits 0" 0 "$WAIT_RC"
 
 for f in table json csv svg html; do
     "$FAULTLINE" report -o "$db" --format "$f" >"$TEST_TMP/report.$f" 2>"$TEST_TMP/report.$f.err"
@@ -88,7 +60,7 @@ d = sys.argv[1]
 def chk(cond, what): print(("1 " if cond else "0 ") + what)
 num = (int, float)
 
-# json: the contract's keys and types (CONTRACT 5)
+# json: the core keys and their types (docs/metrics.md "Formats")
 r = json.load(open(d + "/report.json"))
 top = {"session": str, "seed": int, "dropped_events": int, "windows": list}
 for k, t in top.items():
@@ -104,17 +76,17 @@ chk(len(w) == 2, "json: two windows (%d)" % len(w))
 for i, x in enumerate(w):
     missing = [k for k in keys if k not in x]
     wrong = [k for k in keys if k in x and (isinstance(x[k], bool) or not isinstance(x[k], keys[k]))]
-    chk(not missing and not wrong, "json: window %d has every contract key with its type (missing %s, wrong %s)" % (i, missing, wrong))
-# Nothing beyond the contract's keys and the ones docs/metrics.md adds.
+    chk(not missing and not wrong, "json: window %d has every core key with its type (missing %s, wrong %s)" % (i, missing, wrong))
+# Nothing beyond the core keys and the others docs/metrics.md lists.
 doc_top = {"source", "families", "end_s", "judged", "leaks"}
 doc_window = {"rule_ids", "ops", "failed", "ops_per_s", "dropped", "open", "deviations"}
 extra = set(r) - set(top) - doc_top
 chk(not extra and doc_top <= set(r),
-    "json: exactly the contract's and docs/metrics.md's top-level keys (unexpected %s, missing %s)" % (sorted(extra), sorted(doc_top - set(r))))
+    "json: exactly docs/metrics.md's top-level keys (unexpected %s, missing %s)" % (sorted(extra), sorted(doc_top - set(r))))
 for i, x in enumerate(w):
     extra = set(x) - set(keys) - doc_window
     chk(not extra and doc_window <= set(x),
-        "json: window %d has exactly the contract's and docs/metrics.md's keys (unexpected %s, missing %s)" % (i, sorted(extra), sorted(doc_window - set(x))))
+        "json: window %d has exactly docs/metrics.md's keys (unexpected %s, missing %s)" % (i, sorted(extra), sorted(doc_window - set(x))))
 if len(w) == 2:
     b, f = w
     chk(b["name"] == "baseline" and b["rules"] == [], "json: baseline first, without rules")

@@ -1,5 +1,5 @@
-# SIGKILL of the recorder mid-run (CONTRACT 5: the recorder commits as it
-# goes; 7: the target never depends on the controller).
+# SIGKILL of the recorder mid-run (docs/recording.md: the recorder commits as
+# it goes; the target never depends on the controller).
 #
 # `faultline run -o DB -r 'db.error ... p=0.3'` starts a python3 worker that
 # inserts rows for ~5 s, counting its own results, and writes a completion
@@ -14,38 +14,7 @@
 # - `faultline record` takes the session over while the worker still runs:
 #   the dead recorder does not block it.
 
-KILL_PIDS=()
-KILL_SESSIONS=()
-kill_cleanup() {
-    local p s
-    for p in "${KILL_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    for s in "${KILL_SESSIONS[@]}"; do rm -f "/dev/shm/faultline.$s"; done
-    cleanup_tmp
-}
-trap kill_cleanup EXIT
-
-# py_checks SCRIPT ARGS...: one check per line the script prints, "1 what"
-# or "0 what"; anything else (a traceback) fails too.
-py_checks() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "1 "*) check "${line#1 }" true ;;
-        "0 "*) check "${line#0 }" false ;;
-        *) check "checker: $line" false ;;
-        esac
-    done < <("$PYTHON" "$@" 2>&1)
-}
-
-# wait_gone PID SECONDS: until PID (any process) is gone.
-wait_gone() {
-    local i
-    for ((i = 0; i < $2 * 20; i++)); do
-        kill -0 "$1" 2>/dev/null || return 0
-        sleep 0.05
-    done
-    return 1
-}
+trap 'cleanup_test KILL' EXIT
 
 cat >"$TEST_TMP/worker.py" <<'EOF'
 # ~5 s of INSERTs (~100/s), each counted as it ended; then the table's
@@ -74,17 +43,17 @@ os.rename(done + ".tmp", done)
 EOF
 
 name=$(new_session)
-KILL_SESSIONS+=("$name")
+TEST_SESSIONS+=("$name")
 db=$TEST_TMP/rec.db
 done_file=$TEST_TMP/worker.done
 "$FAULTLINE" run -s "$name" -o "$db" -r "db.error rc=BUSY p=0.3 on=step sql='INSERT*' name=busy" \
     -- "$PYTHON" "$TEST_TMP/worker.py" "$TEST_TMP/work.db" "$done_file" >"$TEST_TMP/run.out" 2>&1 &
 run=$!
-KILL_PIDS+=("$run")
+TEST_PIDS+=("$run")
 worker_ready() { grep -q '^ready pid=' "$TEST_TMP/run.out"; }
 check "worker started under faultline run" wait_until worker_ready
 worker=$(sed -n 's/^ready pid=//p' "$TEST_TMP/run.out" | head -1)
-KILL_PIDS+=("${worker:-0}")
+TEST_PIDS+=("${worker:-0}")
 sleep 2
 check "faultline run still recording after 2 s" kill -0 "$run"
 kill -9 "$run"
@@ -99,7 +68,7 @@ expect_eq "faultline record takes the session over after the recorder died (exit
 [ "$rc" -eq 0 ] || sed 's/^/        /' "$TEST_TMP/record.out"
 check "the worker was still running during the takeover" kill -0 "${worker:-0}"
 
-check "the worker finished (bounded: 10 s)" wait_gone "${worker:-0}" 10
+check "the worker finished (bounded: 10 s)" wait_exit "${worker:-0}" 10
 check "the worker wrote its completion file" test -f "$done_file"
 cat >"$TEST_TMP/check_done.py" <<'EOF'
 import re, sys

@@ -1,4 +1,5 @@
-# Recording and reports end to end on real programs (CONTRACT 3 mark, 5).
+# Recording and reports end to end on real programs (docs/recording.md
+# "Marks and probes", docs/metrics.md).
 #
 # (a) Marks. A python3 client under `faultline run` makes a request to a
 #     local line server about 50 times a second, logs each outcome itself
@@ -25,43 +26,6 @@
 # (t = 0) on the wall clock, which the test and the programs read too.
 
 source ./net_lib.sh
-
-# py_checks SCRIPT ARGS...: the python script prints one line per check,
-# "1 what" (passed) or "0 what" (failed); anything else it prints (a
-# traceback) is a failed check too.
-py_checks() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "1 "*) check "${line#1 }" true ;;
-        "0 "*) check "${line#0 }" false ;;
-        *) check "checker: $line" false ;;
-        esac
-    done < <("$PYTHON" "$@" 2>&1)
-}
-
-# wait_pid PID SECONDS: waits (bounded) for a child of this shell; sets
-# WAIT_RC (124 when it had to be killed).
-wait_pid() {
-    local i
-    for ((i = 0; i < $2 * 20; i++)); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.05
-    done
-    if kill -0 "$1" 2>/dev/null; then
-        kill "$1" 2>/dev/null # faultline run passes SIGTERM on to its target
-        sleep 0.5
-        kill -9 "$1" 2>/dev/null
-        { wait "$1"; } 2>/dev/null
-        WAIT_RC=124
-        return
-    fi
-    wait "$1"
-    WAIT_RC=$?
-}
-
-# lines_at_least FILE N
-lines_at_least() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 
 wall() { date +%s.%N; }
 

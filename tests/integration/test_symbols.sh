@@ -1,4 +1,4 @@
-# What the shim links and exports (PITFALLS 11, 15, 18):
+# What the shim links and exports (docs/pitfalls.md items 11, 15, 18):
 #  - every hooked libc function has a single symbol version, so dlsym's
 #    default version is the one programs bind to (else: dlvsym);
 #  - the shim needs libc only: no libstdc++ (or libunwind's unwinder) forced

@@ -1,5 +1,5 @@
-# Transparency with no rule armed (CONTRACT 7 "the shim never crashes,
-# deadlocks or corrupts its host"; PITFALLS 4-9, 14): test suites nobody
+# Transparency with no rule armed (the shim never crashes, deadlocks or
+# corrupts its host; docs/pitfalls.md items 4-9, 14): test suites nobody
 # here wrote pass unchanged under `faultline run`.
 #
 #  - 21 modules of python3's own test suite (threads, fork, signals, mmap,

@@ -1,6 +1,6 @@
 # Transparency with a rule armed that matches nothing (`mem.fail min=1GiB`):
 # every allocation takes the shim's slow path (rule evaluation, counters,
-# per-thread state) and the host must not notice (CONTRACT 7; PITFALLS 2
+# per-thread state) and the host must not notice (docs/pitfalls.md items 2
 # reentrancy, 3 TLS, 5 fork, 7 threads, 8 errno).
 #
 #  - 19 modules of python3's own test suite, unittest's verdict OK;

@@ -1,5 +1,5 @@
-// Live toggling seen from inside a busy target (CONTRACT 3: "a change made
-// by enable/disable is seen by the target's next intercepted call").
+// Live toggling seen from inside a busy target (README.md "Commands",
+// enable/disable: a change is seen by the target's next intercepted call).
 //
 //   busy_alloc THREADS
 //

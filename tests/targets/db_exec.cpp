@@ -1,8 +1,8 @@
-// One sqlite3_exec of a several-statement script, as an application makes
-// it, and what the application sees. Linked with -lsqlite3. Used by
+// One sqlite3_exec of a several-statement script, as an application makes it,
+// and what the application sees. Linked with -lsqlite3. Used by
 // test_db_outermost.sh: SQLite's exec prepares and steps each statement
-// through its own PLT (PITFALLS 13), and only the exec call itself is the
-// application's.
+// through its own PLT (docs/pitfalls.md item 13), and only the exec call
+// itself is the application's.
 //
 //   db_exec DB SCRIPT
 //

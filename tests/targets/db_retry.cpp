@@ -8,7 +8,8 @@
 // Opens DB (sqlite3_open_v2), creates table t with sqlite3_exec, prepares one
 // INSERT and steps it N times (autocommit: one transaction per row), then
 // counts the rows with a prepared SELECT. On every failure it checks that
-// the connection tells the same story as the return value (PITFALLS 13):
+// the connection tells the same story as the return value (docs/pitfalls.md
+// item 13):
 // sqlite3_errcode() == rc & 0xff, sqlite3_extended_errcode() == rc,
 // sqlite3_errmsg() == sqlite3_errstr(rc), exec's *errmsg likewise, and after
 // a failed step, sqlite3_reset() == rc.

@@ -1,4 +1,5 @@
-// The program side of tests/targets/libearly_alloc.cpp (PITFALLS 4): it is
+// The program side of tests/targets/libearly_alloc.cpp (docs/pitfalls.md
+// item 4): it is
 // linked against libearly_alloc.so, whose constructor allocates before the
 // shim's constructor runs. Prints what the constructor saw, releases the
 // blocks it kept (now through an initialised shim), then allocates 2 MiB and

@@ -1,6 +1,7 @@
 // A library whose constructor allocates before the shim's constructor has
 // run, and whose destructor allocates after the shim's destructors
-// (PITFALLS 4, CONTRACT 7: "calls made before its own constructor").
+// (docs/pitfalls.md item 4: calls made before the shim's own constructor
+// work).
 //
 // ld.so runs initialisers in reverse load order: the executable's own
 // dependencies (this library) before the preloaded shim. So every call

@@ -1,6 +1,6 @@
 // Times its own mallocs: COUNT calls of malloc(SIZE) (defaults 30 and 12345
 // bytes), each measured with CLOCK_MONOTONIC, so that a test can see what
-// mem.delay did to the program (CONTRACT 4 Memory, CONTRACT 8 delay accuracy).
+// mem.delay did to the program (docs/rules.md "Memory": delay accuracy).
 // A distinctive SIZE lets the rule select these calls only (min=/max=).
 //
 // Output: "call I US" per call (I from 1, US in microseconds), then

@@ -1,6 +1,6 @@
 // mem.limit from the program's side: which allocations fail, and when they
-// succeed again (CONTRACT 4 Memory: "calls fail once the bytes held by
-// allocations made since arming would exceed SIZE").
+// succeed again (docs/rules.md "Memory": "calls fail once the bytes held by
+// this process's allocations made since arming would exceed SIZE").
 //
 //   mem_limit blocks      (for limit=10MiB) before TARGET_GO: one 8 MiB block
 //                         (held from before arming); after it:

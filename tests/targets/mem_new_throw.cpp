@@ -3,7 +3,8 @@
 //
 // Under `mem.fail min=1MiB` the malloc behind operator new fails, so new must
 // throw std::bad_alloc and the exception must unwind through the C++ runtime
-// while the shim is loaded (CONTRACT 4 Memory, PITFALLS 15). new(nothrow)
+// while the shim is loaded (docs/rules.md "Memory", docs/pitfalls.md item
+// 15). new(nothrow)
 // must return nullptr instead. Small allocations keep working afterwards.
 //
 // Output: one line per attempt; exit 0 when everything was allocated, 3 when

@@ -1,6 +1,6 @@
 // Calls each function of the malloc family once and prints what the caller
-// saw, so that a test can check the failure semantics of PITFALLS 14 and
-// CONTRACT 4 (Memory) against the rule it armed:
+// saw, so that a test can check the failure semantics of docs/pitfalls.md
+// item 14 and docs/rules.md "Memory" against the rule it armed:
 //   malloc/calloc/memalign/aligned_alloc/valloc/pvalloc: NULL + ENOMEM;
 //   posix_memalign: returns ENOMEM, *memptr and errno untouched;
 //   realloc/reallocarray: NULL + ENOMEM, the old block still valid;

@@ -1,5 +1,5 @@
 // Hooks inside signal handlers, with other threads busy in malloc
-// (PITFALLS 7 threads, 8 signals).
+// (docs/pitfalls.md items 7 threads, 8 signals).
 //
 //   signal_alloc WORKERS SIGNALS
 //

@@ -1,6 +1,6 @@
-// The bootstrap arena (PITFALLS 1): blocks served while the real allocator is
-// being resolved must be recognised by free/realloc/malloc_usable_size and
-// never passed to the real allocator.
+// The bootstrap arena (docs/pitfalls.md item 1): blocks served while the real
+// allocator is being resolved must be recognised by
+// free/realloc/malloc_usable_size and never passed to the real allocator.
 #include "shim/core/bootstrap_arena.h"
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The report's figures (CONTRACT 5, docs/metrics.md), on timelines whose
+// The report's figures (docs/metrics.md), on timelines whose
 // answers are known by construction.
 #include "controller/report/metrics.h"
 

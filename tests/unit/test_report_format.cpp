@@ -1,6 +1,6 @@
-// The report's formats (CONTRACT 5): table, json, csv, svg, html. The JSON,
-// CSV and XML are read back by small readers here; the SVG is also parsed by
-// python's xml.etree in the integration tests.
+// The report's formats (docs/metrics.md "Formats"): table, json, csv, svg,
+// html. The JSON, CSV and XML are read back by small readers here; the SVG is
+// also parsed by python's xml.etree in the integration tests.
 #include "controller/report/report_format.h"
 
 #include <cctype>

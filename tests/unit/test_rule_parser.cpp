@@ -1,4 +1,4 @@
-// The rule language parser (CONTRACT 4): every key, every kind, every error.
+// The rule language parser (docs/rules.md): every key, every kind, every error.
 #include "common/rule_parser.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-// Units of the rule language (CONTRACT 4, "Units").
+// Units of the rule language (docs/rules.md "Units").
 #include "common/units.h"
 
 #include <cerrno>
