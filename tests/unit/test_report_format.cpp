@@ -343,7 +343,7 @@ TEST_CASE("format names") {
     CHECK(f == ReportFormat::Table); // unchanged by a failed parse
 }
 
-TEST_CASE("json: CONTRACT 5's object") {
+TEST_CASE("json: the report object of docs/recording.md") {
     Report r = sample_report();
     Json j = parse_json(format_report(r, ReportFormat::Json));
     CHECK(j["session"].s == r.session);
