@@ -66,4 +66,14 @@ uint64_t random_seed();
 // The session a live command acts on: -s, else $FAULTLINE_SESSION.
 std::string session_name(const Args& args, const char* command);
 
+// Signal dispositions inherited from whoever started faultline (a test
+// harness that ignores SIGCHLD, a shell that ignores SIGPIPE). With SIGCHLD
+// ignored the kernel reaps our children itself and waitpid fails: a target's
+// status would be lost (docs/pitfalls.md item 24). main() resets SIGCHLD and
+// SIGPIPE to SIG_DFL, remembering which were ignored; a forked child calls
+// restore_inherited_signals() before exec, so that a target still starts
+// with the dispositions it would have without faultline.
+void reset_inherited_signals();
+void restore_inherited_signals();
+
 } // namespace faultline::cli

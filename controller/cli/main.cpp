@@ -51,6 +51,9 @@ void usage(FILE* out) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // Before anything forks: a target's status must never be lost to an
+    // inherited SIGCHLD disposition (docs/pitfalls.md item 24).
+    faultline::cli::reset_inherited_signals();
     if (argc < 2) {
         usage(stderr);
         return faultline::cli::kUsage;

@@ -129,6 +129,7 @@ int start_probe(const Experiment& x, const std::string& session) {
     argv.insert(argv.end(), x.steady.probe.begin(), x.steady.probe.end());
     int pid = fork();
     if (pid != 0) return pid;
+    cli::restore_inherited_signals();
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
