@@ -5,7 +5,7 @@
 #   make bench        overhead benchmarks (ratios against runs without the shim)
 #   make install PREFIX=/usr/local DESTDIR=
 # Knobs: debug=1 (-O0), sanitize=address|undefined|thread (unit tests and
-# controller only: the shim is preloaded plain, PITFALLS 16), V=1 (verbose).
+# controller only: the shim is preloaded plain, docs/pitfalls.md item 16), V=1 (verbose).
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -119,7 +119,7 @@ deps:
 unit: $(UNIT)
 	$(Q)$(UNIT)
 
-# The shim's core under ASan+UBSan (PITFALLS 16: the preload tests run plain).
+# The shim's core under ASan+UBSan (docs/pitfalls.md item 16: the preload tests run plain).
 unit-sanitized:
 	$(Q)$(MAKE) --no-print-directory sanitize=address,undefined unit
 

@@ -11,7 +11,7 @@
 
 namespace faultline::cli {
 
-// CONTRACT 3: 0 success, 1 a failed check, 2 bad usage or input.
+// README.md, "Commands": 0 success, 1 a failed check, 2 bad usage or input.
 enum Exit { kOk = 0, kCheckFailed = 1, kUsage = 2 };
 
 // Thrown by commands for errors a user can cause; main() prints

@@ -1,5 +1,6 @@
 // faultline run: create or join a session, arm rules, start the target under
-// the shim, wait, disarm, exit with the target's status (CONTRACT 2).
+// the shim, wait, disarm, exit with the target's status (README.md,
+// "Commands").
 
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"

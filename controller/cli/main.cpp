@@ -8,7 +8,7 @@
 #include <exception>
 
 // The shim finds this symbol in the executable and stays dormant: the
-// controller is never faulted, even under a faulted script (CONTRACT 7).
+// controller is never faulted, even under a faulted script (README.md, "Commands").
 extern "C" {
 __attribute__((visibility("default"), used)) int faultline_cli_marker = 1;
 }

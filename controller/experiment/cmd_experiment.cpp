@@ -2,7 +2,7 @@
 // runs the steady-state probe, walks the phases arming and disarming their
 // rules (ramping p where asked), then prints the report and exits 0 when
 // every tolerance held, 1 when one deviated, 2 on bad input or an
-// inconclusive run (CONTRACT 6, docs/experiments.md).
+// inconclusive run (docs/experiments.md).
 
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"

@@ -1,4 +1,4 @@
-// Recording and reporting (CONTRACT 3 and 5): record, mark, probe, report.
+// Recording and reporting (docs/recording.md): record, mark, probe, report.
 
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
