@@ -2,6 +2,7 @@
 // the shim intercepts.
 
 #include "common/hooks.h"
+#include "common/rule.h"
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/session.h"
@@ -157,10 +158,46 @@ int cmd_gc(const Argv& argv) {
     return cli::kOk;
 }
 
+namespace {
+
+// Every fault kind the rule parser knows, in common/rule.h's order.
+constexpr Kind kAllKinds[] = {
+#define FL_KIND_VALUE(id, name, family) Kind::id,
+    FL_KINDS(FL_KIND_VALUE)
+#undef FL_KIND_VALUE
+};
+
+int print_kinds(bool json) {
+    if (json) {
+        printf("[");
+        bool first = true;
+        for (Kind k : kAllKinds) {
+            printf("%s{\"kind\":\"%s\",\"family\":\"%s\",\"available\":%s}", first ? "" : ",",
+                   kind_name(k), kFamilyNames[unsigned(kind_family(k))],
+                   kind_available(k) ? "true" : "false");
+            first = false;
+        }
+        printf("]\n");
+        return cli::kOk;
+    }
+    for (Kind k : kAllKinds)
+        printf("%-16s %s%s\n", kind_name(k), kFamilyNames[unsigned(kind_family(k))],
+               kind_available(k) ? "" : " (not available in this build)");
+    return cli::kOk;
+}
+
+} // namespace
+
 int cmd_hooks(const Argv& argv) {
-    cli::Args args("hooks", "[--json]", "Lists every intercepted function, by family.",
-                   {{"--json", 0, false, "machine-readable output"}});
+    cli::Args args("hooks", "[--kinds] [--json]",
+                   "Lists every intercepted function, by family. With --kinds, every fault\n"
+                   "kind of the rule language instead, with the family it acts on\n"
+                   "(docs/rules.md).",
+                   {{"--kinds", 0, false, "list the fault kinds, not the functions"},
+                    {"--json", 0, false, "machine-readable output"}});
     if (!args.parse(argv)) return cli::kOk;
+    if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
+    if (args.has("--kinds")) return print_kinds(args.has("--json"));
     if (args.has("--json")) {
         printf("[");
         bool first = true;
