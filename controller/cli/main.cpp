@@ -37,6 +37,7 @@ constexpr Command kCommands[] = {
     {"top", faultline::cmd_top, "a live view of a session's calls, errors and rules"},
     {"pause", faultline::cmd_pause, "freeze a session's processes for a while (GC/VM stall)"},
     {"experiment", faultline::cmd_experiment, "run an experiment file: phases, probe, report"},
+    {"version", faultline::cmd_version, "print faultline's version (also --version)"},
 };
 
 void usage(FILE* out) {
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
         usage(stdout);
         return faultline::cli::kOk;
     }
+    if (name == "--version") name = "version";
     faultline::Argv rest(argv + 2, argv + argc);
     for (auto& c : kCommands) {
         if (name != c.name) continue;
