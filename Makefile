@@ -5,7 +5,7 @@
 #   make bench        overhead benchmarks (ratios against runs without the shim)
 #   make install PREFIX=/usr/local DESTDIR=
 # Knobs: debug=1 (-O0), sanitize=address|undefined|thread (unit tests and
-# controller only: the shim is preloaded plain, PITFALLS 16), V=1 (verbose).
+# controller only: the shim is preloaded plain, docs/pitfalls.md item 16), V=1 (verbose).
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -32,6 +32,10 @@ SHIM_FLAGS := -fPIC -fno-exceptions -fno-rtti -fvisibility=hidden -fno-threadsaf
               -ftls-model=initial-exec -fno-stack-protector
 CTL_FLAGS := $(SAN)
 CTL_LIBS := -lsqlite3
+# The version lives in VERSION alone; only version.o is built with it (and
+# rebuilt when it changes).
+VERSION := $(strip $(file <VERSION))
+$(if $(VERSION),,$(error the VERSION file is missing or empty))
 
 COMMON_SRC := $(wildcard common/*.cpp)
 SHIM_SRC := $(wildcard shim/*/*.cpp)
@@ -76,6 +80,9 @@ $(OBJ)/ctl/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CXX $<")
 	$(Q)$(CXX) $(CXXFLAGS_BASE) $(CTL_FLAGS) -c $< -o $@
+
+$(OBJ)/ctl/controller/cli/version.o: VERSION
+$(OBJ)/ctl/controller/cli/version.o: CTL_FLAGS += -DFAULTLINE_VERSION='"$(VERSION)"'
 
 # Linked with the C driver: no libstdc++ dependency in the host process.
 $(SHIM): $(SHIM_OBJ)

@@ -4,9 +4,11 @@
 
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <iterator>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -160,6 +162,27 @@ uint64_t random_seed() {
     if (getrandom(&s, sizeof s, 0) != sizeof s)
         s = uint64_t(getpid()) * 2654435761u ^ uint64_t(time(nullptr));
     return s;
+}
+
+namespace {
+constexpr int kResetSignals[] = {SIGCHLD, SIGPIPE};
+bool g_inherited_ignored[std::size(kResetSignals)] = {};
+} // namespace
+
+void reset_inherited_signals() {
+    for (size_t i = 0; i < std::size(kResetSignals); ++i) {
+        struct sigaction old = {};
+        sigaction(kResetSignals[i], nullptr, &old);
+        g_inherited_ignored[i] = !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN;
+        struct sigaction dfl = {}; // also clears SA_NOCLDWAIT
+        dfl.sa_handler = SIG_DFL;
+        sigaction(kResetSignals[i], &dfl, nullptr);
+    }
+}
+
+void restore_inherited_signals() {
+    for (size_t i = 0; i < std::size(kResetSignals); ++i)
+        if (g_inherited_ignored[i]) signal(kResetSignals[i], SIG_IGN);
 }
 
 } // namespace faultline::cli

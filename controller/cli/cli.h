@@ -11,7 +11,7 @@
 
 namespace faultline::cli {
 
-// CONTRACT 3: 0 success, 1 a failed check, 2 bad usage or input.
+// README.md, "Commands": 0 success, 1 a failed check, 2 bad usage or input.
 enum Exit { kOk = 0, kCheckFailed = 1, kUsage = 2 };
 
 // Thrown by commands for errors a user can cause; main() prints
@@ -65,5 +65,15 @@ uint64_t random_seed();
 
 // The session a live command acts on: -s, else $FAULTLINE_SESSION.
 std::string session_name(const Args& args, const char* command);
+
+// Signal dispositions inherited from whoever started faultline (a test
+// harness that ignores SIGCHLD, a shell that ignores SIGPIPE). With SIGCHLD
+// ignored the kernel reaps our children itself and waitpid fails: a target's
+// status would be lost (docs/pitfalls.md item 24). main() resets SIGCHLD and
+// SIGPIPE to SIG_DFL, remembering which were ignored; a forked child calls
+// restore_inherited_signals() before exec, so that a target still starts
+// with the dispositions it would have without faultline.
+void reset_inherited_signals();
+void restore_inherited_signals();
 
 } // namespace faultline::cli

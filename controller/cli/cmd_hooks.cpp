@@ -3,6 +3,7 @@
 // (tests/integration/test_docs.sh keeps the page and the list in step).
 
 #include "common/hooks.h"
+#include "common/rule.h"
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
 
@@ -43,6 +44,29 @@ void print_markdown() {
     }
 }
 
+// Every fault kind the rule parser knows, in common/rule.h's order.
+constexpr Kind kAllKinds[] = {
+#define FL_KIND_VALUE(id, name, family) Kind::id,
+    FL_KINDS(FL_KIND_VALUE)
+#undef FL_KIND_VALUE
+};
+
+void print_kinds(bool json) {
+    if (json) {
+        printf("[");
+        const char* sep = "";
+        for (Kind k : kAllKinds) {
+            printf("%s{\"kind\":\"%s\",\"family\":\"%s\"}", sep, kind_name(k),
+                   kFamilyNames[unsigned(kind_family(k))]);
+            sep = ",";
+        }
+        printf("]\n");
+        return;
+    }
+    for (Kind k : kAllKinds)
+        printf("%-16s %s\n", kind_name(k), kFamilyNames[unsigned(kind_family(k))]);
+}
+
 void print_text() {
     for (unsigned f = 0; f < kFamilyCount; ++f) {
         printf("%s\n", kFamilyNames[f]);
@@ -55,20 +79,27 @@ void print_text() {
 } // namespace
 
 int cmd_hooks(const Argv& argv) {
-    cli::Args args("hooks", "[--json|--markdown]",
+    cli::Args args("hooks", "[--kinds] [--json|--markdown]",
                    "Lists every intercepted function, by family: its role (operation, wait,\n"
                    "bookkeeping, batch, fortify), the fault kinds that act on it and how it\n"
-                   "fails when a rule fails it.",
-                   {{"--json", 0, false, "machine-readable output"},
+                   "fails when a rule fails it. With --kinds, every fault kind of the rule\n"
+                   "language instead, with the family it acts on (docs/rules.md).",
+                   {{"--kinds", 0, false, "list the fault kinds, not the functions"},
+                    {"--json", 0, false, "machine-readable output"},
                     {"--markdown", 0, false, "the tables of docs/hooks.md"}});
     if (!args.parse(argv)) return cli::kOk;
+    if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
     if (args.has("--json") && args.has("--markdown")) args.usage_error("--json or --markdown");
-    if (args.has("--json"))
+    if (args.has("--kinds")) {
+        if (args.has("--markdown")) args.usage_error("--kinds takes --json, not --markdown");
+        print_kinds(args.has("--json"));
+    } else if (args.has("--json")) {
         print_json();
-    else if (args.has("--markdown"))
+    } else if (args.has("--markdown")) {
         print_markdown();
-    else
+    } else {
         print_text();
+    }
     return cli::kOk;
 }
 

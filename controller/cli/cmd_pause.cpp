@@ -1,5 +1,5 @@
-// faultline pause: freezes a session's processes for a while (the seed's GC
-// pause, a VM stall) with SIGSTOP, then SIGCONT (CONTRACT 3), through the
+// faultline pause: freezes a session's processes for a while (a GC pause, a
+// VM stall) with SIGSTOP, then SIGCONT (README.md, "Commands"), through the
 // watchdog of pauser.h: the CLI only waits for it. Ctrl-C or SIGTERM on the
 // CLI resumes them at once.
 

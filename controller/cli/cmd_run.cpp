@@ -1,5 +1,6 @@
 // faultline run: create or join a session, arm rules, start the target under
-// the shim, wait, disarm, exit with the target's status (CONTRACT 2).
+// the shim, wait, disarm, exit with the target's status (README.md,
+// "Commands").
 
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
@@ -37,13 +38,19 @@ std::string command_line(const Argv& command) {
     return s;
 }
 
-// Waits for `pid`, letting the recorder drain and sample meanwhile.
+// Waits for `pid`, letting the recorder drain and sample meanwhile. A
+// status that cannot be had is a failure, never a success (docs/pitfalls.md
+// item 24: a lost status read as 0 turns a failed test green).
 int wait_recording(int pid, Recorder* recorder) {
     int status = 0;
     for (;;) {
         int r = waitpid(pid, &status, recorder ? WNOHANG : 0);
         if (r == pid) return status;
-        if (r < 0 && errno != EINTR) return 0;
+        if (r < 0 && errno != EINTR) {
+            fprintf(stderr, "faultline: run: waitpid: %s: the command's exit status is lost\n",
+                    strerror(errno));
+            return W_EXITCODE(cli::kCheckFailed, 0);
+        }
         if (recorder && r == 0) {
             if (recorder->poll()) continue; // behind: no sleep
             timespec ts{0, recorder->poll_interval_ns()};

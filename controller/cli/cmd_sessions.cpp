@@ -4,6 +4,7 @@
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/session.h"
+#include "controller/cli/version.h"
 
 #include <cstdio>
 #include <ctime>
@@ -41,7 +42,9 @@ int cmd_status(const Argv& argv) {
     };
 
     if (args.has("--json")) {
-        printf("{\"session\":%s,\"seed\":%llu,\"created_unix\":%.3f,\"controller_pid\":",
+        printf("{\"version\":%s,\"session\":%s,\"seed\":%llu,\"created_unix\":%.3f,"
+               "\"controller_pid\":",
+               cli::json_string(faultline_version()).c_str(),
                cli::json_string(session.name()).c_str(), (unsigned long long)seg.seed,
                double(seg.created_ns) / 1e9);
         if (ctl_alive)

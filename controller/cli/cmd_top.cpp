@@ -1,6 +1,6 @@
 // faultline top: a live view of a session, refreshed in the terminal: per
 // function the call, error and injection rates over the last interval, and
-// every rule's counters (CONTRACT 3, issue 5).
+// every rule's counters (README.md, "Commands").
 
 #include "common/hooks.h"
 #include "controller/cli/cli.h"

@@ -118,6 +118,7 @@ int launch(const std::vector<std::string>& argv, const LaunchEnv& env) {
     int pid = fork();
     if (pid != 0) return pid;
     sigprocmask(SIG_SETMASK, &env.sigmask, nullptr);
+    cli::restore_inherited_signals();
     if (env.stdout_to_stderr) dup2(2, 1);
     if (env.preload) {
         std::string preload = env.shim;

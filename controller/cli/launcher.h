@@ -15,9 +15,9 @@ std::string find_shim(const char* command);
 // Resolves CMD through PATH; throws (exit 127) when it does not exist.
 std::string resolve_program(const std::string& program, const char* command);
 
-// Refuses targets the shim cannot reach (static binaries, Go: PITFALLS 17)
+// Refuses targets the shim cannot reach (static binaries, Go: docs/pitfalls.md item 17)
 // and returns warnings for symbols the executable itself defines, which win
-// over the preload (PITFALLS 18).
+// over the preload (docs/pitfalls.md item 18).
 std::vector<std::string> check_target(const std::string& path, const char* command);
 
 struct LaunchEnv {

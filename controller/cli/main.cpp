@@ -8,7 +8,7 @@
 #include <exception>
 
 // The shim finds this symbol in the executable and stays dormant: the
-// controller is never faulted, even under a faulted script (CONTRACT 7).
+// controller is never faulted, even under a faulted script (README.md, "Commands").
 extern "C" {
 __attribute__((visibility("default"), used)) int faultline_cli_marker = 1;
 }
@@ -37,6 +37,7 @@ constexpr Command kCommands[] = {
     {"top", faultline::cmd_top, "a live view of a session's calls, errors and rules"},
     {"pause", faultline::cmd_pause, "freeze a session's processes for a while (GC/VM stall)"},
     {"experiment", faultline::cmd_experiment, "run an experiment file: phases, probe, report"},
+    {"version", faultline::cmd_version, "print faultline's version (also --version)"},
 };
 
 void usage(FILE* out) {
@@ -51,6 +52,9 @@ void usage(FILE* out) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // Before anything forks: a target's status must never be lost to an
+    // inherited SIGCHLD disposition (docs/pitfalls.md item 24).
+    faultline::cli::reset_inherited_signals();
     if (argc < 2) {
         usage(stderr);
         return faultline::cli::kUsage;
@@ -60,6 +64,7 @@ int main(int argc, char** argv) {
         usage(stdout);
         return faultline::cli::kOk;
     }
+    if (name == "--version") name = "version";
     faultline::Argv rest(argv + 2, argv + argc);
     for (auto& c : kCommands) {
         if (name != c.name) continue;

@@ -2,7 +2,7 @@
 // runs the steady-state probe, walks the phases arming and disarming their
 // rules (ramping p where asked), then prints the report and exits 0 when
 // every tolerance held, 1 when one deviated, 2 on bad input or an
-// inconclusive run (CONTRACT 6, docs/experiments.md).
+// inconclusive run (docs/experiments.md).
 
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
@@ -129,6 +129,7 @@ int start_probe(const Experiment& x, const std::string& session) {
     argv.insert(argv.end(), x.steady.probe.begin(), x.steady.probe.end());
     int pid = fork();
     if (pid != 0) return pid;
+    cli::restore_inherited_signals();
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

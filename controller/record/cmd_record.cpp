@@ -1,4 +1,4 @@
-// Recording and reporting (CONTRACT 3 and 5): record, mark, probe, report.
+// Recording and reporting (docs/recording.md): record, mark, probe, report.
 
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
@@ -130,6 +130,7 @@ pid_t start_probe(const Argv& argv) {
     pid_t pid = fork();
     if (pid != 0) return pid;
     setpgid(0, 0);
+    cli::restore_inherited_signals();
     if (const char* pre = getenv("LD_PRELOAD")) {
         std::string kept, list = pre;
         size_t start = 0;

@@ -2,9 +2,11 @@
 
 #include "common/hooks.h"
 #include "controller/cli/cli.h"
+#include "controller/cli/version.h"
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <sqlite3.h>
@@ -22,12 +24,12 @@ constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-INSERT OR IGNORE INTO meta VALUES ('schema', '1');
+INSERT OR IGNORE INTO meta VALUES ('schema', '2');
 CREATE TABLE IF NOT EXISTS sessions(
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, seed TEXT, command TEXT,
     started_wall_ns INTEGER, recorded_from_s REAL, ended_s REAL,
     sample_interval_s REAL, dropped_events INTEGER DEFAULT 0,
-    dropped_outcomes INTEGER DEFAULT 0);
+    dropped_outcomes INTEGER DEFAULT 0, version TEXT);
 CREATE TABLE IF NOT EXISTS rules(
     session INTEGER NOT NULL, rule_id INTEGER NOT NULL, name TEXT, text TEXT,
     family TEXT, kind TEXT, armed_s REAL, retired_s REAL,
@@ -58,10 +60,43 @@ CREATE INDEX IF NOT EXISTS events_by_session ON events(session, t_s);
 CREATE INDEX IF NOT EXISTS samples_by_session ON samples(session, t_s);
 )sql";
 
+// Schema 2 added sessions.version (the faultline that recorded it). A file
+// of schema 1 gets the column when a newer recorder opens it; its old
+// sessions keep NULL there, and readers never need the column.
+constexpr int kSchemaVersion = 2;
+
 struct Stmt {
     sqlite3_stmt* st = nullptr;
     ~Stmt() { sqlite3_finalize(st); }
 };
+
+// Brings a file of an older schema up to kSchemaVersion. Two recorders may
+// race here: a column the other one just added is not an error.
+int migrate(sqlite3* db, char** err) {
+    bool has_version = false;
+    {
+        Stmt st;
+        int rc = sqlite3_prepare_v2(db,
+                                    "SELECT 1 FROM pragma_table_info('sessions') WHERE name = "
+                                    "'version'",
+                                    -1, &st.st, nullptr);
+        if (rc != SQLITE_OK) return rc;
+        rc = sqlite3_step(st.st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return rc;
+        has_version = rc == SQLITE_ROW;
+    }
+    if (!has_version) {
+        int rc =
+            sqlite3_exec(db, "ALTER TABLE sessions ADD COLUMN version TEXT", nullptr, nullptr, err);
+        if (rc != SQLITE_OK && !(*err && strstr(*err, "duplicate column"))) return rc;
+        sqlite3_free(*err);
+        *err = nullptr;
+    }
+    std::string bump = "UPDATE meta SET value = '" + std::to_string(kSchemaVersion) +
+                       "' WHERE key = 'schema' AND CAST(value AS INTEGER) < " +
+                       std::to_string(kSchemaVersion);
+    return sqlite3_exec(db, bump.c_str(), nullptr, nullptr, err);
+}
 
 Family family_named(const std::string& name) {
     for (unsigned f = 0; f < kFamilyCount; ++f)
@@ -90,6 +125,7 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
         sqlite3_free(err);
         err = nullptr;
         rc = sqlite3_exec(db_, kSchema, nullptr, nullptr, &err);
+        if (rc == SQLITE_OK) rc = migrate(db_, &err);
         if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
         timespec nap{0, 50'000'000};
         nanosleep(&nap, nullptr);
@@ -170,7 +206,7 @@ void real(sqlite3_stmt* st, int i, double v) {
 
 bool RecordingDb::begin_session(const SessionRow& s) {
     Stmt st{prepare("INSERT INTO sessions(name, seed, command, started_wall_ns, recorded_from_s, "
-                    "sample_interval_s) VALUES (?,?,?,?,?,?)")};
+                    "sample_interval_s, version) VALUES (?,?,?,?,?,?,?)")};
     if (!st.st) return false;
     text(st.st, 1, s.name);
     text(st.st, 2, std::to_string(s.seed)); // TEXT: a u64 does not fit SQLite's integers
@@ -178,6 +214,7 @@ bool RecordingDb::begin_session(const SessionRow& s) {
     i64(st.st, 4, s.started_wall_ns);
     real(st.st, 5, s.recorded_from_s);
     real(st.st, 6, s.sample_interval_s);
+    text(st.st, 7, faultline_version());
     if (!step(st.st)) return false;
     session_ = sqlite3_last_insert_rowid(db_);
     return true;

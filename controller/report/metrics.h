@@ -1,4 +1,4 @@
-// The report's figures (CONTRACT 5), computed from a Timeline. Pure: no I/O,
+// The report's figures (docs/metrics.md), computed from a Timeline. Pure: no I/O,
 // so that unit tests feed it timelines whose answers are known by
 // construction. Every definition is written out in docs/metrics.md.
 #pragma once

@@ -1,4 +1,4 @@
-// The report's output formats (CONTRACT 5): table, json, csv, svg, html.
+// The report's output formats (docs/metrics.md, "Formats"): table, json, csv, svg, html.
 #pragma once
 
 #include "controller/report/metrics.h"

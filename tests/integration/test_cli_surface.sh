@@ -34,6 +34,14 @@ for c in run enable disable list status sessions gc hooks; do
     expect_match "faultline --help lists $c" $'\n'"  $c " "$out"
 done
 
+# --version and version: "faultline <version>", exit 0; status --json has it.
+out=$("$FAULTLINE" --version)
+expect_eq "faultline --version: exit 0" 0 $?
+expect_match "faultline --version prints 'faultline <version>'" '^faultline [0-9][0-9A-Za-z.+~-]*$' "$out"
+expect_eq "faultline version prints the same" "$out" "$("$FAULTLINE" version)"
+expect_match "faultline version --help: usage" "^usage: faultline version" "$("$FAULTLINE" version --help)"
+version=${out#faultline }
+
 # usage_error DESC REGEX ARGS...: exit 2, one error line matching REGEX.
 usage_error() {
     local what=$1 re=$2 err rc
@@ -129,6 +137,7 @@ check "list --json parses" json_ok < <("$FAULTLINE" list -s "$name" --json)
 n=$("$FAULTLINE" list -s "$name" --json | "$PYTHON" -c 'import json, sys; print(len(json.load(sys.stdin)))')
 expect_eq "list --json: 4 rules" 4 "$n"
 check "status --json parses" json_ok < <("$FAULTLINE" status -s "$name" --json)
+expect_eq "status --json: version" "$version" "$("$FAULTLINE" status -s "$name" --json | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["version"])')"
 check "sessions --json parses" json_ok < <("$FAULTLINE" sessions --json)
 check "hooks --json parses" json_ok < <("$FAULTLINE" hooks --json)
 fns=$("$FAULTLINE" hooks --json | "$PYTHON" -c 'import json, sys; print(" ".join(h["function"] for h in json.load(sys.stdin)))')
