@@ -1,4 +1,4 @@
-// The rule model: what a parsed rule is (CONTRACT.md section 4).
+// The rule model: what a parsed rule is (docs/rules.md).
 //
 // A Rule is plain fixed-width data. The same bytes are what the parser fills
 // in, what the controller copies into a segment slot and what the shim reads

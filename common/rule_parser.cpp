@@ -32,7 +32,7 @@ struct KindSpec {
     uint64_t required; // must be given
 };
 
-// The Memory, Network and SQLite tables of CONTRACT.md section 4.
+// The Memory, Network and SQLite tables of docs/rules.md.
 constexpr KindSpec kKinds[] = {
     {Kind::MemFail, "mem.fail", Family::Mem, kMemFilters, 0},
     {Kind::MemLimit, "mem.limit", Family::Mem, kMemFilters | bit(kKeyLimit), bit(kKeyLimit)},

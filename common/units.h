@@ -1,5 +1,5 @@
 // Values of the rule language: durations, sizes, rates, probabilities, error
-// names and globs (CONTRACT.md section 4, "Units").
+// names and globs (docs/rules.md, "Units").
 //
 // Everything here is shared by the controller and the shim, so it must not
 // allocate, throw or touch stdio: the shim parses FAULTLINE_RULES inside other

@@ -1,5 +1,5 @@
 // A small static arena serving allocations made while the shim resolves the
-// real allocator with dlsym (PITFALLS 1). Its blocks are never freed and
+// real allocator with dlsym (docs/pitfalls.md, item 1). Its blocks are never freed and
 // never handed to the real allocator.
 #pragma once
 

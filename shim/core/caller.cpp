@@ -14,7 +14,7 @@ namespace {
 // libunwind is loaded the first time a caller= or trace=1 rule needs it, with
 // RTLD_LOCAL, never linked: libunwind.so.8 exports _Unwind_RaiseException and
 // backtrace(), which in the global scope would shadow libgcc's unwinder (C++
-// exceptions) and glibc's backtrace for the host (PITFALLS 15).
+// exceptions) and glibc's backtrace for the host (docs/pitfalls.md, item 15).
 struct Unwind {
     int (*getcontext)(unw_context_t*);
     int (*init_local)(unw_cursor_t*, unw_context_t*);

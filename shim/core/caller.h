@@ -1,5 +1,5 @@
-// caller=GLOB: does a frame of the calling stack match? (CONTRACT 4,
-// docs/rules.md.) The stack is walked with libunwind only when a rule with a
+// caller=GLOB: does a frame of the calling stack match? (docs/rules.md.)
+// The stack is walked with libunwind only when a rule with a
 // caller filter is reached, never on the fast path, and the answer is cached
 // per call site (the stack's return addresses) and rule, so that a
 // stack-filtered rule stays cheap in a loop.

@@ -1,6 +1,6 @@
 // The shim's life cycle: attach to a session at load, follow fork, give each
 // thread its counters and random stream. Nothing is torn down at exit: hooks
-// keep running after our destructors (PITFALLS 4).
+// keep running after our destructors (docs/pitfalls.md, item 4).
 
 #include "shim/core/runtime.h"
 
@@ -24,7 +24,7 @@
 extern char** environ;
 
 // The faultline CLI exports this symbol: the shim never faults the tool
-// that controls it (CONTRACT 7), even when a faulted script calls it.
+// that controls it (README: the CLI is never faulted), even when a faulted script calls it.
 extern "C" __attribute__((weak)) int faultline_cli_marker;
 
 namespace faultline::shim {
@@ -110,7 +110,7 @@ void after_fork_prepare() {
 
 void after_fork_child() {
     // Only the forking thread lives on: its slot belongs to the parent's
-    // thread, its stream must differ from the parent's (PITFALLS 5).
+    // thread, its stream must differ from the parent's (docs/pitfalls.md, item 5).
     g_process_gen.fetch_add(1, std::memory_order_relaxed);
     g_lineage = mix(g_lineage, g_forks);
     g_forks = 0;
@@ -269,7 +269,7 @@ void prepare_thread(ThreadState& ts) {
     ts.tid = int32_t(syscall(SYS_gettid));
     ts.pid = int32_t(getpid());
     ts.ordinal = g_thread_ordinals.fetch_add(1, std::memory_order_relaxed);
-    // Same program, rules and seed: same stream per thread (CONTRACT 2).
+    // Same program, rules and seed: same stream per thread (docs/rules.md, --seed).
     ts.rng = mix(g_lineage, ts.ordinal + 1);
     ts.slot = g_segment ? claim_slot(g_segment, ts.tid, ts.pid) : nullptr;
     ts.ready = true;

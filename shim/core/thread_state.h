@@ -1,4 +1,4 @@
-// Per-thread state of the shim: plain data in initial-exec TLS (PITFALLS 3),
+// Per-thread state of the shim: plain data in initial-exec TLS (docs/pitfalls.md, item 3),
 // so touching it never allocates, not even on a thread's first call.
 #pragma once
 
@@ -11,7 +11,7 @@ namespace faultline::shim {
 struct ThreadState {
     int depth;    // > 0 inside the shim's own code: nested calls go straight through
     int db_depth; // > 0 inside an intercepted SQLite call: SQLite calling its own
-                  // API is neither counted nor faulted (PITFALLS 13)
+                  // API is neither counted nor faulted (docs/pitfalls.md, item 13)
     int32_t tid;
     int32_t pid;
     uint32_t process_gen; // g_process_gen when the fields below were set
@@ -59,7 +59,7 @@ inline double next_unit(ThreadState& ts) {
     return double(next_random(ts) >> 11) * 0x1.0p-53;
 }
 
-// Marks the thread as inside a hook for its lifetime (PITFALLS 2).
+// Marks the thread as inside a hook for its lifetime (docs/pitfalls.md, item 2).
 class HookScope {
   public:
     explicit HookScope(ThreadState& ts) : ts_(ts) { ++ts_.depth; }

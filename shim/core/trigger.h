@@ -1,6 +1,6 @@
 // The trigger engine: decides whether a call is faulted, and by which rule.
 //
-// Order of evaluation (CONTRACT 4, docs/rules.md), per armed rule of the
+// Order of evaluation (docs/rules.md), per armed rule of the
 // call's family, in arming order:
 //   active (start=/for=) → seen → kind and its filters → proc= → caller= →
 //   matched → after=/every=/nth= → p= → times= → inject

@@ -4,7 +4,7 @@
 // the PLT (sqlite3_exec prepares and steps), and those inner calls pass
 // straight through (tls.db_depth). An injected code is what the application
 // sees everywhere: the return value, and sqlite3_errcode, _extended_errcode
-// and _errmsg of that connection, until its next real call (PITFALLS 13).
+// and _errmsg of that connection, until its next real call (docs/pitfalls.md, item 13).
 
 #include "shim/core/call_timer.h"
 #include "shim/core/caller.h"

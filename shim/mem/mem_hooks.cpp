@@ -2,7 +2,7 @@
 //
 // Fast path (no memory rule armed in the session): one relaxed load of the
 // family mask, a branch, the original. Everything else is in mem_decide().
-// Failure semantics per function follow PITFALLS 14; free and realloc(p, 0)
+// Failure semantics per function follow docs/pitfalls.md, item 14; free and realloc(p, 0)
 // are never failed.
 
 #include "shim/core/bootstrap_arena.h"

@@ -302,7 +302,7 @@ FL_EXPORT int recvmmsg(int fd, mmsghdr* msgs, unsigned count, int flags, timespe
     return 1;
 }
 
-// _FORTIFY_SOURCE turns recv/recvfrom/read into these (PITFALLS 12): the
+// _FORTIFY_SOURCE turns recv/recvfrom/read into these (docs/pitfalls.md, item 12): the
 // length check stays glibc's, the rest is the hook's.
 extern "C" void __chk_fail(void) __attribute__((noreturn));
 
