@@ -1,0 +1,97 @@
+#include "shim/net/net_decide.h"
+
+#include "shim/core/caller.h"
+#include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
+#include "shim/core/trigger.h"
+#include "shim/net/net_faults.h"
+#include "shim/net/net_rules.h"
+#include "shim/net/socket_holds.h"
+
+#include <cerrno>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace faultline::shim {
+
+NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
+    NetDecision d;
+    uint64_t mask = armed_mask(Family::Net);
+    ThreadState& ts = tls;
+    Segment* seg = g_segment;
+    if (!mask || ts.depth || !seg) return d;
+    HookScope scope(ts);
+    int saved_errno = errno;
+    prepare_thread(ts);
+    count_call(*seg, ts, hook);
+    auto matches = [&](const Rule& r, unsigned) {
+        if (r.ops && !(r.ops & op)) return false;
+        return fits_socket(r, s) && kind_applies(r, op, s, len);
+    };
+    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
+    Injection inj;
+    if (pick_rule(*seg, mask, ctx, matches, inj)) {
+        note_injection(*seg, ts, hook, inj.slot, effect_value(*inj.rule));
+        d.rule = inj.rule;
+        d.key = rule_key(inj.slot, seg->rules[inj.slot].state.load(std::memory_order_acquire));
+    }
+    errno = saved_errno;
+    return d;
+}
+
+void count_error(Hook hook) {
+    tls.error_counted = true;
+    if (g_segment) g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);
+}
+
+TokenBucket g_process_buckets[kMaxRules][2];
+
+TokenBucket& bucket_for(const Rule& r, uint64_t key, SocketState& s, bool recv) {
+    return r.scope == Scope::Process ? g_process_buckets[key >> 48][recv] : s.buckets[recv];
+}
+
+ssize_t held_back(SocketState& s) {
+    owe_edge(s);
+    errno = EAGAIN;
+    return -1;
+}
+
+ssize_t dead(SocketState& s, bool sending) {
+    int e = s.dead_errno.load(std::memory_order_acquire);
+    errno = sending && e == ECONNRESET ? EPIPE : e;
+    return -1;
+}
+
+bool fd_nonblocking(int fd) {
+    long flags = syscall(SYS_fcntl, fd, F_GETFL, 0);
+    return flags >= 0 && (flags & O_NONBLOCK);
+}
+
+int64_t socket_timeout(int fd, int which) {
+    timeval tv{};
+    socklen_t len = sizeof tv;
+    int saved = errno;
+    long rc = syscall(SYS_getsockopt, fd, SOL_SOCKET, which, &tv, &len);
+    errno = saved;
+    if (rc != 0) return 0;
+    // Longer than any fault (durations stop at a year): as good as unset,
+    // and tv_sec * 1e9 would overflow from 292 years on.
+    if (tv.tv_sec >= 2 * 365 * 86400) return 0;
+    return int64_t(tv.tv_sec) * kSecond + int64_t(tv.tv_usec) * 1000;
+}
+
+void sleep_until(int64_t deadline) {
+    timespec ts{time_t(deadline / kSecond), long(deadline % kSecond)};
+    int saved = errno;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+    errno = saved;
+}
+
+void sleep_ns(int64_t ns) {
+    if (ns > 0) sleep_until(monotonic_ns() + ns);
+}
+
+} // namespace faultline::shim

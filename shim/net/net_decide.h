@@ -1,0 +1,65 @@
+// What the network fault code shares (net_faults.cpp: send and recv;
+// net_connect.cpp: connect, accept, getaddrinfo; net_readiness.cpp: what
+// poll/select/epoll must hide): asking the rules for one call, the fault
+// state of a socket that outlives its rule, and waiting.
+#pragma once
+
+#include "common/hooks.h"
+#include "common/rule.h"
+#include "common/segment.h"
+#include "shim/net/net_sockets.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <sys/types.h>
+
+namespace faultline::shim {
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kRecheck = 20'000'000; // how often a wait looks at the rules again
+
+// The rule that injected into one call, and its key (net_rules.h), or none.
+struct NetDecision {
+    const Rule* rule = nullptr;
+    uint64_t key = 0;
+};
+
+// Runs the order of evaluation (core/trigger.h) over the armed net rules for
+// operation `op` (kOnSend...) of `len` bytes on socket `s`; counts the call.
+NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len);
+
+// A net.timeout hang on the socket: true while it holds (`until` set); false
+// when it has lifted (its rule disarmed: then it is cleared) or never was.
+bool hanging(SocketState& s, int64_t now, int64_t& until);
+// A connect the shim held back is made for real once nothing holds it
+// (disarmed, for= over) and dropped when its timeout runs out.
+void settle_pending_connect(int fd, SocketState& s, int64_t now);
+// Any net.partition armed now covering the socket for `op`.
+bool partitioned(const SocketState& s, uint32_t op, int64_t now);
+// A blocking call under net.partition waits for it to lift, bounded by the
+// socket's own timeout (then EAGAIN, as Linux); false with errno set then.
+bool wait_out_partition(int fd, SocketState& s, uint32_t op);
+
+// The bucket a net.bandwidth rule paces this socket's direction with
+// (scope=socket: the socket's own; scope=process: the rule's, below).
+TokenBucket& bucket_for(const Rule& r, uint64_t key, SocketState& s, bool recv);
+extern TokenBucket g_process_buckets[kMaxRules][2]; // [slot][recv]
+
+// An EAGAIN the shim made up while the kernel had data or room: poll and
+// select see the fault's hold; an edge-triggered epoll registration is owed
+// a new edge when it ends (net_wait.cpp). Returns -1.
+ssize_t held_back(SocketState& s);
+// A connection a rule killed: its errno (ECONNRESET, then EPIPE for sends).
+ssize_t dead(SocketState& s, bool sending);
+
+// SO_RCVTIMEO / SO_SNDTIMEO of the socket, 0 when unset.
+int64_t socket_timeout(int fd, int which);
+// Sleeps to an absolute CLOCK_MONOTONIC deadline, across signals; errno kept.
+void sleep_until(int64_t deadline);
+void sleep_ns(int64_t ns);
+
+inline void move_bytes(SocketState& s, ssize_t n) {
+    if (n > 0) s.moved.fetch_add(uint64_t(n), std::memory_order_relaxed);
+}
+
+} // namespace faultline::shim
