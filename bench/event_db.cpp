@@ -1,6 +1,6 @@
 // The recorder's SQLite writer alone: RecordingDb::add_event into a fresh
 // recording file, one transaction per 100 ms as the recorder commits one per
-// sample (controller/recorder.cpp), for the injection-event benchmark.
+// sample (controller/record/recorder.cpp), for the injection-event benchmark.
 //
 // usage: event_db FILE SECONDS
 //
