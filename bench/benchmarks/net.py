@@ -7,7 +7,8 @@ from .common import SHIM, Count, Result, Variant, alternate, compare, facts, pro
     recorded_calls, remove_db, run, run_cmd, sh
 
 NAME = "net"
-TITLE = "loopback TCP, 4 KiB messages, client and server on one CPU"
+TITLE = ("loopback TCP, 4 KiB messages, client and server on one CPU: ping-pong, the median "
+         "round trip; stream, CPU time per message")
 PROGRAMS = ["net_pingpong"]
 COUNTS = [
     Count("runs", 15, 3, "rounds of ping-pong per variant (stream: 2/3 as many)"),
@@ -65,7 +66,7 @@ def run_once(mode, count, v):
 ROWS = [  # (variant, what, bars of ping-pong)
     ("idle", "shim loaded, no rule armed", ["net.idle"]),
     ("dormant", "LD_PRELOAD only, no session", []),
-    ("armed", f"non-matching rule '{RULE}'", []),
+    ("armed", "non-matching net rule armed", []),
     ("recorded", "recorded (faultline run, default recorder)", ["net.recorded"]),
 ]
 
@@ -74,8 +75,8 @@ def measure(ctx):
     res = Result()
     runs = ctx.counts["runs"]
     for mode, count, n, what in (
-            ("pingpong", ctx.counts["trips"], runs, "ping-pong, median round trip"),
-            ("stream", ctx.counts["stream"], max(runs * 2 // 3, 3), "stream, CPU per message")):
+            ("pingpong", ctx.counts["trips"], runs, "ping-pong"),
+            ("stream", ctx.counts["stream"], max(runs * 2 // 3, 3), "stream")):
         vs = variants(ctx, mode, count)
         figs, wholes, _x, invalid = alternate(vs, n, lambda v: run_once(mode, count, v), mode)
         res.invalid += invalid

@@ -66,8 +66,8 @@ def run_once(ctx, v):
 ROWS = [  # (variant, what, bars)
     ("idle", "shim loaded, no rule armed", ["sqlite.idle"]),
     ("dormant", "LD_PRELOAD only, no session", []),
-    ("db", f"non-matching db rule '{DB_RULE}'", []),
-    ("vfs", f"non-matching vfs rule '{VFS_RULE}'", []),
+    ("db", "non-matching db rule armed (sql=DELETE*)", []),
+    ("vfs", "non-matching vfs rule armed (file=*.nomatch)", []),
     ("recorded", "recorded (faultline run, default recorder)", ["sqlite.recorded"]),
 ]
 

@@ -78,7 +78,7 @@ def measure(ctx):
                     "-o none", [bar]),
             compare(f"{what}: shim loaded, no rule armed (-o none)", "ns", figs, wholes, "idle",
                     "base", "no shim"),
-            compare(f"{what}: non-matching rule '{RULE}'", "ns", figs, wholes, "armed", "base",
+            compare(f"{what}: non-matching net rule armed", "ns", figs, wholes, "armed", "base",
                     "no shim"),
             compare(f"{what}: recorded, against no shim", "ns", figs, wholes, "recorded", "base",
                     "no shim"),
