@@ -7,6 +7,7 @@ measurement invalid, and the commands it ran. bench/run formats them and
 judges every row's checks against the one table of bars (bars.py).
 """
 
+import math
 import os
 import re
 import shlex
@@ -72,6 +73,8 @@ class Ctx:
 
 
 def median(xs):
+    """The median of the figures measured (a failed run's NaN left out)."""
+    xs = [x for x in (xs or []) if not (isinstance(x, float) and math.isnan(x))]
     return statistics.median(xs) if xs else float("nan")
 
 

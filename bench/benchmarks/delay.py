@@ -113,5 +113,6 @@ def measure(ctx):
                                 vs="asked+base" if template else "asked",
                                 checks={"delay.error": median(errs) if xs else None}
                                 if template else {}, extra=extra))
-    res.commands.append(("", "SCRIPT_PY: the python3 programs in bench/benchmarks/delay.py"))
+    res.commands.append(("", ", ".join(c[1] for c in CASES) + ": the python3 programs in "
+                         "bench/benchmarks/delay.py"))
     return res
