@@ -176,7 +176,7 @@ demo: deps
 
 # BENCH_FLAGS: bench/run's flags, e.g. BENCH_FLAGS='--quick waits net' (bench/run --help).
 bench: deps
-	$(Q)$(MAKE) --no-print-directory -j2 all $(BENCHES)
+	$(Q)$(MAKE) --no-print-directory -s -j2 all $(BENCHES)
 	$(Q)bench/run $(BENCH_FLAGS)
 
 install: all
