@@ -18,6 +18,16 @@
 #include "controller/cli/cli.cpp"
 #include "controller/record/recording_db.cpp"
 
+// Where the CLI has a version (controller/cli/version.*, read from the
+// VERSION file), the recording stamps it on every session: this program is
+// not the CLI, its sessions say so.
+#if __has_include("controller/cli/version.h")
+#include "controller/cli/version.h"
+const char* faultline::faultline_version() {
+    return "bench/event_db";
+}
+#endif
+
 #include <cstdio>
 #include <ctime>
 #include <sqlite3.h>
