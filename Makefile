@@ -186,9 +186,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)examples/demo.sh
 
+# BENCH_FLAGS: bench/run's flags, e.g. BENCH_FLAGS='--quick waits net' (bench/run --help).
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(BENCHES) $(TARGETS)
-	$(Q)bench/run
+	$(Q)$(MAKE) --no-print-directory -s -j2 all $(BENCHES)
+	$(Q)bench/run $(BENCH_FLAGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/faultline \

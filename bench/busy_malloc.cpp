@@ -1,4 +1,4 @@
-// The busy target of the enable-latency benchmark (CONTRACT 8, "enable
+// The busy target of the enable-latency benchmark ("enable
 // returning -> first injection in a busy target").
 //
 // usage: busy_malloc SHARED_FILE [THREADS]

@@ -1,5 +1,5 @@
 // Live-arming latency: `faultline enable` returning -> first injection in a
-// target with busy threads (CONTRACT 8).
+// target with busy threads.
 //
 // usage: enable_latency FAULTLINE BUSY_MALLOC SESSION REPS [THREADS]
 //

@@ -1,6 +1,6 @@
 // The recorder's SQLite writer alone: RecordingDb::add_event into a fresh
 // recording file, one transaction per 100 ms as the recorder commits one per
-// sample (controller/recorder.cpp), for the injection-event benchmark.
+// sample (controller/record/recorder.cpp), for the injection-event benchmark.
 //
 // usage: event_db FILE SECONDS
 //
@@ -17,6 +17,16 @@
 #include "common/units.cpp"
 #include "controller/cli/cli.cpp"
 #include "controller/record/recording_db.cpp"
+
+// Where the CLI has a version (controller/cli/version.*, read from the
+// VERSION file), the recording stamps it on every session: this program is
+// not the CLI, its sessions say so.
+#if __has_include("controller/cli/version.h")
+#include "controller/cli/version.h"
+const char* faultline::faultline_version() {
+    return "bench/event_db";
+}
+#endif
 
 #include <cstdio>
 #include <ctime>

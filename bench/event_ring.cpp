@@ -1,4 +1,4 @@
-// The injection-event ring alone (CONTRACT 8: "injection events: >= 1 M/s
+// The injection-event ring alone ("injection events: >= 1 M/s
 // from 2 threads, none lost while the recorder keeps up, drops counted
 // otherwise"): WRITERS threads push Events into an EventRing of the
 // session segment's type and size (common/segment.h: Segment::events) while
@@ -7,7 +7,7 @@
 // usage: event_ring MODE RATE SECONDS [WRITERS]
 //   MODE spin: the reader pops without pausing
 //        poll: the reader drains the ring every 5 ms, then sleeps, as the
-//              recorder does (controller/recorder.cpp)
+//              recorder does (controller/record/recorder.cpp)
 //   RATE pushes per second over all writers, paced in batches of 1 ms
 //        (RATE = 1,000,000: each of 2 writers pushes 500 records, sleeps
 //        until the next 500 are due); 0: flat out, for SECONDS. Flat-out

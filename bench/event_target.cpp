@@ -1,5 +1,5 @@
 // A target that makes injections as fast as asked, for the injection-event
-// benchmark (CONTRACT 8: "injection events: >= 1 M/s from 2 threads").
+// benchmark ("injection events: >= 1 M/s from 2 threads").
 //
 // usage: event_target THREADS RATE SECONDS SIZE
 //

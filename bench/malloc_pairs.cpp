@@ -1,4 +1,4 @@
-// malloc(SIZE)+free pairs in a tight loop, timed per thread (CONTRACT 8, rows 1-2).
+// malloc(SIZE)+free pairs in a tight loop, timed per thread.
 //
 // usage: malloc_pairs THREADS PAIRS [SIZE] [PROBE_BYTES]
 //

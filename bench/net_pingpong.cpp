@@ -1,4 +1,4 @@
-// Loopback TCP, 4 KiB messages, timed by the program itself (CONTRACT 8:
+// Loopback TCP, 4 KiB messages, timed by the program itself (the bar:
 // "loopback 4 KiB send/recv, no rule armed").
 //
 // usage: net_pingpong MODE COUNT [PROBE_HOST]

@@ -1,4 +1,4 @@
-// A loopback bulk transfer, timed by the program itself (CONTRACT 8:
+// A loopback bulk transfer, timed by the program itself (the bar:
 // "net.bandwidth achieved rate ... within +-5%"). Knows nothing of faultline:
 // the same binary runs plain, under `faultline run -r 'net.bandwidth ...'` and
 // under `trickle`.

@@ -1,4 +1,4 @@
-// An SQLite insert/select loop, CPU-bound, timed (CONTRACT 8, "SQLite
+// An SQLite insert/select loop, CPU-bound, timed ("SQLite
 // insert/select loop, no rule armed").
 //
 // usage: sqlite_loop DB ROUNDS
