@@ -19,7 +19,9 @@ class CallTimer {
     explicit CallTimer(uint64_t mask) : start_(mask & kObservedBit ? monotonic_ns() : 0) {}
 
     // `bytes`: what the call moved (0 when it failed or moves none).
-    void done(Hook hook, uint64_t bytes = 0) const {
+    // `count`: also count the call (the observe path, where no decision
+    // counted it).
+    void done(Hook hook, uint64_t bytes = 0, bool count = false) const {
         Segment* seg = g_segment;
         ThreadState& ts = tls;
         if (!start_ || !seg || ts.depth) return;
@@ -27,6 +29,7 @@ class CallTimer {
         prepare_thread(ts);
         Counters c = counters(*seg, ts);
         unsigned h = unsigned(hook);
+        if (count) c.add(c.slot.calls[h]);
         c.add(c.slot.latency_ns[h], uint64_t(took));
         if (bytes) c.add(c.slot.bytes[h], bytes);
         if (hook_is_operation(hook))

@@ -12,6 +12,8 @@
 
 #include "common/hooks.h"
 
+#include <atomic>
+
 #include <cstdlib>
 #include <malloc.h>
 #include <netdb.h>
@@ -85,9 +87,23 @@ struct DbOriginals {
     FL_DB_HELPERS(FL_ORIGINAL_FIELD)
 };
 
-// Resolve on first use: never null afterwards unless the symbol is missing.
-const NetOriginals& net_originals();
+// Resolved on first use: never null afterwards unless the symbol is missing.
+// The check is inline (one acquire load): every network call asks.
+extern NetOriginals g_net_originals;
+extern std::atomic<bool> g_net_resolved;
+const NetOriginals& resolve_net_originals();
+inline const NetOriginals& net_originals() {
+    if (__builtin_expect(g_net_resolved.load(std::memory_order_acquire), 1)) return g_net_originals;
+    return resolve_net_originals();
+}
+
 // Stays incomplete, and is resolved again, until libsqlite3 is loaded.
-const DbOriginals& db_originals();
+extern DbOriginals g_db_originals;
+extern std::atomic<bool> g_db_resolved;
+const DbOriginals& resolve_db_originals();
+inline const DbOriginals& db_originals() {
+    if (__builtin_expect(g_db_resolved.load(std::memory_order_acquire), 1)) return g_db_originals;
+    return resolve_db_originals();
+}
 
 } // namespace faultline::shim

@@ -262,7 +262,7 @@ __attribute__((destructor)) void shim_fini() {
 
 } // namespace
 
-void prepare_thread(ThreadState& ts) {
+void prepare_thread_slow(ThreadState& ts) {
     uint32_t gen = g_process_gen.load(std::memory_order_relaxed);
     if (ts.ready && ts.process_gen == gen) return;
     ts.process_gen = gen;

@@ -25,9 +25,18 @@ struct ThreadState {
 
 extern __thread ThreadState tls __attribute__((tls_model("initial-exec")));
 
+extern std::atomic<uint32_t> g_process_gen; // bumped in every fork child (runtime.h)
+
 // Makes tls valid for the current process (first use, or first use after
-// fork): claims a counter slot and seeds the random stream.
-void prepare_thread(ThreadState& ts);
+// fork): claims a counter slot and seeds the random stream. Inline: every
+// slow path asks, and the answer is nearly always "ready" (two loads).
+void prepare_thread_slow(ThreadState& ts);
+inline void prepare_thread(ThreadState& ts) {
+    if (__builtin_expect(
+            ts.ready && ts.process_gen == g_process_gen.load(std::memory_order_relaxed), 1))
+        return;
+    prepare_thread_slow(ts);
+}
 
 // The thread's counters: its own slot, or the shared overflow slot when all
 // slots are taken. Own slot: single writer, so a plain load+store suffices and

@@ -233,7 +233,10 @@ bool is_error(int rc) {
 template <class Real> int outer_call(const DbCall& call, Real&& real, int& injected) {
     uint64_t mask = armed_mask(Family::Db);
     CallTimer timer(mask);
-    injected = mask ? db_decide(call, mask) : 0;
+    // A recorder alone (core/gate.h's observe path): nothing to decide, the
+    // timer counts the call.
+    bool observe = path_of(mask) == Path::Observe;
+    injected = path_of(mask) == Path::Rules ? db_decide(call, mask) : 0;
     if (injected) {
         remember(call.db, injected);
         timer.done(call.hook);
@@ -246,7 +249,7 @@ template <class Real> int outer_call(const DbCall& call, Real&& real, int& injec
     --ts.db_depth;
     if (mask && is_error(rc) && g_segment)
         g_segment->hooks[unsigned(call.hook)].errors.fetch_add(1, std::memory_order_relaxed);
-    timer.done(call.hook);
+    timer.done(call.hook, 0, observe);
     return rc;
 }
 

@@ -13,9 +13,6 @@ namespace faultline::shim {
 
 namespace {
 
-DbOriginals g_db;
-std::atomic<bool> g_resolved{false};
-
 // Opens the private library at most once per resolution: each dlopen reads
 // ld.so.cache.
 class Resolver {
@@ -39,8 +36,10 @@ class Resolver {
 
 } // namespace
 
-const DbOriginals& db_originals() {
-    if (__builtin_expect(g_resolved.load(std::memory_order_acquire), 1)) return g_db;
+DbOriginals g_db_originals;
+std::atomic<bool> g_db_resolved{false};
+
+const DbOriginals& resolve_db_originals() {
     HookScope scope(tls); // dlsym/dlopen allocate: those calls are the shim's
     DbOriginals o;
     Resolver resolve;
@@ -51,11 +50,11 @@ const DbOriginals& db_originals() {
 #undef FL_HOOK
     FL_DB_HELPERS(FL_RESOLVE)
 #undef FL_RESOLVE
-    g_db = o;
+    g_db_originals = o;
     // Only a complete set is final: a library loaded later completes it.
     if (o.sqlite3_step && o.sqlite3_open_v2 && o.sqlite3_errstr && o.sqlite3_vfs_find)
-        g_resolved.store(true, std::memory_order_release);
-    return g_db;
+        g_db_resolved.store(true, std::memory_order_release);
+    return g_db_originals;
 }
 
 } // namespace faultline::shim

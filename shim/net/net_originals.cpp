@@ -10,13 +10,10 @@
 
 namespace faultline::shim {
 
-namespace {
-NetOriginals g_net;
-std::atomic<bool> g_resolved{false};
-} // namespace
+NetOriginals g_net_originals;
+std::atomic<bool> g_net_resolved{false};
 
-const NetOriginals& net_originals() {
-    if (__builtin_expect(g_resolved.load(std::memory_order_acquire), 1)) return g_net;
+const NetOriginals& resolve_net_originals() {
     HookScope scope(tls); // dlsym's allocations are the shim's
     NetOriginals o;
 #define FL_RESOLVE(symbol)                                                                         \
@@ -26,9 +23,9 @@ const NetOriginals& net_originals() {
 #include "common/hooks.def"
 #undef FL_HOOK
 #undef FL_RESOLVE
-    g_net = o;
-    g_resolved.store(true, std::memory_order_release);
-    return g_net;
+    g_net_originals = o;
+    g_net_resolved.store(true, std::memory_order_release);
+    return g_net_originals;
 }
 
 } // namespace faultline::shim
