@@ -49,7 +49,7 @@ UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/trigger.o $(OBJ)/ct
 # integration tests drive those), so that the sanitizer build does not
 # compile toml++ (a minute under ASan; the fuzzer covers that loader).
 UNIT_CTL_OBJ := $(addprefix $(OBJ)/ctl/controller/,report/metrics.o report/report_format.o cli/cli.o \
-                  cli/stop_signals.o) \
+                  cli/children.o cli/stop_signals.o) \
                 $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
 
 # The default variant's programs live in build/; others in build/<variant>/
