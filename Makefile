@@ -54,7 +54,8 @@ UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/core/trigger.o $(OB
 # What the unit tests exercise of the controller (not the commands: the
 # integration tests drive those), so that the sanitizer build does not
 # compile toml++ (a minute under ASan; the fuzzer covers that loader).
-UNIT_CTL_OBJ := $(addprefix $(OBJ)/ctl/controller/,report/metrics.o report/report_format.o cli/cli.o) \
+UNIT_CTL_OBJ := $(addprefix $(OBJ)/ctl/controller/,report/metrics.o report/report_format.o cli/cli.o \
+                  cli/children.o cli/stop_signals.o) \
                 $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
 
 # The default variant's programs live in build/; others in build/<variant>/

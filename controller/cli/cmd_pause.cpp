@@ -7,6 +7,7 @@
 #include "controller/cli/commands.h"
 #include "controller/cli/pauser.h"
 #include "controller/cli/session.h"
+#include "controller/cli/stop_signals.h"
 
 #include <cerrno>
 #include <csignal>
@@ -19,16 +20,6 @@
 namespace faultline {
 
 using cli::fail;
-
-namespace {
-
-volatile sig_atomic_t g_watchdog = 0;
-
-void on_cli_signal(int) {
-    end_pause_now(g_watchdog);
-}
-
-} // namespace
 
 int cmd_pause(const Argv& argv) {
     cli::Args args("pause", "-s NAME --for DUR [--pid PID]",
@@ -60,10 +51,8 @@ int cmd_pause(const Argv& argv) {
 
     pid_t dog = start_pause(session.segment(), procs, ns);
     if (dog < 0) fail("pause", std::string("fork: ") + strerror(errno), cli::kCheckFailed);
-    g_watchdog = dog;
-    struct sigaction sa = {};
-    sa.sa_handler = on_cli_signal;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+    StopSignals stop;
+    stop.relay_to(dog, kResumeSignal); // resumed at once: end_pause_now from the handler
     int status = 0;
     while (waitpid(dog, &status, 0) < 0 && errno == EINTR) {
     }

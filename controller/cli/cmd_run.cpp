@@ -5,19 +5,13 @@
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/launcher.h"
-#include "controller/cli/session.h"
+#include "controller/cli/supervisor.h"
 #include "controller/experiment/experiment.h"
 #include "controller/record/recorder.h"
 
-#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
-#include <memory>
-#include <optional>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace faultline {
@@ -26,37 +20,10 @@ using cli::fail;
 
 namespace {
 
-volatile sig_atomic_t g_child = 0;
-
-void forward_signal(int sig) {
-    if (g_child > 0) kill(g_child, sig);
-}
-
 std::string command_line(const Argv& command) {
     std::string s;
     for (auto& a : command) s += (s.empty() ? "" : " ") + a;
     return s;
-}
-
-// Waits for `pid`, letting the recorder drain and sample meanwhile. A
-// status that cannot be had is a failure, never a success (docs/pitfalls.md
-// item 24: a lost status read as 0 turns a failed test green).
-int wait_recording(int pid, Recorder* recorder) {
-    int status = 0;
-    for (;;) {
-        int r = waitpid(pid, &status, recorder ? WNOHANG : 0);
-        if (r == pid) return status;
-        if (r < 0 && errno != EINTR) {
-            fprintf(stderr, "faultline: run: waitpid: %s: the command's exit status is lost\n",
-                    strerror(errno));
-            return W_EXITCODE(cli::kCheckFailed, 0);
-        }
-        if (recorder && r == 0) {
-            if (recorder->poll()) continue; // behind: no sleep
-            timespec ts{0, recorder->poll_interval_ns()};
-            nanosleep(&ts, nullptr);
-        }
-    }
 }
 
 } // namespace
@@ -106,47 +73,21 @@ int cmd_run(const Argv& argv) {
     for (auto& w : check_target(program, "run"))
         fprintf(stderr, "faultline: run: warning: %s\n", w.c_str());
 
-    // Create, or join a live session, or replace a stale one.
-    bool created = true;
-    std::optional<Session> session;
-    SegmentError err;
-    if (Segment* existing = segment_open(name, err)) {
-        bool stale = segment_is_stale(existing);
-        segment_unmap(existing);
-        if (stale) {
-            segment_unlink(name);
-        } else {
-            session.emplace(Session::open(name, "run"));
-            created = false;
-            if (args.has("--seed") && session->segment().seed != seed)
-                fprintf(stderr,
-                        "faultline: run: warning: joined session '%s' keeps its seed %llu\n",
-                        name.c_str(), (unsigned long long)session->segment().seed);
-        }
-    } else if (err != SegmentError::NotFound) {
-        fail("run", "session '" + name + "': " + segment_error_text(err));
-    }
-    if (!session) session.emplace(Session::create(name, seed, "run"));
-    Segment& seg = session->segment();
-    if (created) seg.controller_pid.store(int32_t(getpid()));
-
-    std::vector<uint32_t> ids;
-    try {
-        ids = session->arm(rules, "run");
-    } catch (...) {
-        if (created) segment_unlink(name);
-        throw;
-    }
+    // From here on every way out goes through the supervisor's teardown.
+    // SIGTERM and SIGHUP are passed on to the target, and so are SIGINT and
+    // SIGQUIT sent to us alone; the terminal's Ctrl-C reaches the target
+    // itself. The target's end decides ours.
+    Supervisor sup("run", Supervisor::Signals::Relay);
+    bool created = sup.join_or_create(name, seed);
+    Segment& seg = sup.session().segment();
+    if (!created && args.has("--seed") && seg.seed != seed)
+        fprintf(stderr, "faultline: run: warning: joined session '%s' keeps its seed %llu\n",
+                name.c_str(), (unsigned long long)seg.seed);
+    std::vector<uint32_t> ids = sup.arm(rules);
     // The run that created the session records it, from before the target
     // starts: the baseline is part of the recording.
-    std::unique_ptr<Recorder> recorder;
     if (created && rec.path != "none") {
-        try {
-            recorder = std::make_unique<Recorder>(seg, rec, "run");
-        } catch (...) {
-            segment_unlink(name);
-            throw;
-        }
+        sup.record(rec);
     } else if (!created && args.has("--output") && rec.path != "none") {
         fprintf(stderr,
                 "faultline: run: warning: session '%s' is recorded by the run that "
@@ -156,43 +97,18 @@ int cmd_run(const Argv& argv) {
     if (verbose) {
         fprintf(stderr, "faultline: session %s (%s), seed %llu\n", name.c_str(),
                 created ? "created" : "joined", (unsigned long long)seg.seed);
-        if (recorder) fprintf(stderr, "faultline: recording into %s\n", rec.path.c_str());
+        if (sup.recording()) fprintf(stderr, "faultline: recording into %s\n", rec.path.c_str());
         for (size_t i = 0; i < ids.size(); ++i)
             fprintf(stderr, "faultline: rule %u %s: %s\n", ids[i], rules[i].name, rules[i].text);
     }
 
-    // Ctrl-C reaches the whole foreground group: the target gets it itself,
-    // with the dispositions we were given (the child's are set before ours
-    // change: signals stay blocked across the fork, restored in the child).
-    sigset_t block, saved;
-    sigemptyset(&block);
-    for (int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
-    sigprocmask(SIG_BLOCK, &block, &saved);
-    LaunchEnv env{shim, name, !args.has("--no-inherit"), saved};
-    int pid = launch(command, env);
-    int fork_errno = errno;
-    g_child = pid;
-    signal(SIGINT, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
-    struct sigaction sa = {};
-    sa.sa_handler = forward_signal;
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGHUP, &sa, nullptr);
-    sigprocmask(SIG_SETMASK, &saved, nullptr);
-    if (pid < 0) fail("run", std::string("fork: ") + strerror(fork_errno), cli::kCheckFailed);
-    int status = wait_recording(pid, recorder.get());
-
-    // Disarm: everything when the session is ours, our rules when joined.
-    if (created) {
-        segment_disarm_all(&seg);
-        if (recorder) recorder->finish(); // after disarming: retirements recorded
-        seg.controller_pid.store(0);
-        if (segment_live_processes(&seg) == 0) segment_unlink(name);
-    } else {
-        for (uint32_t id : ids) segment_disarm(&seg, std::to_string(id));
-    }
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
+    // The target starts with the signal mask and dispositions we were given.
+    LaunchEnv env{shim, name, !args.has("--no-inherit"), {}};
+    sigprocmask(SIG_BLOCK, nullptr, &env.sigmask);
+    int pid = sup.launch(command, env);
+    int code = pid > 0 ? sup.wait(pid) : 128 + sup.stop_signal(); // stopped before it started
+    sup.finish(); // disarm: everything when the session is ours, our rules when joined
+    return code;
 }
 
 } // namespace faultline

@@ -6,8 +6,8 @@
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/session.h"
+#include "controller/cli/stop_signals.h"
 
-#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -16,12 +16,6 @@
 namespace faultline {
 
 namespace {
-
-volatile sig_atomic_t g_quit = 0;
-
-void quit(int) {
-    g_quit = 1;
-}
 
 struct Snapshot {
     int64_t at_ns = 0;
@@ -98,17 +92,14 @@ int cmd_top(const Argv& argv) {
     uint64_t count = 0;
     if (auto c = args.get("--count")) count = cli::parse_count_arg(*c, "top", "--count");
     Session session = Session::open(cli::session_name(args, "top"), "top");
-    struct sigaction sa = {};
-    sa.sa_handler = quit;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    StopSignals stop({SIGINT, SIGTERM});
     bool tty = isatty(1);
     Snapshot prev, cur;
     prev.take(session.segment());
-    for (uint64_t n = 0; !g_quit && (!count || n < count); ++n) {
+    for (uint64_t n = 0; !stop.requested() && (!count || n < count); ++n) {
         timespec ts{time_t(interval / 1000000000), long(interval % 1000000000)};
         nanosleep(&ts, nullptr);
-        if (g_quit) break;
+        if (stop.requested()) break;
         cur.take(session.segment());
         draw(session, prev, cur, tty);
         if (!tty) putchar('\n');

@@ -114,9 +114,7 @@ std::vector<std::string> check_target(const std::string& path, const char* comma
     return warnings;
 }
 
-int launch(const std::vector<std::string>& argv, const LaunchEnv& env) {
-    int pid = fork();
-    if (pid != 0) return pid;
+void exec_target(const std::vector<std::string>& argv, const LaunchEnv& env) {
     sigprocmask(SIG_SETMASK, &env.sigmask, nullptr);
     cli::restore_inherited_signals();
     if (env.stdout_to_stderr) dup2(2, 1);

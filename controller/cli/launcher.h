@@ -29,8 +29,9 @@ struct LaunchEnv {
     bool preload = true; // false: in the session (FAULTLINE_SESSION) but not under the shim
 };
 
-// fork + exec with LD_PRELOAD, FAULTLINE_SESSION (and FAULTLINE_NO_INHERIT)
-// set. Returns the child's pid.
-int launch(const std::vector<std::string>& argv, const LaunchEnv& env);
+// In a forked child: sets the signal mask, LD_PRELOAD, FAULTLINE_SESSION
+// (and FAULTLINE_NO_INHERIT), execs; exits 127 or 126 when the exec fails.
+// The supervisor forks (supervisor.h).
+[[noreturn]] void exec_target(const std::vector<std::string>& argv, const LaunchEnv& env);
 
 } // namespace faultline

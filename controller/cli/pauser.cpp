@@ -19,7 +19,7 @@ void on_resume_now(int) {
     setsid(); // out of the caller's process group: a Ctrl-C or a group kill misses it
     struct sigaction sa = {};
     sa.sa_handler = on_resume_now;
-    sigaction(SIGUSR1, &sa, nullptr);
+    sigaction(kResumeSignal, &sa, nullptr);
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, SIG_IGN);
     int64_t start = monotonic_ns();
     for (auto& p : procs) kill(p.pid, SIGSTOP);
@@ -27,7 +27,7 @@ void on_resume_now(int) {
         int64_t left = until - monotonic_ns();
         if (left <= 0) break;
         timespec ts{time_t(left / 1000000000), long(left % 1000000000)};
-        nanosleep(&ts, nullptr); // SIGUSR1 cuts it short
+        nanosleep(&ts, nullptr); // kResumeSignal cuts it short
     }
     for (auto& p : procs) kill(p.pid, SIGCONT);
     int64_t took = monotonic_ns() - start;
@@ -46,7 +46,7 @@ pid_t start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t d
 }
 
 void end_pause_now(pid_t watchdog) {
-    if (watchdog > 0) kill(watchdog, SIGUSR1);
+    if (watchdog > 0) kill(watchdog, kResumeSignal);
 }
 
 } // namespace faultline

@@ -7,6 +7,7 @@
 
 #include "controller/cli/session.h"
 
+#include <csignal>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -18,7 +19,8 @@ namespace faultline {
 pid_t start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t duration_ns,
                   const std::string& name = "pause");
 
-// Asks a watchdog to resume the processes now.
+// Asks a watchdog to resume the processes now: sends it kResumeSignal.
 void end_pause_now(pid_t watchdog);
+constexpr int kResumeSignal = SIGUSR1;
 
 } // namespace faultline

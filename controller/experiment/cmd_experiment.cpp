@@ -8,22 +8,17 @@
 #include "controller/cli/commands.h"
 #include "controller/cli/launcher.h"
 #include "controller/cli/pauser.h"
-#include "controller/cli/session.h"
+#include "controller/cli/supervisor.h"
 #include "controller/experiment/experiment.h"
 #include "controller/record/recorder.h"
 #include "controller/record/recording_db.h"
 #include "controller/report/report_format.h"
 
-#include <cerrno>
 #include <climits>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <memory>
-#include <optional>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace faultline {
@@ -31,80 +26,6 @@ namespace faultline {
 using cli::fail;
 
 namespace {
-
-volatile sig_atomic_t g_abort = 0;
-
-void on_abort(int) {
-    g_abort = 1;
-}
-
-// The processes the experiment started, and the probe.
-class Children {
-  public:
-    void add(int pid) { pids_.push_back(pid); }
-    void set_probe(int pid) { probe_ = pid; }
-
-    // True while at least one target process runs (reaps the others).
-    bool any_alive() {
-        bool alive = false;
-        for (int& pid : pids_) {
-            if (pid <= 0) continue;
-            int status;
-            if (waitpid(pid, &status, WNOHANG) == pid)
-                pid = -1;
-            else
-                alive = true;
-        }
-        return alive || pids_.empty();
-    }
-
-    // SIGTERM, then SIGKILL after `grace`: nothing outlives the experiment.
-    void stop(int64_t grace_ns) {
-        if (probe_ > 0) kill(probe_, SIGTERM);
-        for (int pid : pids_)
-            if (pid > 0) kill(pid, SIGTERM);
-        int64_t until = monotonic_ns() + grace_ns;
-        for (int& pid : pids_) {
-            while (pid > 0) {
-                int status;
-                if (waitpid(pid, &status, WNOHANG) == pid) {
-                    pid = -1;
-                } else if (monotonic_ns() >= until) {
-                    kill(pid, SIGKILL);
-                    waitpid(pid, &status, 0);
-                    pid = -1;
-                } else {
-                    timespec ts{0, 10'000'000};
-                    nanosleep(&ts, nullptr);
-                }
-            }
-        }
-        if (probe_ > 0) {
-            int status;
-            waitpid(probe_, &status, 0);
-            probe_ = -1;
-        }
-    }
-
-  private:
-    std::vector<int> pids_;
-    int probe_ = -1;
-};
-
-// Whatever is still attached to a session the experiment created (a
-// daemon, or a script's children orphaned when a fault killed the script):
-// SIGTERM, then SIGKILL after `grace`. Nothing outlives the experiment.
-void stop_attached(Session& s, int64_t grace_ns) {
-    auto procs = s.processes();
-    if (procs.empty()) return;
-    for (auto& p : procs) kill(p.pid, SIGTERM);
-    int64_t until = monotonic_ns() + grace_ns;
-    while (monotonic_ns() < until && !s.processes().empty()) {
-        timespec ts{0, 20'000'000};
-        nanosleep(&ts, nullptr);
-    }
-    for (auto& p : s.processes()) kill(p.pid, SIGKILL);
-}
 
 std::string self_path() {
     char buf[PATH_MAX];
@@ -141,14 +62,91 @@ void say(const char* fmt, const std::string& a, const std::string& b = "") {
     fprintf(stderr, fmt, a.c_str(), b.c_str());
 }
 
-// Arms `rules`; returns their ids (all or nothing: throws on failure).
-std::vector<uint32_t> arm(Session& s, std::vector<Rule> rules) {
-    if (rules.empty()) return {};
-    return s.arm(rules, "experiment");
+// The file's processes, under the shim (or only in the session: shim =
+// false). Their output goes to stderr: stdout is the report's.
+void start_processes(Supervisor& sup, const Experiment& x, const std::string& session) {
+    if (x.processes.empty()) return;
+    std::string shim = find_shim("experiment");
+    for (auto& p : x.processes) {
+        std::string program = resolve_program(p.command[0], "experiment");
+        if (p.shim)
+            for (auto& w : check_target(program, "experiment"))
+                fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
+        sigset_t none;
+        sigemptyset(&none);
+        sup.launch(p.command, LaunchEnv{shim, session, p.inherit, none, true, p.shim});
+    }
 }
 
-void disarm(Session& s, const std::vector<uint32_t>& ids) {
-    for (uint32_t id : ids) segment_disarm(&s.segment(), std::to_string(id));
+// The phases, each armed at its start and disarmed at its end (a ramp: one
+// step of p after the other), until the last ends or a stop signal comes.
+// True when the targets exited first.
+bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
+    bool has_targets = !x.processes.empty();
+    for (const Phase& ph : x.phases) {
+        if (sup.stop_signal()) return false;
+        if (!quiet)
+            say("faultline: phase %s (%s)\n", ph.name,
+                ph.rules.empty()
+                    ? std::string("no rules")
+                    : std::string(ph.rules[0].text) + (ph.rules.size() > 1 ? " ..." : ""));
+        int64_t start = monotonic_ns();
+        // A GC pause or a VM stall: the session's processes stopped for
+        // pause_ns from the phase's start (the probe, outside, goes on).
+        pid_t pauser = ph.pause_ns ? start_pause(sup.session().segment(), sup.session().processes(),
+                                                 ph.pause_ns, phase_rule_name(ph.name))
+                                   : -1;
+        sup.adopt(pauser, Children::Kind::Watchdog);
+        unsigned steps = ph.ramp ? ph.ramp->steps : 1;
+        bool ended = false;
+        for (unsigned k = 0; k < steps && !sup.stop_signal() && !ended; ++k) {
+            std::vector<Rule> rules = ph.rules;
+            if (ph.ramp) {
+                double p = ph.ramp->from + (ph.ramp->to - ph.ramp->from) * k / (steps - 1);
+                for (Rule& r : rules) r = with_probability(r, p);
+            }
+            std::vector<uint32_t> ids = sup.arm(rules);
+            int64_t step_end = start + ph.duration_ns * int64_t(k + 1) / int64_t(steps);
+            while (!sup.stop_signal() && monotonic_ns() < step_end) {
+                bool more = sup.poll();
+                if (has_targets && !sup.children().targets_running()) {
+                    ended = true;
+                    break;
+                }
+                if (more) continue; // behind: no sleep
+                int64_t left = step_end - monotonic_ns();
+                int64_t nap = sup.poll_interval_ns();
+                timespec ts{0, long(left < nap ? (left > 0 ? left : 0) : nap)};
+                nanosleep(&ts, nullptr);
+            }
+            sup.disarm(ids);
+        }
+        if (pauser > 0) {
+            end_pause_now(pauser); // the phase was cut short
+            sup.children().wait(pauser);
+        }
+        if (ended) return true;
+    }
+    return false;
+}
+
+// Prints the report of the recording; the exit code of its verdicts (an
+// interrupted run is inconclusive).
+int report(const Experiment& x, const std::string& path, const std::string& session,
+           ReportFormat format, bool interrupted) {
+    Timeline t = load_timeline(path, session, "experiment");
+    MetricOptions opt;
+    opt.recovery_window_s = x.steady.recovery_window_s;
+    Report r = compute_report(t, x.steady.tolerances, opt);
+    fputs(format_report(r, format).c_str(), stdout);
+    bool deviated = false, inconclusive = interrupted;
+    for (auto& w : r.windows) {
+        deviated = deviated || w.verdict == "deviated";
+        inconclusive = inconclusive || w.verdict == "inconclusive";
+    }
+    if (deviated) return cli::kCheckFailed;
+    if (inconclusive) return cli::kUsage;
+    return cli::kOk;
 }
 
 } // namespace
@@ -184,154 +182,50 @@ int cmd_experiment(const Argv& argv) {
     std::string path = recording_path(given);
     if (path == "none") fail("experiment", "-o none: an experiment needs its recording to report");
 
-    // The session: ours, or the file's live one.
+    // The session: ours, or the file's live one. From here on every way out
+    // goes through the supervisor's teardown: rules disarmed, what was
+    // started stopped, the recording finished, a session of ours removed.
+    // Ctrl-C or SIGTERM end the experiment early; it still reports.
     bool created = x.session.empty();
     std::string name =
         args.get("--session").value_or(created ? "exp-" + std::to_string(getpid()) : x.session);
-    std::optional<Session> session;
+    Supervisor sup("experiment", Supervisor::Signals::Stop);
     if (created) {
         if (!valid_session_name(name)) fail("experiment", "session name '" + name + "': invalid");
-        session.emplace(Session::create(name, seed, "experiment"));
-        session->segment().controller_pid.store(int32_t(getpid()));
+        sup.create(name, seed);
+        sup.stop_attached_at_end();
     } else {
-        session.emplace(Session::open(name, "experiment"));
+        sup.join(name);
     }
-    Segment& seg = session->segment();
-    auto cleanup_created = [&] {
-        if (created) {
-            segment_disarm_all(&seg);
-            seg.controller_pid.store(0);
-            if (segment_live_processes(&seg) == 0) segment_unlink(name);
-        }
-    };
+    Segment& seg = sup.session().segment();
 
     RecorderOptions rec;
     rec.path = path;
     rec.command = "experiment " + x.path;
-    std::unique_ptr<Recorder> recorder;
-    try {
-        recorder = std::make_unique<Recorder>(seg, rec, "experiment");
-    } catch (...) {
-        cleanup_created();
-        throw;
-    }
+    sup.record(rec);
     if (!quiet)
         fprintf(stderr, "faultline: experiment %s: session %s, seed %llu, recording into %s\n",
                 x.name.empty() ? x.path.c_str() : x.name.c_str(), name.c_str(),
                 (unsigned long long)seg.seed, path.c_str());
 
-    // Ctrl-C or SIGTERM end the experiment early; it still stops everything
-    // it started, disarms, records and reports.
-    struct sigaction sa = {};
-    sa.sa_handler = on_abort;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+    sup.arm(x.rules);
+    start_processes(sup, x, name);
+    if (!x.steady.probe.empty()) sup.adopt(start_probe(x, name), Children::Kind::Probe);
 
-    Children children;
-    std::vector<uint32_t> whole;
-    try {
-        whole = arm(*session, x.rules);
-        if (!x.processes.empty()) {
-            std::string shim = find_shim("experiment");
-            for (auto& p : x.processes) {
-                std::string program = resolve_program(p.command[0], "experiment");
-                if (p.shim)
-                    for (auto& w : check_target(program, "experiment"))
-                        fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
-                sigset_t none;
-                sigemptyset(&none);
-                // Their output goes to stderr: stdout is the report's.
-                LaunchEnv env{shim, name, p.inherit, none, true, p.shim};
-                int pid = launch(p.command, env);
-                if (pid < 0) fail("experiment", std::string("fork: ") + strerror(errno), 1);
-                children.add(pid);
-            }
-        }
-    } catch (...) {
-        children.stop(2'000'000'000);
-        recorder->finish();
-        cleanup_created();
-        throw;
-    }
-    if (!x.steady.probe.empty()) children.set_probe(start_probe(x, name));
-
-    // The phases, each armed at its start and disarmed at its end. A rule
-    // that cannot be armed (a joined session's slots full) ends the run, and
-    // what was started is still stopped and the session left clean.
     bool ended_early = false;
     try {
-        for (const Phase& ph : x.phases) {
-            if (g_abort || ended_early) break;
-            if (!quiet)
-                say("faultline: phase %s (%s)\n", ph.name,
-                    ph.rules.empty()
-                        ? std::string("no rules")
-                        : std::string(ph.rules[0].text) + (ph.rules.size() > 1 ? " ..." : ""));
-            int64_t start = monotonic_ns();
-            // A GC pause or a VM stall: the session's processes stopped for
-            // pause_ns from the phase's start (the probe, outside, goes on).
-            pid_t pauser = ph.pause_ns ? start_pause(seg, session->processes(), ph.pause_ns,
-                                                     phase_rule_name(ph.name))
-                                       : -1;
-            unsigned steps = ph.ramp ? ph.ramp->steps : 1;
-            for (unsigned k = 0; k < steps && !g_abort && !ended_early; ++k) {
-                std::vector<Rule> rules = ph.rules;
-                if (ph.ramp) {
-                    double p = ph.ramp->from + (ph.ramp->to - ph.ramp->from) * k / (steps - 1);
-                    for (Rule& r : rules) r = with_probability(r, p);
-                }
-                std::vector<uint32_t> ids = arm(*session, rules);
-                int64_t step_end = start + ph.duration_ns * int64_t(k + 1) / int64_t(steps);
-                while (!g_abort && monotonic_ns() < step_end) {
-                    bool more = recorder->poll();
-                    if (!children.any_alive()) {
-                        ended_early = true;
-                        break;
-                    }
-                    if (more) continue; // behind: no sleep
-                    int64_t left = step_end - monotonic_ns();
-                    int64_t nap = recorder->poll_interval_ns();
-                    timespec ts{0, long(left < nap ? (left > 0 ? left : 0) : nap)};
-                    nanosleep(&ts, nullptr);
-                }
-                disarm(*session, ids);
-            }
-            if (pauser > 0) {
-                end_pause_now(pauser); // the phase was cut short
-                waitpid(pauser, nullptr, 0);
-            }
-        }
+        ended_early = run_phases(sup, x, quiet);
     } catch (const cli::Failure& f) {
-        disarm(*session, whole);
-        children.stop(2'000'000'000);
-        recorder->poll();
-        recorder->finish();
-        cleanup_created();
+        // A rule that cannot be armed (a joined session's slots full) ends
+        // the run: bad input.
         throw cli::Failure{f.what, f.why, cli::kUsage};
     }
     if (ended_early && !quiet)
         fprintf(stderr, "faultline: experiment: the target exited before the last phase ended\n");
-    if (g_abort && !quiet) fprintf(stderr, "faultline: experiment: interrupted\n");
+    if (sup.stop_signal() && !quiet) fprintf(stderr, "faultline: experiment: interrupted\n");
+    sup.finish();
 
-    disarm(*session, whole);
-    children.stop(2'000'000'000);
-    if (created) stop_attached(*session, 2'000'000'000);
-    recorder->poll();
-    recorder->finish();
-    cleanup_created();
-
-    Timeline t = load_timeline(path, name, "experiment");
-    MetricOptions opt;
-    opt.recovery_window_s = x.steady.recovery_window_s;
-    Report r = compute_report(t, x.steady.tolerances, opt);
-    fputs(format_report(r, format).c_str(), stdout);
-    bool deviated = false, inconclusive = g_abort != 0;
-    for (auto& w : r.windows) {
-        deviated = deviated || w.verdict == "deviated";
-        inconclusive = inconclusive || w.verdict == "inconclusive";
-    }
-    if (deviated) return cli::kCheckFailed;
-    if (inconclusive) return cli::kUsage;
-    return cli::kOk;
+    return report(x, path, name, format, sup.stop_signal() != 0);
 }
 
 } // namespace faultline

@@ -3,6 +3,7 @@
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/session.h"
+#include "controller/cli/stop_signals.h"
 #include "controller/record/recorder.h"
 #include "controller/record/recording_db.h"
 #include "controller/report/metrics.h"
@@ -26,23 +27,10 @@ using cli::fail;
 
 namespace {
 
-volatile sig_atomic_t g_stop = 0;
-
-void request_stop(int) {
-    g_stop = 1;
-}
-
-// SIGINT/SIGTERM/SIGHUP end the loop of `record` and `probe` cleanly.
-void stop_on_signals() {
-    struct sigaction sa = {};
-    sa.sa_handler = request_stop;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
-}
-
 void sleep_ns(int64_t ns) {
     if (ns <= 0) return;
     timespec ts{time_t(ns / 1000000000), long(ns % 1000000000)};
-    nanosleep(&ts, nullptr); // a signal cuts it short: the loop looks at g_stop
+    nanosleep(&ts, nullptr); // a stop signal cuts it short: the loop looks
 }
 
 // The session is over when nothing attached to it lives any more and the
@@ -77,10 +65,10 @@ int cmd_record(const Argv& argv) {
     opt.command = "(recorded by faultline record)";
     Session session = Session::open(cli::session_name(args, "record"), "record");
     Segment& seg = session.segment();
-    stop_on_signals();
+    StopSignals stop; // SIGINT, SIGTERM, SIGHUP end the loop cleanly
     Recorder recorder(seg, opt, "record");
     int64_t start = monotonic_ns(), last_check = 0;
-    while (!g_stop) {
+    while (!stop.requested()) {
         bool more = recorder.poll();
         int64_t now = monotonic_ns();
         if (limit && now - start >= limit) break;
@@ -166,7 +154,7 @@ struct ProbeResult {
 
 // Runs one probe: waits for it (a pidfd, so the duration is exact) up to
 // `timeout`, then kills its process group.
-ProbeResult run_probe(const Argv& argv, int64_t timeout) {
+ProbeResult run_probe(const Argv& argv, int64_t timeout, const StopSignals& stop) {
     ProbeResult r;
     int64_t start = monotonic_ns();
     pid_t pid = start_probe(argv);
@@ -192,7 +180,7 @@ ProbeResult run_probe(const Argv& argv, int64_t timeout) {
         int w = waitpid(pid, &status, WNOHANG);
         if (w == pid) break;
         if (w < 0 && errno != EINTR) break;
-        if (g_stop) {
+        if (stop.requested()) {
             kill(-pid, SIGTERM);
             waitpid(pid, &status, 0);
             break;
@@ -234,12 +222,12 @@ int cmd_probe(const Argv& argv) {
     bool verbose = args.has("--verbose");
     Session session = Session::open(cli::session_name(args, "probe"), "probe");
     Segment& seg = session.segment();
-    stop_on_signals();
+    StopSignals stop; // SIGINT, SIGTERM, SIGHUP end the loop cleanly
     int64_t next = monotonic_ns();
-    for (uint64_t n = 0; !g_stop && (!count || n < count); ++n) {
+    for (uint64_t n = 0; !stop.requested() && (!count || n < count); ++n) {
         if (session_over(seg)) break;
-        ProbeResult r = run_probe(command, timeout);
-        if (g_stop) break; // cut short by us: not an outcome of the service
+        ProbeResult r = run_probe(command, timeout, stop);
+        if (stop.requested()) break; // cut short by us: not an outcome of the service
         segment_push_outcome(&seg, r.ok, OutcomeKind::Probe, r.exit_code, r.duration_ns,
                              r.timed_out ? "timeout" : "");
         if (verbose)
@@ -249,7 +237,7 @@ int cmd_probe(const Argv& argv) {
         next += every;
         int64_t now = monotonic_ns();
         if (next < now) next = now; // a run longer than the period: start again at once
-        while (!g_stop && monotonic_ns() < next) sleep_ns(next - monotonic_ns());
+        while (!stop.requested() && monotonic_ns() < next) sleep_ns(next - monotonic_ns());
     }
     return cli::kOk;
 }
