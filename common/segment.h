@@ -157,7 +157,10 @@ struct alignas(64) Segment {
     std::atomic<int32_t> controller_pid; // the `faultline run` recording it, 0 if none
     std::atomic<int32_t> writer_lock;    // pid holding the arming lock, 0 if free
     std::atomic<uint32_t> next_rule_id;
-    uint32_t pad1;
+    // ns per time-stamp-counter tick (Q32), published by the recorder once
+    // calibrated (common/tsc.h); 0: calls are timed with CLOCK_MONOTONIC.
+    // (Was padding: segments of older versions hold 0 here, same layout.)
+    std::atomic<uint32_t> tsc_ns_q32;
     std::atomic<uint64_t> next_arm_seq;
     // bit i set: rule slot i is armed and of that family. The hooks' fast
     // path is one relaxed load of their family's word.

@@ -1,5 +1,7 @@
 #include "controller/record/recorder.h"
 
+#include "common/tsc.h"
+
 #include "common/hooks.h"
 #include "controller/cli/cli.h"
 
@@ -59,6 +61,23 @@ bool read_process(int32_t pid, ProcessRow& out) {
 
 } // namespace
 
+namespace {
+
+// The kernel keeps CLOCK_MONOTONIC with the time-stamp counter: it found it
+// constant and synchronised across CPUs, so calls may be timed with it.
+bool kernel_clock_is_tsc() {
+    FILE* f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+    if (!f) return false;
+    char name[32] = {};
+    bool tsc = fgets(name, sizeof name, f) && strcmp(name, "tsc\n") == 0;
+    fclose(f);
+    return tsc;
+}
+
+constexpr int64_t kCalibration = 100'000'000; // ns of both clocks behind the factor
+
+} // namespace
+
 std::string recording_path(const std::optional<std::string>& output) {
     if (output) return *output;
     if (const char* env = getenv("FAULTLINE_DB"); env && *env) return env;
@@ -96,6 +115,11 @@ Recorder::Recorder(Segment& seg, const RecorderOptions& opt, const char* command
         cli::fail(command, opt.path + ": " + db_->error());
     }
     next_sample_ns_ = monotonic_ns() + opt_.sample_ns;
+    if (seg_.tsc_ns_q32.load(std::memory_order_relaxed) == 0 && tsc_now() &&
+        kernel_clock_is_tsc()) {
+        tsc0_ = tsc_now();
+        tsc_mono0_ = monotonic_ns();
+    }
     in_tx_ = db_->begin();
     track_rules();
 }
@@ -235,8 +259,20 @@ void Recorder::track_rules() {
     }
 }
 
+// Publishes the counter's ns-per-tick factor once both clocks have run for
+// kCalibration: the shim's call timers switch to the counter then.
+void Recorder::calibrate_call_clock(int64_t now) {
+    if (!tsc0_ || now - tsc_mono0_ < kCalibration) return;
+    uint64_t ticks = tsc_now();
+    int64_t mono = monotonic_ns();
+    if (uint32_t q = tsc_calibrate(tsc0_, tsc_mono0_, ticks, mono))
+        seg_.tsc_ns_q32.store(q, std::memory_order_relaxed);
+    tsc0_ = 0;
+}
+
 void Recorder::sample() {
     int64_t now = monotonic_ns();
+    calibrate_call_clock(now);
     next_sample_ns_ = now + opt_.sample_ns;
     double t = seconds(now);
     segment_sum_threads(&seg_, *cur_);

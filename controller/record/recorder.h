@@ -58,6 +58,7 @@ class Recorder {
     void track_rules();
     void sample();
     void sample_processes(double t);
+    void calibrate_call_clock(int64_t now);
     void failed(const char* what);
     void record_pause(const OutcomeRecord& o);
 
@@ -70,6 +71,10 @@ class Recorder {
     std::unique_ptr<ThreadTotals> prev_, cur_;
     uint64_t prev_errors_[kMaxHooks] = {}, prev_injected_[kMaxHooks] = {};
     int64_t stuck_since_ns_ = 0;
+    // The time-stamp counter against CLOCK_MONOTONIC when recording began
+    // (common/tsc.h); tsc0_ 0: not used, or calibrated already.
+    uint64_t tsc0_ = 0;
+    int64_t tsc_mono0_ = 0;
     uint64_t stuck_at_ = ~uint64_t(0); // none: the ring was empty
     Symbolizer symbols_;
     uint32_t next_pause_id_ = 1'000'000;                         // pauses' ids in the rules table

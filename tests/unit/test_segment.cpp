@@ -25,6 +25,7 @@ static_assert(offsetof(Segment, created_ns) == 104);
 static_assert(offsetof(Segment, controller_pid) == 112);
 static_assert(offsetof(Segment, writer_lock) == 116);
 static_assert(offsetof(Segment, next_rule_id) == 120);
+static_assert(offsetof(Segment, tsc_ns_q32) == 124);
 static_assert(offsetof(Segment, next_arm_seq) == 128);
 static_assert(offsetof(Segment, armed) == 136);
 static_assert(offsetof(Segment, mem_gate) == 168);
