@@ -41,6 +41,14 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
     return d;
 }
 
+void count_net_call(Hook hook) {
+    ThreadState& ts = tls;
+    Segment* seg = g_segment;
+    if (!armed_mask(Family::Net) || ts.depth || !seg) return;
+    prepare_thread(ts);
+    count_call(*seg, ts, hook);
+}
+
 void count_error(Hook hook) {
     tls.error_counted = true;
     if (g_segment) g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);

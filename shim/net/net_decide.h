@@ -27,6 +27,8 @@ struct NetDecision {
 // Runs the order of evaluation (core/trigger.h) over the armed net rules for
 // operation `op` (kOnSend...) of `len` bytes on socket `s`; counts the call.
 NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len);
+// Counts a call that no decision is asked for (one a hold had owed).
+void count_net_call(Hook hook);
 
 // A net.timeout hang on the socket: true while it holds (`until` set); false
 // when it has lifted (its rule disarmed: then it is cleared) or never was.

@@ -51,21 +51,25 @@ ssize_t transfer_then_reset(Hook hook, int fd, SocketState& s, const Rule& r, si
     return -1;
 }
 
-// A delayed exchange still running on the socket (a non-blocking connect or
-// accept under net.delay, a held send or receive): nothing until it ends.
-// Returns false, or true with `out` the call's result (held back).
-bool delayed(int fd, SocketState& s, bool dontwait, ssize_t& out) {
+// A hold a fault put on the socket (net.delay on a non-blocking socket, a
+// lost segment's retransmission, a non-blocking connect or accept under
+// net.delay): the call that was held back is owed once, and goes when the
+// hold ends, without being judged again (a non-blocking caller retries after
+// every EAGAIN: judged anew, its delay would never end).
+enum class Hold { None, HeldBack, Paid };
+
+Hold owed(int fd, SocketState& s, bool dontwait) {
     int64_t until = s.delay_until.load(std::memory_order_acquire);
-    if (!until) return false;
+    if (!until) return Hold::None;
     if (monotonic_ns() < until) {
         if (dontwait || fd_nonblocking(fd)) {
-            out = held_back(s);
-            return true;
+            held_back(s);
+            return Hold::HeldBack;
         }
         sleep_until(until);
     }
     hold_until(s.delay_until, 0);
-    return false;
+    return Hold::Paid;
 }
 
 // net.bandwidth on a send: paced through the bucket, in pieces for a
@@ -195,7 +199,16 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     if (!is_inet(s) || tls.depth) return real(0, len);
     if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, true);
     settle_pending_connect(fd, *s, monotonic_ns());
-    if (ssize_t held = 0; delayed(fd, *s, dontwait, held)) return held;
+    switch (owed(fd, *s, dontwait)) {
+    case Hold::HeldBack:
+        return -1; // EAGAIN
+    case Hold::Paid:
+        count_net_call(hook);
+        s->turn = 1;
+        return transfer(*s, real, len);
+    case Hold::None:
+        break;
+    }
     NetDecision d = decide(hook, kOnSend, *s, len);
     s->turn = 1;
     if (!d.rule) {
@@ -242,11 +255,15 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
             return net_recv(hook, fd, len, dontwait, real, buf, peek);
         return -1;
     }
-    if (s->delay_until.load(std::memory_order_acquire)) {
-        // A delayed exchange: nothing until then, then the data as it is.
-        if (ssize_t held = 0; delayed(fd, *s, dontwait, held)) return held;
+    switch (owed(fd, *s, dontwait)) {
+    case Hold::HeldBack:
+        return -1;   // EAGAIN
+    case Hold::Paid: // the data as it is
+        count_net_call(hook);
         s->turn = 0;
         return transfer(*s, real, len);
+    case Hold::None:
+        break;
     }
     NetDecision d = decide(hook, kOnRecv, *s, len);
     bool nonblocking = d.rule && nonblocking_call(fd, dontwait);
