@@ -26,9 +26,21 @@ std::string command_line(const Argv& command) {
     return s;
 }
 
-} // namespace
+// What `run` was asked to do: its command line, parsed and checked.
+struct RunOptions {
+    Argv command;
+    std::vector<Rule> rules;
+    std::string session;
+    uint64_t seed = 0;
+    bool seed_given = false;   // --seed: a joined session's own seed is kept, with a warning
+    bool output_given = false; // -o: ignored, with a warning, when the session is joined
+    bool inherit = true;
+    bool verbose = false;
+    RecorderOptions rec;
+};
 
-int cmd_run(const Argv& argv) {
+// false when --help was printed; bad options and rules throw cli::Failure.
+bool parse_run_options(const Argv& argv, RunOptions& o) {
     cli::Args args(
         "run",
         "[-s NAME] [-r RULE]... [-c FILE.toml] [-o FILE.db|none] [--seed N] [--no-inherit] "
@@ -47,29 +59,37 @@ int cmd_run(const Argv& argv) {
          {"--seed", 0, true, "seed for every random decision (printed with -v)"},
          {"--no-inherit", 0, false, "children and exec'd programs run without the shim"},
          {"--verbose", 'v', false, "print the session, seed and rule ids on stderr"}});
-    if (!args.parse(argv, true)) return cli::kOk;
+    if (!args.parse(argv, true)) return false;
     if (!args.positionals().empty())
         args.usage_error("unexpected '" + args.positionals()[0] + "': put the command after --");
-    Argv command = args.after_dashes();
-    if (command.empty()) args.usage_error("no command given after --");
-    std::vector<Rule> rules;
-    if (auto file = args.get("--config")) rules = load_rules_file(*file, "run");
-    for (Rule& r : parse_rule_texts(args.all("--rule"), "run")) rules.push_back(r);
-    if (rules.size() > kMaxRules) fail("run", "too many rules (63 at most)");
-    std::string name = args.get("--session").value_or("fl-" + std::to_string(getpid()));
-    if (!valid_session_name(name))
-        fail("run", "session name '" + name + "': use letters, digits, '_', '-' and '.'");
-    uint64_t seed = args.has("--seed") ? cli::parse_count_arg(*args.get("--seed"), "run", "--seed")
-                                       : cli::random_seed();
-    bool verbose = args.has("--verbose");
-    RecorderOptions rec;
-    rec.path = recording_path(args.get("--output"));
-    rec.command = command_line(command);
+    o.command = args.after_dashes();
+    if (o.command.empty()) args.usage_error("no command given after --");
+    if (auto file = args.get("--config")) o.rules = load_rules_file(*file, "run");
+    for (Rule& r : parse_rule_texts(args.all("--rule"), "run")) o.rules.push_back(r);
+    if (o.rules.size() > kMaxRules) fail("run", "too many rules (63 at most)");
+    o.session = args.get("--session").value_or("fl-" + std::to_string(getpid()));
+    if (!valid_session_name(o.session))
+        fail("run", "session name '" + o.session + "': use letters, digits, '_', '-' and '.'");
+    o.seed_given = args.has("--seed");
+    o.seed = o.seed_given ? cli::parse_count_arg(*args.get("--seed"), "run", "--seed")
+                          : cli::random_seed();
+    o.verbose = args.has("--verbose");
+    o.rec.path = recording_path(args.get("--output"));
+    o.rec.command = command_line(o.command);
     if (auto d = args.get("--sample"))
-        rec.sample_ns = cli::parse_duration_arg(*d, "run", "--sample");
+        o.rec.sample_ns = cli::parse_duration_arg(*d, "run", "--sample");
+    o.output_given = args.has("--output");
+    o.inherit = !args.has("--no-inherit");
+    return true;
+}
 
+} // namespace
+
+int cmd_run(const Argv& argv) {
+    RunOptions o;
+    if (!parse_run_options(argv, o)) return cli::kOk;
     std::string shim = find_shim("run");
-    std::string program = resolve_program(command[0], "run");
+    std::string program = resolve_program(o.command[0], "run");
     for (auto& w : check_target(program, "run"))
         fprintf(stderr, "faultline: run: warning: %s\n", w.c_str());
 
@@ -78,34 +98,35 @@ int cmd_run(const Argv& argv) {
     // SIGQUIT sent to us alone; the terminal's Ctrl-C reaches the target
     // itself. The target's end decides ours.
     Supervisor sup("run", Supervisor::Signals::Relay);
-    bool created = sup.join_or_create(name, seed);
+    bool created = sup.join_or_create(o.session, o.seed);
     Segment& seg = sup.session().segment();
-    if (!created && args.has("--seed") && seg.seed != seed)
+    if (!created && o.seed_given && seg.seed != o.seed)
         fprintf(stderr, "faultline: run: warning: joined session '%s' keeps its seed %llu\n",
-                name.c_str(), (unsigned long long)seg.seed);
-    std::vector<uint32_t> ids = sup.arm(rules);
+                o.session.c_str(), (unsigned long long)seg.seed);
+    std::vector<uint32_t> ids = sup.arm(o.rules);
     // The run that created the session records it, from before the target
     // starts: the baseline is part of the recording.
-    if (created && rec.path != "none") {
-        sup.record(rec);
-    } else if (!created && args.has("--output") && rec.path != "none") {
+    if (created && o.rec.path != "none") {
+        sup.record(o.rec);
+    } else if (!created && o.output_given && o.rec.path != "none") {
         fprintf(stderr,
                 "faultline: run: warning: session '%s' is recorded by the run that "
                 "created it; -o ignored\n",
-                name.c_str());
+                o.session.c_str());
     }
-    if (verbose) {
-        fprintf(stderr, "faultline: session %s (%s), seed %llu\n", name.c_str(),
+    if (o.verbose) {
+        fprintf(stderr, "faultline: session %s (%s), seed %llu\n", o.session.c_str(),
                 created ? "created" : "joined", (unsigned long long)seg.seed);
-        if (sup.recording()) fprintf(stderr, "faultline: recording into %s\n", rec.path.c_str());
+        if (sup.recording()) fprintf(stderr, "faultline: recording into %s\n", o.rec.path.c_str());
         for (size_t i = 0; i < ids.size(); ++i)
-            fprintf(stderr, "faultline: rule %u %s: %s\n", ids[i], rules[i].name, rules[i].text);
+            fprintf(stderr, "faultline: rule %u %s: %s\n", ids[i], o.rules[i].name,
+                    o.rules[i].text);
     }
 
     // The target starts with the signal mask and dispositions we were given.
-    LaunchEnv env{shim, name, !args.has("--no-inherit"), {}};
+    LaunchEnv env{shim, o.session, o.inherit, {}};
     sigprocmask(SIG_BLOCK, nullptr, &env.sigmask);
-    int pid = sup.launch(command, env);
+    int pid = sup.launch(o.command, env);
     int code = pid > 0 ? sup.wait(pid) : 128 + sup.stop_signal(); // stopped before it started
     sup.finish(); // disarm: everything when the session is ours, our rules when joined
     return code;

@@ -14,6 +14,114 @@ namespace faultline {
 
 using cli::fail;
 
+namespace {
+
+// What `status` shows of a session besides the segment's own fields, read
+// once before printing.
+struct StatusFigures {
+    std::vector<ProcessView> procs;
+    std::vector<RuleView> rules;
+    unsigned armed = 0; // rules not retired
+    int32_t ctl = 0, rec = 0;
+    bool ctl_alive = false, rec_alive = false;
+    std::unique_ptr<ThreadTotals> totals = std::make_unique<ThreadTotals>();
+
+    double mean_us(unsigned h) const {
+        return totals->calls[h] ? double(totals->latency_ns[h]) / double(totals->calls[h]) / 1e3
+                                : 0.0;
+    }
+};
+
+StatusFigures read_status(Session& session) {
+    Segment& seg = session.segment();
+    StatusFigures s;
+    s.procs = session.processes();
+    s.rules = session.rules();
+    for (auto& r : s.rules) s.armed += r.state != "retired";
+    s.ctl = seg.controller_pid.load();
+    s.ctl_alive = s.ctl && process_alive(s.ctl, 0);
+    s.rec = seg.recorder_pid.load();
+    s.rec_alive = s.rec && process_alive(s.rec, 0);
+    segment_sum_threads(&seg, *s.totals);
+    return s;
+}
+
+void print_status_json(Session& session, const StatusFigures& s) {
+    Segment& seg = session.segment();
+    printf("{\"version\":%s,\"session\":%s,\"seed\":%llu,\"created_unix\":%.3f,"
+           "\"controller_pid\":",
+           cli::json_string(faultline_version()).c_str(), cli::json_string(session.name()).c_str(),
+           (unsigned long long)seg.seed, double(seg.created_ns) / 1e9);
+    if (s.ctl_alive)
+        printf("%d", s.ctl);
+    else
+        printf("null");
+    printf(",\"recorder_pid\":");
+    if (s.rec_alive)
+        printf("%d", s.rec);
+    else
+        printf("null");
+    printf(",\"dropped_events\":%llu,\"stale\":%s,\"armed_rules\":%u,\"processes\":[",
+           (unsigned long long)seg.events.dropped.load(), segment_is_stale(&seg) ? "true" : "false",
+           s.armed);
+    for (size_t i = 0; i < s.procs.size(); ++i)
+        printf("%s{\"pid\":%d,\"comm\":%s}", i ? "," : "", s.procs[i].pid,
+               cli::json_string(s.procs[i].comm).c_str());
+    printf("],\"functions\":[");
+    bool first = true;
+    for (auto& h : kHooks) {
+        unsigned i = unsigned(h.hook);
+        printf("%s{\"function\":\"%s.%s\",\"calls\":%llu,\"errors\":%llu,\"injected\":%llu,"
+               "\"bytes\":%llu,\"mean_latency_us\":%.3f}",
+               first ? "" : ",", kFamilyNames[unsigned(h.family)], h.name,
+               (unsigned long long)s.totals->calls[i],
+               (unsigned long long)seg.hooks[i].errors.load(),
+               (unsigned long long)seg.hooks[i].injected.load(),
+               (unsigned long long)s.totals->bytes[i], s.mean_us(i));
+        first = false;
+    }
+    printf("]}\n");
+}
+
+void print_status_table(Session& session, const StatusFigures& s) {
+    Segment& seg = session.segment();
+    char when[64];
+    time_t t = time_t(seg.created_ns / 1000000000);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
+    printf("session    %s (created %s)\n", session.name().c_str(), when);
+    printf("seed       %llu\n", (unsigned long long)seg.seed);
+    if (s.ctl_alive)
+        printf("controller pid %d\n", s.ctl);
+    else
+        printf("controller none\n");
+    if (s.rec_alive)
+        printf("recorder   pid %d, %llu events dropped\n", s.rec,
+               (unsigned long long)seg.events.dropped.load());
+    else
+        printf("recorder   none\n");
+    printf("rules      %u armed, %zu in all (faultline list -s %s)\n", s.armed, s.rules.size(),
+           session.name().c_str());
+    printf("processes ");
+    for (auto& p : s.procs) printf(" %d(%s)", p.pid, p.comm.c_str());
+    printf("%s\n\n", s.procs.empty() ? " none" : "");
+    printf("%-24s %12s %10s %10s %14s %12s\n", "FUNCTION", "CALLS", "ERRORS", "INJECTED", "BYTES",
+           "MEAN");
+    for (auto& h : kHooks) {
+        unsigned i = unsigned(h.hook);
+        uint64_t calls = s.totals->calls[i], errors = seg.hooks[i].errors.load(),
+                 injected = seg.hooks[i].injected.load();
+        if (!calls && !errors && !injected) continue;
+        std::string fn = std::string(kFamilyNames[unsigned(h.family)]) + "." + h.name;
+        char mean[32] = "-";
+        if (s.totals->latency_ns[i]) snprintf(mean, sizeof mean, "%.1f us", s.mean_us(i));
+        printf("%-24s %12llu %10llu %10llu %14llu %12s\n", fn.c_str(), (unsigned long long)calls,
+               (unsigned long long)errors, (unsigned long long)injected,
+               (unsigned long long)s.totals->bytes[i], mean);
+    }
+}
+
+} // namespace
+
 int cmd_status(const Argv& argv) {
     cli::Args args("status", "-s NAME [--json]",
                    "Shows a session: seed, controller, recorder, attached processes, and per\n"
@@ -25,92 +133,11 @@ int cmd_status(const Argv& argv) {
     if (!args.parse(argv)) return cli::kOk;
     if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
     Session session = Session::open(cli::session_name(args, "status"), "status");
-    Segment& seg = session.segment();
-    auto procs = session.processes();
-    auto rules = session.rules();
-    unsigned armed = 0;
-    for (auto& r : rules) armed += r.state != "retired";
-    int32_t ctl = seg.controller_pid.load();
-    bool ctl_alive = ctl && process_alive(ctl, 0);
-    int32_t rec = seg.recorder_pid.load();
-    bool rec_alive = rec && process_alive(rec, 0);
-    auto totals = std::make_unique<ThreadTotals>();
-    segment_sum_threads(&seg, *totals);
-    auto mean_us = [&](unsigned h) {
-        return totals->calls[h] ? double(totals->latency_ns[h]) / double(totals->calls[h]) / 1e3
-                                : 0.0;
-    };
-
-    if (args.has("--json")) {
-        printf("{\"version\":%s,\"session\":%s,\"seed\":%llu,\"created_unix\":%.3f,"
-               "\"controller_pid\":",
-               cli::json_string(faultline_version()).c_str(),
-               cli::json_string(session.name()).c_str(), (unsigned long long)seg.seed,
-               double(seg.created_ns) / 1e9);
-        if (ctl_alive)
-            printf("%d", ctl);
-        else
-            printf("null");
-        printf(",\"recorder_pid\":");
-        if (rec_alive)
-            printf("%d", rec);
-        else
-            printf("null");
-        printf(",\"dropped_events\":%llu,\"stale\":%s,\"armed_rules\":%u,\"processes\":[",
-               (unsigned long long)seg.events.dropped.load(),
-               segment_is_stale(&seg) ? "true" : "false", armed);
-        for (size_t i = 0; i < procs.size(); ++i)
-            printf("%s{\"pid\":%d,\"comm\":%s}", i ? "," : "", procs[i].pid,
-                   cli::json_string(procs[i].comm).c_str());
-        printf("],\"functions\":[");
-        bool first = true;
-        for (auto& h : kHooks) {
-            unsigned i = unsigned(h.hook);
-            printf("%s{\"function\":\"%s.%s\",\"calls\":%llu,\"errors\":%llu,\"injected\":%llu,"
-                   "\"bytes\":%llu,\"mean_latency_us\":%.3f}",
-                   first ? "" : ",", kFamilyNames[unsigned(h.family)], h.name,
-                   (unsigned long long)totals->calls[i],
-                   (unsigned long long)seg.hooks[i].errors.load(),
-                   (unsigned long long)seg.hooks[i].injected.load(),
-                   (unsigned long long)totals->bytes[i], mean_us(i));
-            first = false;
-        }
-        printf("]}\n");
-        return cli::kOk;
-    }
-    char when[64];
-    time_t t = time_t(seg.created_ns / 1000000000);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&t));
-    printf("session    %s (created %s)\n", session.name().c_str(), when);
-    printf("seed       %llu\n", (unsigned long long)seg.seed);
-    if (ctl_alive)
-        printf("controller pid %d\n", ctl);
+    StatusFigures figures = read_status(session);
+    if (args.has("--json"))
+        print_status_json(session, figures);
     else
-        printf("controller none\n");
-    if (rec_alive)
-        printf("recorder   pid %d, %llu events dropped\n", rec,
-               (unsigned long long)seg.events.dropped.load());
-    else
-        printf("recorder   none\n");
-    printf("rules      %u armed, %zu in all (faultline list -s %s)\n", armed, rules.size(),
-           session.name().c_str());
-    printf("processes ");
-    for (auto& p : procs) printf(" %d(%s)", p.pid, p.comm.c_str());
-    printf("%s\n\n", procs.empty() ? " none" : "");
-    printf("%-24s %12s %10s %10s %14s %12s\n", "FUNCTION", "CALLS", "ERRORS", "INJECTED", "BYTES",
-           "MEAN");
-    for (auto& h : kHooks) {
-        unsigned i = unsigned(h.hook);
-        uint64_t calls = totals->calls[i], errors = seg.hooks[i].errors.load(),
-                 injected = seg.hooks[i].injected.load();
-        if (!calls && !errors && !injected) continue;
-        std::string fn = std::string(kFamilyNames[unsigned(h.family)]) + "." + h.name;
-        char mean[32] = "-";
-        if (totals->latency_ns[i]) snprintf(mean, sizeof mean, "%.1f us", mean_us(i));
-        printf("%-24s %12llu %10llu %10llu %14llu %12s\n", fn.c_str(), (unsigned long long)calls,
-               (unsigned long long)errors, (unsigned long long)injected,
-               (unsigned long long)totals->bytes[i], mean);
-    }
+        print_status_table(session, figures);
     return cli::kOk;
 }
 

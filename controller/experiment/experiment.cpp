@@ -68,6 +68,11 @@ class Checker {
   public:
     Checker(std::string path, const char* command) : path_(std::move(path)), command_(command) {}
 
+    // A problem with no node to point at: "FILE: why".
+    [[noreturn]] void fail_file(const std::string& why) const {
+        cli::fail(command_, path_ + ": " + why);
+    }
+
     [[noreturn]] void fail_at(const toml::source_region& where, const std::string& why) const {
         cli::fail(command_, path_ + ":" + std::to_string(where.begin.line) + ":" +
                                 std::to_string(where.begin.column) + ": " + why);
@@ -229,13 +234,10 @@ Rule with_probability(const Rule& r, double p) {
     return out;
 }
 
-Experiment load_experiment(const std::string& path, const char* command) {
-    Checker c(path, command);
-    toml::table root = c.parse();
-    c.keys(root, {"name", "seed", "output", "rules", "target", "process", "steady_state", "phase"},
-           "the file");
-    Experiment x;
-    x.path = path;
+namespace {
+
+// The top-level values: name, seed, output and the whole-run rules.
+void load_top_level(const Checker& c, const toml::table& root, Experiment& x) {
     if (auto n = root.get("name")) x.name = c.string(*n, "name");
     if (auto n = root.get("seed")) {
         auto v = n->value<int64_t>();
@@ -245,9 +247,21 @@ Experiment load_experiment(const std::string& path, const char* command) {
     }
     if (auto n = root.get("output")) x.output = c.string(*n, "output");
     if (auto n = root.get("rules")) x.rules = c.rules(*n, "rules");
+}
 
+// A boolean key of a process table (`inherit`, `shim`), when given.
+void load_process_flag(const Checker& c, const toml::table& t, const char* key,
+                       const std::string& what, bool& out) {
+    if (auto n = t.get(key)) {
+        if (!n->is_boolean()) c.fail_at(n->source(), what + ": expected true or false");
+        out = *n->value<bool>();
+    }
+}
+
+// [target]: the command started under the shim, or a live session to join.
+void load_target(const Checker& c, const toml::table& root, Experiment& x) {
     const toml::node* target = root.get("target");
-    if (!target) cli::fail(command, path + ": no [target]: give target.command or target.session");
+    if (!target) c.fail_file("no [target]: give target.command or target.session");
     const toml::table& t = c.table(*target, "target");
     c.keys(t, {"command", "session", "inherit"}, "[target]");
     bool has_cmd = t.contains("command"), has_session = t.contains("session");
@@ -260,115 +274,148 @@ Experiment load_experiment(const std::string& path, const char* command) {
     } else {
         ExperimentProcess p;
         p.command = c.command(*t.get("command"), "target.command");
-        if (auto n = t.get("inherit")) {
-            if (!n->is_boolean()) c.fail_at(n->source(), "target.inherit: expected true or false");
-            p.inherit = *n->value<bool>();
-        }
+        load_process_flag(c, t, "inherit", "target.inherit", p.inherit);
         x.processes.push_back(std::move(p));
     }
-    if (auto n = root.get("process")) {
-        const toml::array* a = n->as_array();
-        if (!a) c.fail_at(n->source(), "process: expected [[process]] tables");
-        for (auto& e : *a) {
-            const toml::table& pt = c.table(e, "[[process]]");
-            c.keys(pt, {"command", "inherit", "shim"}, "[[process]]");
-            ExperimentProcess p;
-            if (!pt.contains("command")) c.fail_at(pt.source(), "[[process]]: command is required");
-            p.command = c.command(*pt.get("command"), "process.command");
-            if (auto i = pt.get("inherit")) {
-                if (!i->is_boolean())
-                    c.fail_at(i->source(), "process.inherit: expected true or false");
-                p.inherit = *i->value<bool>();
-            }
-            if (auto i = pt.get("shim")) {
-                if (!i->is_boolean())
-                    c.fail_at(i->source(), "process.shim: expected true or false");
-                p.shim = *i->value<bool>();
-            }
-            x.processes.push_back(std::move(p));
-        }
-    }
+}
 
-    if (auto n = root.get("steady_state")) {
-        const toml::table& s = c.table(*n, "steady_state");
-        c.keys(s,
-               {"probe", "every", "timeout", "min_success", "max_recovery", "max_throughput_drop",
-                "recovery_window"},
-               "[steady_state]");
-        if (auto v = s.get("probe")) x.steady.probe = c.command(*v, "steady_state.probe");
-        if (auto v = s.get("every")) x.steady.every_ns = c.duration(*v, "steady_state.every");
-        if (auto v = s.get("timeout")) x.steady.timeout_ns = c.duration(*v, "steady_state.timeout");
-        if (x.steady.every_ns <= 0)
-            c.fail_at(s.get("every")->source(), "steady_state.every: must be > 0");
-        Tolerances& tol = x.steady.tolerances;
-        if (auto v = s.get("min_success"))
-            tol.min_success = c.fraction(*v, "steady_state.min_success");
-        if (auto v = s.get("max_recovery"))
-            tol.max_recovery_s = double(c.duration(*v, "steady_state.max_recovery")) / 1e9;
-        if (auto v = s.get("max_throughput_drop"))
-            tol.max_throughput_drop = c.fraction(*v, "steady_state.max_throughput_drop");
-        if (auto v = s.get("recovery_window"))
-            x.steady.recovery_window_s =
-                double(c.duration(*v, "steady_state.recovery_window")) / 1e9;
+// [[process]]: more programs, started after the target.
+void load_processes(const Checker& c, const toml::table& root, Experiment& x) {
+    auto n = root.get("process");
+    if (!n) return;
+    const toml::array* a = n->as_array();
+    if (!a) c.fail_at(n->source(), "process: expected [[process]] tables");
+    for (auto& e : *a) {
+        const toml::table& pt = c.table(e, "[[process]]");
+        c.keys(pt, {"command", "inherit", "shim"}, "[[process]]");
+        ExperimentProcess p;
+        if (!pt.contains("command")) c.fail_at(pt.source(), "[[process]]: command is required");
+        p.command = c.command(*pt.get("command"), "process.command");
+        load_process_flag(c, pt, "inherit", "process.inherit", p.inherit);
+        load_process_flag(c, pt, "shim", "process.shim", p.shim);
+        x.processes.push_back(std::move(p));
     }
+}
 
+// [steady_state]'s probe: what it runs, how often, for how long at most.
+void load_probe(const Checker& c, const toml::table& s, SteadyState& steady) {
+    if (auto v = s.get("probe")) steady.probe = c.command(*v, "steady_state.probe");
+    if (auto v = s.get("every")) steady.every_ns = c.duration(*v, "steady_state.every");
+    if (auto v = s.get("timeout")) steady.timeout_ns = c.duration(*v, "steady_state.timeout");
+    if (steady.every_ns <= 0)
+        c.fail_at(s.get("every")->source(), "steady_state.every: must be > 0");
+}
+
+// [steady_state]'s tolerances, and how long recovery must hold.
+void load_tolerances(const Checker& c, const toml::table& s, SteadyState& steady) {
+    Tolerances& tol = steady.tolerances;
+    if (auto v = s.get("min_success")) tol.min_success = c.fraction(*v, "steady_state.min_success");
+    if (auto v = s.get("max_recovery"))
+        tol.max_recovery_s = double(c.duration(*v, "steady_state.max_recovery")) / 1e9;
+    if (auto v = s.get("max_throughput_drop"))
+        tol.max_throughput_drop = c.fraction(*v, "steady_state.max_throughput_drop");
+    if (auto v = s.get("recovery_window"))
+        steady.recovery_window_s = double(c.duration(*v, "steady_state.recovery_window")) / 1e9;
+}
+
+void load_steady_state(const Checker& c, const toml::table& root, Experiment& x) {
+    auto n = root.get("steady_state");
+    if (!n) return;
+    const toml::table& s = c.table(*n, "steady_state");
+    c.keys(s,
+           {"probe", "every", "timeout", "min_success", "max_recovery", "max_throughput_drop",
+            "recovery_window"},
+           "[steady_state]");
+    load_probe(c, s, x.steady);
+    load_tolerances(c, s, x.steady);
+}
+
+// phase.ramp: `p` from FROM to TO in `steps`, over the phase's rules.
+Ramp load_ramp(const Checker& c, const toml::node& r, const Phase& ph) {
+    const toml::table& rt = c.table(r, "phase.ramp");
+    c.keys(rt, {"p", "steps"}, "phase.ramp");
+    const toml::node* p = rt.get("p");
+    const toml::array* range = p ? p->as_array() : nullptr;
+    if (!range || range->size() != 2)
+        c.fail_at(p ? p->source() : rt.source(), "phase.ramp.p: expected [FROM, TO]");
+    Ramp ramp;
+    ramp.from = c.fraction(*range->get(0), "phase.ramp.p");
+    ramp.to = c.fraction(*range->get(1), "phase.ramp.p");
+    if (auto s = rt.get("steps")) {
+        auto v = s->value<int64_t>();
+        if (!s->is_integer() || !v || *v < 2 || *v > 1000)
+            c.fail_at(s->source(), "phase.ramp.steps: expected a whole number, 2 to 1000");
+        ramp.steps = unsigned(*v);
+    }
+    if (ph.rules.empty()) c.fail_at(r.source(), "phase.ramp: the phase has no rules to ramp");
+    return ramp;
+}
+
+// One [[phase]]; `number` (from 1) names it when it has no name, `names`
+// holds the names taken by the phases before it.
+Phase load_phase(const Checker& c, const toml::node& e, size_t number,
+                 std::set<std::string>& names) {
+    const toml::table& pt = c.table(e, "[[phase]]");
+    c.keys(pt, {"name", "duration", "rules", "ramp", "pause"}, "[[phase]]");
+    Phase ph;
+    ph.name = pt.contains("name") ? c.string(*pt.get("name"), "phase.name")
+                                  : "phase" + std::to_string(number);
+    if (!names.insert(ph.name).second)
+        c.fail_at(pt.source(), "phase '" + ph.name + "': the name is used twice");
+    if (!pt.contains("duration"))
+        c.fail_at(pt.source(), "phase '" + ph.name + "': duration is required");
+    ph.duration_ns = c.duration(*pt.get("duration"), "phase.duration");
+    if (ph.duration_ns <= 0) c.fail_at(pt.get("duration")->source(), "phase.duration: must be > 0");
+    if (auto r = pt.get("rules")) ph.rules = c.rules(*r, "phase.rules");
+    if (auto v = pt.get("pause")) {
+        ph.pause_ns = c.duration(*v, "phase.pause");
+        if (ph.pause_ns <= 0 || ph.pause_ns > ph.duration_ns)
+            c.fail_at(v->source(), "phase.pause: must be > 0 and within the phase's duration");
+    }
+    name_rules(ph.rules, name_from_phase(ph.name));
+    if (auto r = pt.get("ramp")) ph.ramp = load_ramp(c, *r, ph);
+    return ph;
+}
+
+// The [[phase]] tables, returned for check_rule_slots to point into.
+const toml::array& load_phases(const Checker& c, const toml::table& root, Experiment& x) {
     const toml::node* phases = root.get("phase");
-    if (!phases) cli::fail(command, path + ": no [[phase]]: an experiment needs at least one");
+    if (!phases) c.fail_file("no [[phase]]: an experiment needs at least one");
     const toml::array* pa = phases->as_array();
     if (!pa || pa->empty()) c.fail_at(phases->source(), "phase: expected [[phase]] tables");
     std::set<std::string> names;
-    for (auto& e : *pa) {
-        const toml::table& pt = c.table(e, "[[phase]]");
-        c.keys(pt, {"name", "duration", "rules", "ramp", "pause"}, "[[phase]]");
-        Phase ph;
-        ph.name = pt.contains("name") ? c.string(*pt.get("name"), "phase.name")
-                                      : "phase" + std::to_string(x.phases.size() + 1);
-        if (!names.insert(ph.name).second)
-            c.fail_at(pt.source(), "phase '" + ph.name + "': the name is used twice");
-        if (!pt.contains("duration"))
-            c.fail_at(pt.source(), "phase '" + ph.name + "': duration is required");
-        ph.duration_ns = c.duration(*pt.get("duration"), "phase.duration");
-        if (ph.duration_ns <= 0)
-            c.fail_at(pt.get("duration")->source(), "phase.duration: must be > 0");
-        if (auto r = pt.get("rules")) ph.rules = c.rules(*r, "phase.rules");
-        if (auto v = pt.get("pause")) {
-            ph.pause_ns = c.duration(*v, "phase.pause");
-            if (ph.pause_ns <= 0 || ph.pause_ns > ph.duration_ns)
-                c.fail_at(v->source(), "phase.pause: must be > 0 and within the phase's duration");
-        }
-        name_rules(ph.rules, name_from_phase(ph.name));
-        if (auto r = pt.get("ramp")) {
-            const toml::table& rt = c.table(*r, "phase.ramp");
-            c.keys(rt, {"p", "steps"}, "phase.ramp");
-            const toml::node* p = rt.get("p");
-            const toml::array* range = p ? p->as_array() : nullptr;
-            if (!range || range->size() != 2)
-                c.fail_at(p ? p->source() : rt.source(), "phase.ramp.p: expected [FROM, TO]");
-            Ramp ramp;
-            ramp.from = c.fraction(*range->get(0), "phase.ramp.p");
-            ramp.to = c.fraction(*range->get(1), "phase.ramp.p");
-            if (auto s = rt.get("steps")) {
-                auto v = s->value<int64_t>();
-                if (!s->is_integer() || !v || *v < 2 || *v > 1000)
-                    c.fail_at(s->source(), "phase.ramp.steps: expected a whole number, 2 to 1000");
-                ramp.steps = unsigned(*v);
-            }
-            if (ph.rules.empty())
-                c.fail_at(r->source(), "phase.ramp: the phase has no rules to ramp");
-            ph.ramp = ramp;
-        }
-        x.phases.push_back(std::move(ph));
-    }
-    name_rules(x.rules, "experiment");
-    // Whole-run rules stay armed through every phase: both must fit at once.
+    for (auto& e : *pa) x.phases.push_back(load_phase(c, e, x.phases.size() + 1, names));
+    return *pa;
+}
+
+// Whole-run rules stay armed through every phase: both must fit at once.
+void check_rule_slots(const Checker& c, const toml::array& pa, const Experiment& x) {
     for (size_t i = 0; i < x.phases.size(); ++i)
         if (x.rules.size() + x.phases[i].rules.size() > kMaxRules) {
-            const toml::node* rules = pa->get(i)->as_table()->get("rules");
+            const toml::node* rules = pa.get(i)->as_table()->get("rules");
             c.fail_at(rules->source(), "phase '" + x.phases[i].name + "': its " +
                                            std::to_string(x.phases[i].rules.size()) +
                                            " rules and the " + std::to_string(x.rules.size()) +
                                            " whole-run rules exceed the 63 rule slots");
         }
+}
+
+} // namespace
+
+Experiment load_experiment(const std::string& path, const char* command) {
+    Checker c(path, command);
+    toml::table root = c.parse();
+    c.keys(root, {"name", "seed", "output", "rules", "target", "process", "steady_state", "phase"},
+           "the file");
+    Experiment x;
+    x.path = path;
+    load_top_level(c, root, x);
+    load_target(c, root, x);
+    load_processes(c, root, x);
+    load_steady_state(c, root, x);
+    const toml::array& phases = load_phases(c, root, x);
+    name_rules(x.rules, "experiment");
+    check_rule_slots(c, phases, x);
     return x;
 }
 

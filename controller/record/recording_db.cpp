@@ -384,11 +384,10 @@ std::string column_text(sqlite3_stmt* st, int i) {
     return t ? reinterpret_cast<const char*>(t) : "";
 }
 
-} // namespace
-
-Timeline load_timeline(const std::string& path, const std::string& name, const char* command) {
-    Reader db(path, command);
-    Timeline t;
+// The session's row (the latest one named `name`, or the latest of all when
+// `name` is empty) into `t`; its id.
+int64_t load_session(Reader& db, const std::string& path, const std::string& name,
+                     const char* command, Timeline& t) {
     int64_t session = 0;
     auto session_row = [&](sqlite3_stmt* st) {
         session = sqlite3_column_int64(st, 0);
@@ -410,7 +409,10 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
         fail(command,
              path + ": " +
                  (name.empty() ? "no session recorded" : "no session named '" + name + "'"));
+    return session;
+}
 
+void load_rules(Reader& db, int64_t session, Timeline& t) {
     db.each("SELECT rule_id, name, text, family, armed_s, COALESCE(retired_s, -1), injected "
             "FROM rules WHERE session = ?1 ORDER BY armed_s, rule_id",
             session, [&](sqlite3_stmt* st) {
@@ -426,6 +428,9 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
                 r.injected = uint64_t(sqlite3_column_int64(st, 6));
                 t.rules.push_back(std::move(r));
             });
+}
+
+void load_outcomes(Reader& db, int64_t session, Timeline& t) {
     db.each("SELECT t_s, ok, kind = 'probe', COALESCE(duration_ms, -1), label FROM outcomes "
             "WHERE session = ?1 ORDER BY t_s",
             session, [&](sqlite3_stmt* st) {
@@ -437,7 +442,11 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
                 o.label = column_text(st, 4);
                 t.outcomes.push_back(std::move(o));
             });
-    // One Sample per sample time; counter rows and histogram rows join it.
+}
+
+// One Sample per sample time, its dropped events made per-sample; returns
+// each sample time's index, for the counter and histogram rows to join.
+std::map<double, size_t> load_sample_times(Reader& db, int64_t session, Timeline& t) {
     std::map<double, size_t> at;
     db.each("SELECT t_s, dropped_events FROM sample_times WHERE session = ?1 ORDER BY t_s", session,
             [&](sqlite3_stmt* st) {
@@ -450,6 +459,12 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
     if (!t.samples.empty()) t.dropped_events = std::max(t.dropped_events, t.samples.back().dropped);
     for (size_t i = t.samples.size(); i-- > 1;)
         t.samples[i].dropped -= std::min(t.samples[i].dropped, t.samples[i - 1].dropped);
+    return at;
+}
+
+// Calls and errors per family (the operations only), into their samples.
+void load_sample_counters(Reader& db, int64_t session, const std::map<double, size_t>& at,
+                          Timeline& t) {
     db.each("SELECT t_s, family, SUM(calls), SUM(errors) FROM samples WHERE session = ?1 AND "
             "operation = 1 GROUP BY t_s, family",
             session, [&](sqlite3_stmt* st) {
@@ -459,6 +474,11 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
                 t.samples[it->second].calls[f] = uint64_t(sqlite3_column_int64(st, 2));
                 t.samples[it->second].errors[f] = uint64_t(sqlite3_column_int64(st, 3));
             });
+}
+
+// Latency histograms per family, into their samples.
+void load_sample_latency(Reader& db, int64_t session, const std::map<double, size_t>& at,
+                         Timeline& t) {
     db.each("SELECT t_s, family, bucket, count FROM latency WHERE session = ?1", session,
             [&](sqlite3_stmt* st) {
                 auto it = at.find(sqlite3_column_double(st, 0));
@@ -467,6 +487,9 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
                 unsigned f = unsigned(family_named(column_text(st, 1)));
                 t.samples[it->second].latency[f][b] = uint64_t(sqlite3_column_int64(st, 3));
             });
+}
+
+void load_processes(Reader& db, int64_t session, Timeline& t) {
     db.each("SELECT t_s, pid, comm, rss_kb, cpu_ms, fds FROM processes WHERE session = ?1 "
             "ORDER BY t_s, pid",
             session, [&](sqlite3_stmt* st) {
@@ -479,6 +502,20 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
                 p.fds = sqlite3_column_int(st, 5);
                 t.processes.push_back(std::move(p));
             });
+}
+
+} // namespace
+
+Timeline load_timeline(const std::string& path, const std::string& name, const char* command) {
+    Reader db(path, command);
+    Timeline t;
+    int64_t session = load_session(db, path, name, command, t);
+    load_rules(db, session, t);
+    load_outcomes(db, session, t);
+    std::map<double, size_t> at = load_sample_times(db, session, t);
+    load_sample_counters(db, session, at, t);
+    load_sample_latency(db, session, at, t);
+    load_processes(db, session, t);
     if (t.end_s <= 0 && !t.samples.empty()) t.end_s = t.samples.back().t_s;
     return t;
 }

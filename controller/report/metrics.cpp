@@ -338,6 +338,188 @@ std::optional<double> histogram_percentile_ms(const LatencyHistogram& h, double 
     return std::nullopt; // not reached: target <= total
 }
 
+namespace {
+
+// The report's windows: the baseline (from 0 to the first fault window, or
+// to the end), then the fault windows.
+std::vector<Window> report_windows(const Timeline& t) {
+    std::vector<Window> faults = fault_windows(t);
+    std::vector<Window> all;
+    all.push_back({0, faults.empty() ? std::max(t.end_s, 0.0) : faults.front().start, false, {}});
+    all.insert(all.end(), faults.begin(), faults.end());
+    return all;
+}
+
+// What each window collected, and the time its samples cover:
+// (first's predecessor, last]; -1 for a window without samples.
+struct WindowTallies {
+    std::vector<Tally> tally;
+    std::vector<double> covered_from, covered_to;
+};
+
+// Each outcome and sample goes to the first window that holds it; those
+// between fault windows (recovery periods) go to none.
+// Times outside [0, end] count at the nearest edge.
+WindowTallies tally_windows(const Timeline& t, const std::vector<Window>& all,
+                            const Collector& collect) {
+    auto inside = [&](double x) { return std::clamp(x, 0.0, std::max(t.end_s, 0.0)); };
+    WindowTallies y;
+    y.tally.resize(all.size());
+    y.covered_from.assign(all.size(), -1);
+    y.covered_to.assign(all.size(), -1);
+    for (const Outcome& o : t.outcomes)
+        for (size_t w = 0; w < all.size(); ++w)
+            if (outcome_in(inside(o.t_s), all[w].start, all[w].end, all[w].end >= t.end_s)) {
+                collect.add_outcome(y.tally[w], o);
+                break;
+            }
+    double prev_sample = 0;
+    for (const Sample& s : t.samples) {
+        for (size_t w = 0; w < all.size(); ++w)
+            if (sample_in(inside(s.t_s), all[w].start, all[w].end)) {
+                collect.add_sample(y.tally[w], s);
+                if (y.covered_from[w] < 0) y.covered_from[w] = prev_sample;
+                y.covered_to[w] = s.t_s;
+                break;
+            }
+        prev_sample = s.t_s;
+    }
+    return y;
+}
+
+// A window's span, name and rules: a rule re-armed (a ramp's steps) names
+// it once.
+void describe_window(const Timeline& t, const Window& src, WindowReport& w) {
+    w.start_s = src.start;
+    w.end_s = src.end;
+    w.open = src.open;
+    std::vector<std::string> names;
+    for (size_t k : src.rules) {
+        const RuleSpan& rule = t.rules[k];
+        if (std::find(names.begin(), names.end(), rule.name) == names.end()) {
+            if (!w.name.empty()) w.name += '+';
+            w.name += rule.name;
+            names.push_back(rule.name);
+        }
+        w.rule_ids.push_back(rule.id);
+        w.rules.push_back(rule.text);
+        w.injected += rule.injected;
+    }
+}
+
+// A window's figures from what it collected; `covered_from` and
+// `covered_to` bound the time its samples cover (-1: none).
+void measure_window(const Window& src, const Tally& y, double covered_from, double covered_to,
+                    bool from_outcomes, WindowReport& w) {
+    w.ops = y.ops;
+    w.failed = std::min(y.failed, y.ops);
+    w.dropped = y.dropped;
+    w.success_rate = y.success();
+    // Counted calls are sampled: their rate is over the time the
+    // window's samples cover, which differs from the window's own
+    // bounds by up to a sampling interval at each edge.
+    double length = src.end - src.start;
+    if (!from_outcomes && covered_from >= 0) length = covered_to - covered_from;
+    if (length > 0) w.ops_per_s = double(y.ops) / length;
+    w.p50_ms = y.percentile(0.5);
+    w.p99_ms = y.percentile(0.99);
+}
+
+std::vector<WindowReport> window_reports(const Timeline& t, const std::vector<Window>& all,
+                                         const WindowTallies& y, const Collector& collect) {
+    std::vector<WindowReport> out;
+    for (size_t i = 0; i < all.size(); ++i) {
+        WindowReport w;
+        describe_window(t, all[i], w);
+        if (i == 0) w.name = "baseline";
+        measure_window(all[i], y.tally[i], y.covered_from[i], y.covered_to[i],
+                       collect.from_outcomes(), w);
+        out.push_back(std::move(w));
+    }
+    return out;
+}
+
+// The baseline's rate counts from its first operation: a program's
+// start-up (an interpreter loading, a server binding) is not its pace.
+// `covered_to`: the end of the time the baseline's samples cover.
+void rate_from_first_operation(WindowReport& base, const std::vector<OpRecord>& records,
+                               bool from_outcomes, double covered_to) {
+    double prev_t = 0;
+    for (const OpRecord& rec : records) {
+        if (rec.ops) {
+            // A sample's operations happened after the previous sample.
+            double first = from_outcomes ? rec.t : prev_t;
+            double length = (from_outcomes ? base.end_s : covered_to) - first;
+            if (first > base.start_s && first < base.end_s && length > 0)
+                base.ops_per_s = double(base.ops) / length;
+            break;
+        }
+        prev_t = rec.t;
+    }
+}
+
+// What the fault windows are measured against.
+struct Baseline {
+    std::optional<double> rate; // ops/s; none when the baseline had none
+    Steady steady;              // what a window's recovery waits for
+};
+
+Baseline baseline_of(const WindowReport& base, const MetricOptions& opt) {
+    Baseline b;
+    if (base.ops_per_s && *base.ops_per_s > 0) b.rate = base.ops_per_s;
+    b.steady.min_success = base.success_rate.value_or(1.0) - opt.success_margin;
+    if (b.rate) b.steady.min_rate = opt.throughput_floor * *b.rate;
+    return b;
+}
+
+// Each fault window against the baseline: its throughput change, its
+// recovery (before the next window, or the end), its verdict.
+void judge_fault_windows(Report& r, double end_s, const std::vector<OpRecord>& records,
+                         bool from_outcomes, const Baseline& base, const Tolerances& tol,
+                         const MetricOptions& opt) {
+    for (size_t i = 1; i < r.windows.size(); ++i) {
+        WindowReport& w = r.windows[i];
+        if (base.rate && w.ops_per_s) w.throughput_change = *w.ops_per_s / *base.rate - 1;
+        if (!w.open && w.end_s < end_s) {
+            double limit = i + 1 < r.windows.size() ? r.windows[i + 1].start_s : end_s;
+            w.recovery_s = recovery(records, from_outcomes, w.end_s, limit, opt.recovery_window_s,
+                                    base.steady);
+        }
+        judge(w, tol);
+    }
+}
+
+// The timeline's points. At most 5000 of them: a long recording widens
+// its buckets rather than drawing millions of points.
+std::vector<SeriesPoint> timeline_series(const Timeline& t, const Collector& collect,
+                                         double bucket_s) {
+    double width = bucket_s > 0 ? bucket_s : 0.5;
+    if (t.end_s > 0) width = std::max(width, t.end_s / 5000);
+    size_t n = t.end_s > 0 ? size_t(std::ceil(t.end_s / width - 1e-9)) : 0;
+    std::vector<Tally> buckets(n);
+    auto clamp_index = [n](double k) { return size_t(std::clamp(k, 0.0, double(n) - 1)); };
+    if (n > 0) {
+        for (const Outcome& o : t.outcomes)
+            collect.add_outcome(buckets[clamp_index(std::floor(o.t_s / width))], o);
+        // (a, b]: a sample taken at a bucket's end belongs to it.
+        for (const Sample& s : t.samples)
+            collect.add_sample(buckets[clamp_index(std::ceil(s.t_s / width - 1e-9) - 1)], s);
+    }
+    std::vector<SeriesPoint> out;
+    for (size_t k = 0; k < n; ++k) {
+        SeriesPoint p;
+        p.t_s = double(k) * width;
+        p.width_s = std::min(width, t.end_s - p.t_s);
+        if (p.width_s > 0) p.ops_per_s = double(buckets[k].ops) / p.width_s;
+        p.success = buckets[k].success();
+        p.p50_ms = buckets[k].percentile(0.5);
+        out.push_back(p);
+    }
+    return out;
+}
+
+} // namespace
+
 Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOptions& opt) {
     Report r;
     r.session = t.session;
@@ -351,129 +533,17 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
     Collector collect(t, families);
     r.source = collect.from_outcomes() ? "outcomes" : "calls";
 
-    std::vector<Window> faults = fault_windows(t);
-    std::vector<Window> all;
-    all.push_back({0, faults.empty() ? std::max(t.end_s, 0.0) : faults.front().start, false, {}});
-    all.insert(all.end(), faults.begin(), faults.end());
+    std::vector<Window> windows = report_windows(t);
+    WindowTallies tallies = tally_windows(t, windows, collect);
+    r.windows = window_reports(t, windows, tallies, collect);
 
-    // Each outcome and sample goes to the first window that holds it; those
-    // between fault windows (recovery periods) go to none.
-    // Times outside [0, end] count at the nearest edge.
-    auto inside = [&](double x) { return std::clamp(x, 0.0, std::max(t.end_s, 0.0)); };
-    std::vector<Tally> tally(all.size());
-    // The time the samples of each window cover: (first's predecessor, last].
-    std::vector<double> covered_from(all.size(), -1), covered_to(all.size(), -1);
-    for (const Outcome& o : t.outcomes)
-        for (size_t w = 0; w < all.size(); ++w)
-            if (outcome_in(inside(o.t_s), all[w].start, all[w].end, all[w].end >= t.end_s)) {
-                collect.add_outcome(tally[w], o);
-                break;
-            }
-    double prev_sample = 0;
-    for (const Sample& s : t.samples) {
-        for (size_t w = 0; w < all.size(); ++w)
-            if (sample_in(inside(s.t_s), all[w].start, all[w].end)) {
-                collect.add_sample(tally[w], s);
-                if (covered_from[w] < 0) covered_from[w] = prev_sample;
-                covered_to[w] = s.t_s;
-                break;
-            }
-        prev_sample = s.t_s;
-    }
-
-    for (size_t i = 0; i < all.size(); ++i) {
-        const Window& src = all[i];
-        const Tally& y = tally[i];
-        WindowReport w;
-        w.start_s = src.start;
-        w.end_s = src.end;
-        w.open = src.open;
-        std::vector<std::string> names; // a rule re-armed (a ramp's steps) names it once
-        for (size_t k : src.rules) {
-            const RuleSpan& rule = t.rules[k];
-            if (std::find(names.begin(), names.end(), rule.name) == names.end()) {
-                if (!w.name.empty()) w.name += '+';
-                w.name += rule.name;
-                names.push_back(rule.name);
-            }
-            w.rule_ids.push_back(rule.id);
-            w.rules.push_back(rule.text);
-            w.injected += rule.injected;
-        }
-        if (i == 0) w.name = "baseline";
-        w.ops = y.ops;
-        w.failed = std::min(y.failed, y.ops);
-        w.dropped = y.dropped;
-        w.success_rate = y.success();
-        // Counted calls are sampled: their rate is over the time the
-        // window's samples cover, which differs from the window's own
-        // bounds by up to a sampling interval at each edge.
-        double length = src.end - src.start;
-        if (!collect.from_outcomes() && covered_from[i] >= 0)
-            length = covered_to[i] - covered_from[i];
-        if (length > 0) w.ops_per_s = double(y.ops) / length;
-        w.p50_ms = y.percentile(0.5);
-        w.p99_ms = y.percentile(0.99);
-        r.windows.push_back(std::move(w));
-    }
-
-    // The baseline's rate counts from its first operation: a program's
-    // start-up (an interpreter loading, a server binding) is not its pace.
     std::vector<OpRecord> records = collect.records();
-    WindowReport& base = r.windows.front();
-    double prev_t = 0;
-    for (const OpRecord& rec : records) {
-        if (rec.ops) {
-            // A sample's operations happened after the previous sample.
-            double first = collect.from_outcomes() ? rec.t : prev_t;
-            double length = (collect.from_outcomes() ? base.end_s : covered_to[0]) - first;
-            if (first > base.start_s && first < base.end_s && length > 0)
-                base.ops_per_s = double(base.ops) / length;
-            break;
-        }
-        prev_t = rec.t;
-    }
-    std::optional<double> base_rate;
-    if (base.ops_per_s && *base.ops_per_s > 0) base_rate = base.ops_per_s;
-    Steady steady;
-    steady.min_success = base.success_rate.value_or(1.0) - opt.success_margin;
-    if (base_rate) steady.min_rate = opt.throughput_floor * *base_rate;
+    rate_from_first_operation(r.windows.front(), records, collect.from_outcomes(),
+                              tallies.covered_to[0]);
+    Baseline base = baseline_of(r.windows.front(), opt);
+    judge_fault_windows(r, t.end_s, records, collect.from_outcomes(), base, tol, opt);
 
-    for (size_t i = 1; i < r.windows.size(); ++i) {
-        WindowReport& w = r.windows[i];
-        if (base_rate && w.ops_per_s) w.throughput_change = *w.ops_per_s / *base_rate - 1;
-        if (!w.open && w.end_s < t.end_s) {
-            double limit = i + 1 < r.windows.size() ? r.windows[i + 1].start_s : t.end_s;
-            w.recovery_s = recovery(records, collect.from_outcomes(), w.end_s, limit,
-                                    opt.recovery_window_s, steady);
-        }
-        judge(w, tol);
-    }
-
-    // The timeline's points. At most 5000 of them: a long recording widens
-    // its buckets rather than drawing millions of points.
-    double width = opt.bucket_s > 0 ? opt.bucket_s : 0.5;
-    if (t.end_s > 0) width = std::max(width, t.end_s / 5000);
-    size_t n = t.end_s > 0 ? size_t(std::ceil(t.end_s / width - 1e-9)) : 0;
-    std::vector<Tally> buckets(n);
-    auto clamp_index = [n](double k) { return size_t(std::clamp(k, 0.0, double(n) - 1)); };
-    if (n > 0) {
-        for (const Outcome& o : t.outcomes)
-            collect.add_outcome(buckets[clamp_index(std::floor(o.t_s / width))], o);
-        // (a, b]: a sample taken at a bucket's end belongs to it.
-        for (const Sample& s : t.samples)
-            collect.add_sample(buckets[clamp_index(std::ceil(s.t_s / width - 1e-9) - 1)], s);
-    }
-    for (size_t k = 0; k < n; ++k) {
-        SeriesPoint p;
-        p.t_s = double(k) * width;
-        p.width_s = std::min(width, t.end_s - p.t_s);
-        if (p.width_s > 0) p.ops_per_s = double(buckets[k].ops) / p.width_s;
-        p.success = buckets[k].success();
-        p.p50_ms = buckets[k].percentile(0.5);
-        r.series.push_back(p);
-    }
-
+    r.series = timeline_series(t, collect, opt.bucket_s);
     r.leaks = leak_suspects(t, opt.leak_mb_per_min);
     return r;
 }

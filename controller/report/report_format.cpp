@@ -311,57 +311,97 @@ struct Panel {
     double top, height, max;
 };
 
-std::string format_svg(const Report& r) {
-    constexpr double kW = 900, kH = 520, kLeft = 70, kRight = 880;
-    constexpr double kTop = 50, kBottom = 475;
-    double span = r.end_s > 0 ? r.end_s : 1;
-    auto X = [&](double t) { return kLeft + std::clamp(t / span, 0.0, 1.0) * (kRight - kLeft); };
+// The svg chart: the time axis across, three panels down (operations/s,
+// success, p50), the fault windows behind them.
+class SvgChart {
+  public:
+    explicit SvgChart(const Report& r);
+    std::string draw() const;
 
+  private:
+    static constexpr double kW = 900, kH = 520, kLeft = 70, kRight = 880;
+    static constexpr double kTop = 50, kBottom = 475;
+    // Inside a panel, values use all but a few pixels at the top.
+    static constexpr double kInset = 6;
+
+    double X(double t) const { return kLeft + std::clamp(t / span_, 0.0, 1.0) * (kRight - kLeft); }
+    double Y(const Panel& p, double v) const {
+        return p.top + kInset + (p.height - kInset) * (1 - std::clamp(v / p.max, 0.0, 1.0));
+    }
+
+    std::string heading() const;
+    void time_axis(std::string& grid, std::string& ticks) const;
+    std::string fault_windows() const;
+    std::string panel_axes() const;
+    std::string baseline() const;
+    std::string series() const;
+    std::string time_label() const;
+
+    const Report& r_;
+    double span_;                     // seconds across the time axis
+    std::optional<double> base_rate_; // the baseline's operations/s, when it has a rate
+    Panel panels_[3];
+};
+
+SvgChart::SvgChart(const Report& r) : r_(r), span_(r.end_s > 0 ? r.end_s : 1) {
     double max_ops = 0, max_ms = 0;
     for (const SeriesPoint& p : r.series) {
         max_ops = std::max(max_ops, p.ops_per_s);
         if (p.p50_ms) max_ms = std::max(max_ms, *p.p50_ms);
     }
-    std::optional<double> base_rate;
     if (!r.windows.empty() && r.windows.front().ops_per_s && *r.windows.front().ops_per_s > 0)
-        base_rate = r.windows.front().ops_per_s;
-    if (base_rate) max_ops = std::max(max_ops, *base_rate);
+        base_rate_ = r.windows.front().ops_per_s;
+    if (base_rate_) max_ops = std::max(max_ops, *base_rate_);
     // Some headroom above the largest value, so that it does not hide in the frame.
-    Panel panels[3] = {
-        {"series-ops", "operations/s", kTop, 125, nice_max(max_ops * 1.1)},
-        {"series-success", "success (%)", kTop + 150, 125, 100},
-        {"series-latency", "p50 (ms)", kTop + 300, 125, nice_max(max_ms * 1.1)},
-    };
-    // Inside a panel, values use all but a few pixels at the top.
-    constexpr double kInset = 6;
-    auto Y = [&](const Panel& p, double v) {
-        return p.top + kInset + (p.height - kInset) * (1 - std::clamp(v / p.max, 0.0, 1.0));
-    };
+    panels_[0] = {"series-ops", "operations/s", kTop, 125, nice_max(max_ops * 1.1)};
+    panels_[1] = {"series-success", "success (%)", kTop + 150, 125, 100};
+    panels_[2] = {"series-latency", "p50 (ms)", kTop + 300, 125, nice_max(max_ms * 1.1)};
+}
 
+std::string SvgChart::draw() const {
+    std::string grid, ticks;
+    time_axis(grid, ticks);
+    std::string o = heading();
+    o += grid;
+    o += fault_windows(); // behind the data
+    o += panel_axes();
+    o += baseline();
+    o += series();
+    o += ticks;
+    o += time_label();
+    o += "</svg>\n";
+    return o;
+}
+
+std::string SvgChart::heading() const {
     std::string o;
     o += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"520\" viewBox=\"0 0 " +
          num(kW) + " " + num(kH) +
          "\" font-family=\"sans-serif\" font-size=\"12\">\n"
          "<rect x=\"0\" y=\"0\" width=\"900\" height=\"520\" fill=\"#ffffff\"/>\n";
     o += "<text x=\"" + num(kLeft) + "\" y=\"24\" font-size=\"16\" font-weight=\"bold\">" +
-         xml("faultline: " + r.session) + "</text>\n";
+         xml("faultline: " + r_.session) + "</text>\n";
     o += "<text x=\"" + num(kRight) + "\" y=\"24\" text-anchor=\"end\" fill=\"#555555\">" +
-         xml("seed " + std::to_string(r.seed) + ", operations: " + source_words(r)) + "</text>\n";
+         xml("seed " + std::to_string(r_.seed) + ", operations: " + source_words(r_)) + "</text>\n";
+    return o;
+}
 
-    // Time axis: ticks shared by the three panels.
-    double step = nice_step(span / 8);
-    std::string grid, ticks;
-    for (double t = 0; t <= span * (1 + 1e-9); t += step) {
+// Time axis: ticks shared by the three panels, and their grid lines.
+void SvgChart::time_axis(std::string& grid, std::string& ticks) const {
+    double step = nice_step(span_ / 8);
+    for (double t = 0; t <= span_ * (1 + 1e-9); t += step) {
         std::string x = num(X(t));
         grid += "<line x1=\"" + x + "\" y1=\"" + num(kTop) + "\" x2=\"" + x + "\" y2=\"" +
                 num(kBottom) + "\" stroke=\"#eeeeee\"/>\n";
         ticks += "<text x=\"" + x + "\" y=\"" + num(kBottom + 17) + "\" text-anchor=\"middle\">" +
                  label_num(t) + "</text>\n";
     }
-    o += grid;
+}
 
-    // Fault windows behind the data, across all panels.
-    for (const WindowReport& w : r.windows) {
+// Fault windows across all panels.
+std::string SvgChart::fault_windows() const {
+    std::string o;
+    for (const WindowReport& w : r_.windows) {
         if (w.rule_ids.empty()) continue; // the baseline
         double x0 = X(w.start_s), x1 = std::max(X(w.end_s), x0 + 1);
         std::string name = w.name.size() > 40 ? w.name.substr(0, 37) + "..." : w.name;
@@ -375,8 +415,13 @@ std::string format_svg(const Report& r) {
         o += "<text x=\"" + num(x0 + 3) + "\" y=\"" + num(kTop - 6) +
              "\" fill=\"#b71c1c\" font-size=\"11\">" + xml(name) + "</text>\n";
     }
+    return o;
+}
 
-    for (const Panel& p : panels) {
+// Each panel's frame, title and value axis (0, half, max).
+std::string SvgChart::panel_axes() const {
+    std::string o;
+    for (const Panel& p : panels_) {
         o += "<rect x=\"" + num(kLeft) + "\" y=\"" + num(p.top) + "\" width=\"" +
              num(kRight - kLeft) + "\" height=\"" + num(p.height) +
              "\" fill=\"none\" stroke=\"#999999\"/>\n";
@@ -391,23 +436,31 @@ std::string format_svg(const Report& r) {
                  "\" text-anchor=\"end\">" + label_num(v) + "</text>\n";
         }
     }
-    if (base_rate) {
-        const Panel& p = panels[0];
-        double y = Y(p, *base_rate);
-        o += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(y) + "\" x2=\"" + num(kRight) +
-             "\" y2=\"" + num(y) +
-             "\" stroke=\"#1565c0\" stroke-dasharray=\"4 4\" stroke-opacity=\"0.6\"/>\n";
-        o += "<text x=\"" + num(kRight - 4) + "\" y=\"" + num(y + 13) +
-             "\" text-anchor=\"end\" fill=\"#1565c0\" font-size=\"10\">baseline</text>\n";
-    }
+    return o;
+}
 
-    // The data: a path per panel, broken where a bucket has no value.
+// The baseline's rate, a dashed line across the operations panel.
+std::string SvgChart::baseline() const {
+    if (!base_rate_) return "";
+    const Panel& p = panels_[0];
+    double y = Y(p, *base_rate_);
+    std::string o;
+    o += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(y) + "\" x2=\"" + num(kRight) + "\" y2=\"" +
+         num(y) + "\" stroke=\"#1565c0\" stroke-dasharray=\"4 4\" stroke-opacity=\"0.6\"/>\n";
+    o += "<text x=\"" + num(kRight - 4) + "\" y=\"" + num(y + 13) +
+         "\" text-anchor=\"end\" fill=\"#1565c0\" font-size=\"10\">baseline</text>\n";
+    return o;
+}
+
+// The data: a path per panel, broken where a bucket has no value.
+std::string SvgChart::series() const {
     const char* colours[3] = {"#1565c0", "#2e7d32", "#ef6c00"};
+    std::string o;
     for (int k = 0; k < 3; ++k) {
-        const Panel& p = panels[k];
+        const Panel& p = panels_[k];
         std::string d;
         bool pen = false;
-        for (const SeriesPoint& s : r.series) {
+        for (const SeriesPoint& s : r_.series) {
             std::optional<double> v;
             if (k == 0) v = s.ops_per_s;
             if (k == 1 && s.success) v = *s.success * 100;
@@ -425,15 +478,19 @@ std::string format_svg(const Report& r) {
              colours[k] +
              "\" stroke-width=\"1.5\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n";
     }
-    if (r.series.empty())
+    if (r_.series.empty())
         o += "<text x=\"" + num((kLeft + kRight) / 2) + "\" y=\"" + num(kTop + 70) +
              "\" text-anchor=\"middle\" fill=\"#999999\">no data recorded</text>\n";
-
-    o += ticks;
-    o += "<text x=\"" + num((kLeft + kRight) / 2) + "\" y=\"" + num(kBottom + 36) +
-         "\" text-anchor=\"middle\" fill=\"#333333\">time since the session began (s)</text>\n";
-    o += "</svg>\n";
     return o;
+}
+
+std::string SvgChart::time_label() const {
+    return "<text x=\"" + num((kLeft + kRight) / 2) + "\" y=\"" + num(kBottom + 36) +
+           "\" text-anchor=\"middle\" fill=\"#333333\">time since the session began (s)</text>\n";
+}
+
+std::string format_svg(const Report& r) {
+    return SvgChart(r).draw();
 }
 
 // ---- html
