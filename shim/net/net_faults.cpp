@@ -181,6 +181,18 @@ int recv_hung(Hook hook, int fd, SocketState& s, int64_t until, bool dontwait) {
     return -1;
 }
 
+// The waiting a plan asks of a call: a hold (EAGAIN now, the socket hidden
+// until the plan's time; true) or a sleep (then the call goes on; false).
+bool waited_out(SocketState& s, const NetPlan& p) {
+    if (p.act == Act::Hold) {
+        if (p.until) hold_until(s.delay_until, p.until);
+        held_back(s);
+        return true;
+    }
+    if (p.act == Act::Sleep) sleep_until(p.until);
+    return false;
+}
+
 // A non-blocking socket is asked whether it is only under a fault.
 bool nonblocking_call(int fd, bool dontwait) {
     return dontwait || fd_nonblocking(fd);
@@ -219,13 +231,8 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     bool nonblocking = nonblocking_call(fd, dontwait);
     NetPlan p = plan_send(r, *s, len, nonblocking, monotonic_ns(), drawn_delay(r));
     if (p.lost_segment) ++s->loss_streak;
+    if (waited_out(*s, p)) return -1; // EAGAIN
     switch (p.act) {
-    case Act::Hold:
-        if (p.until) hold_until(s->delay_until, p.until);
-        return held_back(*s);
-    case Act::Sleep:
-        sleep_until(p.until);
-        break;
     case Act::Await:
         if (!wait_out_partition(fd, *s, kOnSend)) return -1;
         break;
@@ -287,13 +294,8 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     }
     const Rule& r = *d.rule;
     if (p.lost_segment) ++s->loss_streak;
+    if (waited_out(*s, p)) return -1; // EAGAIN
     switch (p.act) {
-    case Act::Hold:
-        if (p.until) hold_until(s->delay_until, p.until);
-        return held_back(*s);
-    case Act::Sleep:
-        sleep_until(p.until);
-        break;
     case Act::Hang:
         s->hang_rule = d.key;
         set_hang(*s, p.until);

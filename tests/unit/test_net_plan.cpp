@@ -2,23 +2,17 @@
 // without a socket, a clock or a sleep: blocking callers wait, non-blocking
 // ones are held back and never sleep, datagrams are lost whole, streams are
 // shortened, reset, paced or corrupted.
-#include "common/rule_parser.h"
 #include "shim/net/net_plan.h"
+#include "tests/unit/helpers.h"
 
 #include <cerrno>
 #include <doctest/doctest.h>
 
 using namespace faultline;
 using namespace faultline::shim;
+using faultline::test::rule;
 
 namespace {
-
-Rule rule(const char* text) {
-    Rule r;
-    ParseError err;
-    REQUIRE_MESSAGE(parse_rule(text, r, err), text);
-    return r;
-}
 
 // A socket state as the table holds it once classified.
 struct Socket : SocketState {

@@ -2,12 +2,12 @@
 // socket (shim/net/net_rules.h), net.bandwidth's bucket (bandwidth.h), the
 // socket table's classification (net_sockets.h) and the holds a fault leaves
 // (socket_holds.h), counted once per socket however many threads race.
-#include "common/rule_parser.h"
 #include "common/segment.h"
 #include "shim/net/bandwidth.h"
 #include "shim/net/net_rules.h"
 #include "shim/net/net_sockets.h"
 #include "shim/net/socket_holds.h"
+#include "tests/unit/helpers.h"
 
 #include <arpa/inet.h>
 #include <cstring>
@@ -21,15 +21,9 @@
 
 using namespace faultline;
 using namespace faultline::shim;
+using faultline::test::rule;
 
 namespace {
-
-Rule rule(const char* text) {
-    Rule r;
-    ParseError err;
-    REQUIRE_MESSAGE(parse_rule(text, r, err), text);
-    return r;
-}
 
 // A socket state as the table holds it after classification.
 std::unique_ptr<SocketState> socket_to(const char* ip, uint16_t port, SocketType type,
