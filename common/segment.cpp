@@ -444,7 +444,7 @@ bool process_alive(int32_t pid, uint64_t start_ticks) {
     return now != 0 && (start_ticks == 0 || now == start_ticks);
 }
 
-void segment_attach_process(Segment* seg, int32_t pid, const char* comm) {
+uint32_t segment_attach_process(Segment* seg, int32_t pid, const char* comm) {
     uint64_t ticks = process_start_ticks(pid);
     auto fill = [&](ProcessSlot& p) {
         p.start_ticks = ticks;
@@ -452,12 +452,13 @@ void segment_attach_process(Segment* seg, int32_t pid, const char* comm) {
         strncpy(p.comm, comm ? comm : "", sizeof p.comm - 1);
         p.comm[sizeof p.comm - 1] = 0;
     };
-    // exec keeps the pid: refresh its slot.
+    // exec keeps the pid: refresh its slot, keep its order.
     for (auto& p : seg->processes)
         if (p.pid.load(std::memory_order_acquire) == pid) {
             fill(p);
-            return;
+            return p.order;
         }
+    uint32_t order = seg->attached_count.fetch_add(1, std::memory_order_relaxed);
     for (int pass = 0; pass < 2; ++pass)
         for (auto& p : seg->processes) {
             int32_t cur = p.pid.load(std::memory_order_acquire);
@@ -465,9 +466,11 @@ void segment_attach_process(Segment* seg, int32_t pid, const char* comm) {
             if (cur != 0 && !(pass == 1 && !process_alive(cur, p.start_ticks))) continue;
             if (p.pid.compare_exchange_strong(cur, pid, std::memory_order_acq_rel)) {
                 fill(p);
-                return;
+                p.order = order;
+                return order;
             }
         }
+    return order; // no slot free: not listed, still its own stream
 }
 
 void segment_detach_process(Segment* seg, int32_t pid) {

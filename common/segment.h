@@ -137,9 +137,9 @@ struct HookCounters {
 
 struct ProcessSlot {
     std::atomic<int32_t> pid; // 0: free
-    uint32_t pad;
-    uint64_t start_ticks; // /proc/PID/stat starttime: tells a reused pid
-    int64_t attached_ns;  // CLOCK_REALTIME
+    uint32_t order;           // its order of attachment (segment_attach_process)
+    uint64_t start_ticks;     // /proc/PID/stat starttime: tells a reused pid
+    int64_t attached_ns;      // CLOCK_REALTIME
     char comm[16];
 };
 
@@ -147,7 +147,10 @@ struct alignas(64) Segment {
     // -- header: validated before anything else is read --------------------
     std::atomic<uint64_t> magic; // written last by the creator
     uint32_t abi_version;
-    uint32_t pad0;
+    // Processes ever attached (segment_attach_process): each process's
+    // random stream is drawn from the seed and its order of attachment.
+    // (Was padding, not validated: 0 in older segments, same layout.)
+    std::atomic<uint32_t> attached_count;
     uint64_t size; // sizeof(Segment)
     uint32_t owner_uid;
     uint32_t flags;
@@ -248,7 +251,10 @@ bool segment_retire(Segment* seg, unsigned slot, uint64_t word, int64_t now_ns);
 
 // -- processes -------------------------------------------------------------------
 
-void segment_attach_process(Segment* seg, int32_t pid, const char* comm);
+// Registers pid (a new process, or a new image after exec: same pid, same
+// slot); returns its order of attachment in the session (0, 1, 2...), which
+// an exec keeps.
+uint32_t segment_attach_process(Segment* seg, int32_t pid, const char* comm);
 void segment_detach_process(Segment* seg, int32_t pid);
 uint64_t process_start_ticks(int32_t pid); // 0 if the process is gone
 bool process_alive(int32_t pid, uint64_t start_ticks);

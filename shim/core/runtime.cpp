@@ -245,8 +245,12 @@ __attribute__((constructor(101))) void shim_init() {
         // threaded: a first dlsym in the child of a threaded fork could wait
         // forever on a loader lock held by a thread that is gone.
         resolve_originals_early();
-        g_lineage = mix(g_lineage, seg->seed);
-        segment_attach_process(seg, int32_t(getpid()), g_comm);
+        // Each process its own stream: the seed, the program, and its order
+        // of attachment (stable from run to run for the same script), so
+        // that 40 processes started one after another under p=50% do not
+        // all draw the same first number.
+        uint32_t order = segment_attach_process(seg, int32_t(getpid()), g_comm);
+        g_lineage = mix(mix(g_lineage, seg->seed), order);
         g_slot_key_ok = pthread_key_create(&g_slot_key, release_slot) == 0;
         pthread_atfork(after_fork_prepare, nullptr, after_fork_child);
         g_segment = seg;

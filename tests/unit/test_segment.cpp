@@ -16,6 +16,7 @@ using namespace faultline;
 // A change to any of these is an ABI change: bump kAbiVersion with it.
 static_assert(offsetof(Segment, magic) == 0);
 static_assert(offsetof(Segment, abi_version) == 8);
+static_assert(offsetof(Segment, attached_count) == 12);
 static_assert(offsetof(Segment, size) == 16);
 static_assert(offsetof(Segment, owner_uid) == 24);
 static_assert(offsetof(Segment, flags) == 28);
