@@ -16,7 +16,7 @@
 
 namespace faultline::shim {
 
-NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
+NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd) {
     NetDecision d;
     uint64_t mask = armed_mask(Family::Net);
     ThreadState& ts = tls;
@@ -26,9 +26,15 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len) {
     int saved_errno = errno;
     prepare_thread(ts);
     count_call(*seg, ts, hook);
+    bool asked = fd < 0;
     auto matches = [&](const Rule& r, unsigned) {
         if (r.ops && !(r.ops & op)) return false;
-        return fits_socket(r, s) && kind_applies(r, op, s, len);
+        if (!fits_socket(r, s) || !kind_applies(r, op, s, len)) return false;
+        if (!asked) { // once per call, and only when a rule would act
+            asked = true;
+            d.stale = !still_the_socket(fd, s);
+        }
+        return !d.stale;
     };
     CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
     Injection inj;

@@ -22,11 +22,14 @@ constexpr int64_t kRecheck = 20'000'000; // how often a wait looks at the rules 
 struct NetDecision {
     const Rule* rule = nullptr;
     uint64_t key = 0;
+    bool stale = false; // fd is no longer the socket `s` knew: forget it, judge afresh
 };
 
 // Runs the order of evaluation (core/trigger.h) over the armed net rules for
 // operation `op` (kOnSend...) of `len` bytes on socket `s`; counts the call.
-NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len);
+// With `fd`, the first rule that would match first checks that fd is still
+// that socket (still_the_socket): when not, nothing is injected (`stale`).
+NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd = -1);
 // Counts a call that no decision is asked for (one a hold had owed).
 void count_net_call(Hook hook);
 

@@ -181,6 +181,23 @@ int recv_hung(Hook hook, int fd, SocketState& s, int64_t until, bool dontwait) {
     return -1;
 }
 
+// The fd's entry, checked first when it carries a fault's state (a dead
+// connection, a hang, a hold, a held connect): the fd may have been closed
+// and reused where the shim could not see it, and a regular file must
+// never fail with ECONNRESET or wait out another socket's delay.
+SocketState* socket_for_fault(int fd) {
+    SocketState* s = socket_state(fd);
+    if (!is_inet(s)) return s;
+    bool carries = s->dead_errno.load(std::memory_order_relaxed) ||
+                   s->hang_until.load(std::memory_order_relaxed) ||
+                   s->delay_until.load(std::memory_order_relaxed) || s->pending_len;
+    if (carries && !still_the_socket(fd, *s)) {
+        socket_forget(fd);
+        s = socket_state(fd);
+    }
+    return s;
+}
+
 // The waiting a plan asks of a call: a hold (EAGAIN now, the socket hidden
 // until the plan's time; true) or a sleep (then the call goes on; false).
 bool waited_out(SocketState& s, const NetPlan& p) {
@@ -207,7 +224,7 @@ int64_t drawn_delay(const Rule& r) {
 } // namespace
 
 ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
-    SocketState* s = socket_state(fd);
+    SocketState* s = socket_for_fault(fd);
     if (!is_inet(s) || tls.depth) return real(0, len);
     if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, true);
     settle_pending_connect(fd, *s, monotonic_ns());
@@ -221,7 +238,11 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     case Hold::None:
         break;
     }
-    NetDecision d = decide(hook, kOnSend, *s, len);
+    NetDecision d = decide(hook, kOnSend, *s, len, fd);
+    if (d.stale) {
+        socket_forget(fd);
+        return net_send(hook, fd, len, dontwait, real);
+    }
     s->turn = 1;
     if (!d.rule) {
         s->loss_streak = 0;
@@ -252,7 +273,7 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
 
 ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, RecvBuffer buf,
                  bool peek) {
-    SocketState* s = socket_state(fd);
+    SocketState* s = socket_for_fault(fd);
     if (!is_inet(s) || tls.depth) return real(0, len);
     if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, false);
     settle_pending_connect(fd, *s, monotonic_ns());
@@ -272,7 +293,11 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     case Hold::None:
         break;
     }
-    NetDecision d = decide(hook, kOnRecv, *s, len);
+    NetDecision d = decide(hook, kOnRecv, *s, len, fd);
+    if (d.stale) {
+        socket_forget(fd);
+        return net_recv(hook, fd, len, dontwait, real, buf, peek);
+    }
     bool nonblocking = d.rule && nonblocking_call(fd, dontwait);
     NetPlan p = d.rule ? plan_recv(*d.rule, *s, len, nonblocking, peek, now, drawn_delay(*d.rule))
                        : NetPlan{};

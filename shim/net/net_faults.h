@@ -87,5 +87,7 @@ inline bool waits_faulted() {
 
 // close(fd): an fd the epoll hooks took out of a set is gone (net_wait.cpp).
 void epoll_forget_fd(int fd);
+// close_range, closefrom: fds [first, last] are gone.
+void epoll_forget_range(unsigned first, unsigned last);
 
 } // namespace faultline::shim

@@ -354,6 +354,30 @@ FL_EXPORT int close(int fd) {
     return net_originals().close(fd);
 }
 
+// Closing many fds at once (CPython's os.closerange, daemons, spawn): each
+// closed fd is forgotten, as close forgets one. CLOSE_RANGE_CLOEXEC closes
+// nothing now (exec will, and the new image starts afresh).
+FL_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+    auto real = net_originals().close_range;
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    int rc = real(first, last, flags);
+    if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
+        socket_forget_range(first, last);
+        epoll_forget_range(first, last);
+    }
+    return rc;
+}
+
+FL_EXPORT void closefrom(int low) {
+    if (auto real = net_originals().closefrom) real(low);
+    if (low < 0) low = 0;
+    socket_forget_range(unsigned(low), unsigned(kMaxTrackedFd - 1));
+    epoll_forget_range(unsigned(low), unsigned(kMaxTrackedFd - 1));
+}
+
 FL_EXPORT int dup2(int fd, int target) {
     int r = net_originals().dup2(fd, target);
     if (r >= 0 && sockets_table()) socket_forget(r);

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -46,6 +47,14 @@ uint16_t port_of(const sockaddr_storage& a) {
     return 0;
 }
 
+bool identity(int fd, uint64_t& dev, uint64_t& ino) {
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0) return false;
+    dev = uint64_t(st.st_dev);
+    ino = uint64_t(st.st_ino);
+    return true;
+}
+
 // Raw system calls: the shim's own questions must not reach its hooks.
 void classify(int fd, SocketState& s) {
     int type = 0;
@@ -58,6 +67,10 @@ void classify(int fd, SocketState& s) {
     socklen_t local_len = sizeof local;
     syscall(SYS_getsockname, fd, &local, &local_len);
     if (local.ss_family != AF_INET && local.ss_family != AF_INET6) {
+        s.type.store(uint8_t(SocketType::NotInet), std::memory_order_release);
+        return;
+    }
+    if (!identity(fd, s.dev, s.ino)) {
         s.type.store(uint8_t(SocketType::NotInet), std::memory_order_release);
         return;
     }
@@ -131,6 +144,22 @@ void socket_forget(int fd) {
     s.turn = 0;
     s.hang_rule = 0;
     s.buckets[0].rule = s.buckets[1].rule = 0;
+}
+
+void socket_forget_range(unsigned first, unsigned last) {
+    SocketState* t = sockets_table();
+    if (!t) return;
+    for (unsigned fd = first; fd <= last && fd < unsigned(kMaxTrackedFd); ++fd)
+        if (t[fd].type.load(std::memory_order_relaxed) != uint8_t(SocketType::Unknown))
+            socket_forget(int(fd));
+}
+
+bool still_the_socket(int fd, const SocketState& s) {
+    uint64_t dev = 0, ino = 0;
+    int saved = errno;
+    bool same = identity(fd, dev, ino) && dev == s.dev && ino == s.ino;
+    errno = saved;
+    return same;
 }
 
 void socket_set_peer(SocketState& s, const sockaddr* addr, socklen_t len) {

@@ -48,6 +48,10 @@ struct SocketState {
     sockaddr_storage pending_connect;
     uint32_t pending_len;
     TokenBucket buckets[2]; // net.bandwidth scope=socket: [0] send, [1] recv
+    // The socket's identity when classified (fstat): an fd closed where the
+    // shim cannot see it (fclose of an fdopen'ed socket, a libc-internal
+    // close) and reused by open() is another file, never faulted as this.
+    uint64_t dev, ino;
 };
 
 // The table, or null until a network rule was first armed in this process.
@@ -72,6 +76,11 @@ SocketState* socket_state(int fd);
 bool is_inet(const SocketState* s);
 // Forgets what was known of fd (close, dup2 target, new socket).
 void socket_forget(int fd);
+// Forgets fds [first, last] (close_range, closefrom), only what is known.
+void socket_forget_range(unsigned first, unsigned last);
+// Is fd still the socket `s` was classified from? (One fstat: asked only
+// before a fault acts on it.)
+bool still_the_socket(int fd, const SocketState& s);
 // Records the peer of a connect/sendto before the call.
 void socket_set_peer(SocketState& s, const sockaddr* addr, socklen_t len);
 

@@ -341,10 +341,16 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
 
 // close() of a held fd: the kernel drops it from epoll sets; so do we.
 void epoll_forget_fd(int fd) {
-    if (fd >= 0 && fd < kMaxTrackedFd) g_fd_gen[fd].fetch_add(1, std::memory_order_acq_rel);
+    if (fd >= 0) epoll_forget_range(unsigned(fd), unsigned(fd));
+}
+
+void epoll_forget_range(unsigned first, unsigned last) {
+    for (unsigned fd = first; fd <= last && fd < unsigned(kMaxTrackedFd); ++fd)
+        g_fd_gen[fd].fetch_add(1, std::memory_order_acq_rel);
     if (g_held_count.load(std::memory_order_relaxed) == 0) return;
     g_registry.for_each([&](Registration& r) {
-        if (r.fd() == fd && r.held.exchange(false))
+        unsigned fd = unsigned(r.fd());
+        if (fd >= first && fd <= last && r.held.exchange(false))
             g_held_count.fetch_sub(1, std::memory_order_relaxed);
     });
 }

@@ -238,6 +238,12 @@ void tcp() {
     close(p.client);
     close(p.server);
     close(p.listener);
+    int spare = dup(0), next = dup(0);
+    CALL("close_range", close_range(unsigned(spare), unsigned(next), 0));
+    CALL("close_range", close_range(unsigned(spare), unsigned(next), 0)); // closed already: still 0
+    int high = dup2(0, 900);
+    closefrom(900);
+    out("closefrom", "closed=%d", fcntl(high, F_GETFD) == -1 && errno == EBADF);
 
     // Refused: the listener is gone.
     int s = socket(AF_INET, SOCK_STREAM, 0);
