@@ -49,6 +49,10 @@ inline constexpr unsigned kKindCount = 0 FL_KINDS(FL_KIND_COUNT);
 
 const char* kind_name(Kind k);
 Family kind_family(Kind k);
+// The operations (on= values: kOnSend... for net, kOnStep... for db) a kind
+// can act on; 0 for kinds without on=. A rule whose on= names none of them
+// can never fire, and is refused.
+uint32_t kind_operations(Kind k);
 
 // Memory functions, for `fn=`.
 enum MemFn : uint32_t {

@@ -404,6 +404,32 @@ class Parser {
         }
     }
 
+    // "net.corrupt acts on recv only: this on= never fires" (no allocation:
+    // the shim parses FAULTLINE_RULES too).
+    bool fail_never_fires(std::string_view text) {
+        char why[120];
+        size_t n = 0;
+        auto put = [&](const char* part) {
+            for (; *part && n < sizeof why - 1; ++part) why[n++] = *part;
+        };
+        put(spec_->name);
+        put(" acts on ");
+        uint32_t can = kind_operations(rule_.kind);
+        bool net = spec_->family == Family::Net;
+        const Word* words = net ? kNetOps : kDbOps;
+        size_t count = net ? std::size(kNetOps) : std::size(kDbOps);
+        bool first = true;
+        for (size_t i = 0; i < count; ++i)
+            if (can & words[i].flag) {
+                if (!first) put(", ");
+                put(words[i].name);
+                first = false;
+            }
+        put(" only: this on= never fires");
+        why[n] = 0;
+        return fail(text, why);
+    }
+
     bool check_combinations(std::string_view text) {
         if (rule_.nth && (rule_.keys & (bit(kKeyEvery) | bit(kKeyAfter))))
             return fail(text, "nth= cannot be combined with after= or every=");
@@ -411,6 +437,12 @@ class Parser {
             return fail(text, "min= is larger than max=");
         if ((rule_.keys & bit(kKeyJitter)) && !(rule_.keys & bit(kKeyDelay)))
             return fail(text, "jitter= needs delay=");
+        if ((rule_.keys & bit(kKeyOn)) && !(rule_.ops & kind_operations(rule_.kind)))
+            return fail_never_fires(text);
+        if (rule_.kind == Kind::NetBandwidth && (rule_.keys & bit(kKeyOn)) &&
+            ((rule_.dir == Direction::Send && !(rule_.ops & kOnSend)) ||
+             (rule_.dir == Direction::Recv && !(rule_.ops & kOnRecv))))
+            return fail(text, "dir= and on= name different directions: the rule never fires");
         if (rule_.kind == Kind::NetDns && !(rule_.keys & bit(kKeyError)) &&
             !(rule_.keys & bit(kKeyDelay)))
             rule_.code = EAI_AGAIN;
@@ -509,6 +541,31 @@ Family kind_family(Kind k) {
     for (auto& s : kKinds)
         if (s.kind == k) return s.family;
     return Family::Mem;
+}
+
+uint32_t kind_operations(Kind k) {
+    switch (k) {
+    case Kind::NetDelay:
+        return kOnAllNet;
+    case Kind::NetTimeout:
+        return kOnConnect | kOnRecv;
+    case Kind::NetLoss:
+    case Kind::NetPartition:
+        return kOnConnect | kOnSend | kOnRecv;
+    case Kind::NetBandwidth:
+    case Kind::NetReset:
+    case Kind::NetSlice:
+        return kOnSend | kOnRecv;
+    case Kind::NetRefuse:
+        return kOnConnect;
+    case Kind::NetCorrupt:
+        return kOnRecv;
+    case Kind::DbError:
+    case Kind::DbDelay:
+        return kOnAllDb;
+    default:
+        return 0;
+    }
 }
 
 bool parse_rule(std::string_view text, Rule& out, ParseError& err) {

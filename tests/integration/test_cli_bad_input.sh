@@ -58,6 +58,11 @@ refused "bad duration unit" "delay=5fortnights" 'mem.delay delay=5fortnights nam
 refused "p=2" "p=2" 'mem.fail p=2 name=x'
 refused "p=150%" "p=150%" 'mem.fail p=150% name=x'
 refused "key given twice" "min=2KiB" 'mem.fail min=1KiB min=2KiB name=x'
+refused "a rule that can never fire" "acts on recv only" 'net.corrupt on=send name=x'
+refused "net.loss on=dns" "never fires" 'net.loss p=1 on=dns name=x'
+out=$("$FAULTLINE" run -o none -r 'net.refuse on=recv' -- true 2>&1)
+expect_eq "run refuses a rule that can never fire: exit 2" 2 "$?"
+expect_match "... and says why" "net.refuse acts on connect only" "$out"
 refused "key of another kind" "delay=1ms" 'mem.fail delay=1ms name=x'
 refused "a required key missing" "limit=" 'mem.limit name=x'
 refused "not KEY=VALUE" "minimal" 'mem.fail minimal name=x'

@@ -288,3 +288,30 @@ TEST_CASE("socket holds: counted once per socket however many threads race") {
     CHECK(g_pending_connects.load() == pending);
     delete s;
 }
+
+TEST_CASE("net rules: kind_applies acts on exactly the operations the parser allows on=") {
+    // For every net kind with on= and every operation: the parser's
+    // kind_operations() and the shim's kind_applies() agree, so that a rule
+    // refused as never firing really would not, and one accepted can.
+    const char* kinds[] = {
+        "net.delay delay=1ms", "net.timeout", "net.loss",      "net.bandwidth rate=1mbit",
+        "net.reset",           "net.refuse",  "net.partition", "net.slice max=1",
+        "net.corrupt"};
+    const uint32_t socket_ops[] = {kOnConnect, kOnAccept, kOnSend, kOnRecv};
+    for (const char* text : kinds) {
+        Rule r = rule(text);
+        uint32_t can = kind_operations(r.kind);
+        for (uint32_t op : socket_ops) {
+            r.ops = op;
+            bool applies = false;
+            for (SocketType t : {SocketType::Tcp, SocketType::Udp}) {
+                auto s = socket_to("127.0.0.1", 80, t);
+                s->turn = 1;
+                s->moved.store(1 << 20);
+                applies = applies || kind_applies(r, op, *s, 4096);
+            }
+            INFO(text, " op=", op);
+            CHECK(applies == ((can & op) != 0));
+        }
+    }
+}

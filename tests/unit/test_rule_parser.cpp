@@ -246,3 +246,23 @@ TEST_CASE("a control character in a rule is refused (found by fuzz_rules)") {
     CHECK_FALSE(parse_rule("mem.fail name=a\x01", r, err));
     CHECK(parse_rule("mem.fail\tp=1%\nname=tabs", r, err));
 }
+
+TEST_CASE("a rule that can never fire is refused: on= names none of its kind's operations") {
+    std::string why;
+    CHECK(parse_bad("net.corrupt on=send", &why) == "net.corrupt on=send");
+    CHECK(why == "net.corrupt acts on recv only: this on= never fires");
+    parse_bad("net.loss on=dns", &why);
+    CHECK(why == "net.loss acts on connect, send, recv only: this on= never fires");
+    parse_bad("net.refuse on=send,recv", &why);
+    CHECK(why == "net.refuse acts on connect only: this on= never fires");
+    parse_bad("net.timeout on=accept", &why);
+    CHECK(why == "net.timeout acts on connect, recv only: this on= never fires");
+    parse_bad("net.bandwidth rate=1mbit dir=send on=recv", &why);
+    CHECK(why == "dir= and on= name different directions: the rule never fires");
+    // One operation it acts on is enough; without on= every kind can fire.
+    CHECK(parse_ok("net.corrupt on=send,recv").ops == (kOnSend | kOnRecv));
+    CHECK(parse_ok("net.delay delay=1ms on=dns").ops == kOnDns);
+    CHECK(parse_ok("net.bandwidth rate=1mbit dir=recv on=recv").ops == kOnRecv);
+    CHECK(parse_ok("db.error rc=BUSY on=open").ops == kOnOpen);
+    CHECK(parse_ok("net.corrupt").ops == 0);
+}
