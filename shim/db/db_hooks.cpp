@@ -135,7 +135,8 @@ void restate(sqlite3* db) {
 
 // -- decisions -------------------------------------------------------------------
 
-bool quiet() {
+// Inline: every hooked SQLite call asks it first.
+__attribute__((always_inline)) inline bool quiet() {
     return gate(Family::Db) == Path::Original && g_connections.empty() && g_statements.empty();
 }
 
