@@ -33,7 +33,9 @@
 //                      `net.delay peer=PROBE_HOST` rule really was armed in
 //                      this process (what the program saw).
 
+#include "bench/net_probe.h"
 #include <algorithm>
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdint>
@@ -143,26 +145,6 @@ int serve(int listener, bool echo, uint64_t warm, uint64_t count) {
     return 0;
 }
 
-const char* send_origin() {
-    Dl_info info;
-    void* sym = dlsym(RTLD_DEFAULT, "send");
-    if (sym && dladdr(sym, &info) && info.dli_fname) return info.dli_fname;
-    return "?";
-}
-
-double probe_ms(const char* host) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(9);
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) return -1;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    int64_t t0 = now_ns();
-    connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a); // the result does not matter
-    int64_t t1 = now_ns();
-    close(fd);
-    return double(t1 - t0) / 1e6;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -248,7 +230,7 @@ int main(int argc, char** argv) {
     waitpid(child, &status, 0);
     ok = ok && answer.ok == 1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
-    printf("send_from=%s\n", send_origin());
+    printf("send_from=%s\n", bench::origin("send"));
     printf("ns_per_op=%.1f\n", double(t1 - t0) / double(count));
     printf("best_chunk_ns=%.1f\n", best ? best : double(t1 - t0) / double(count));
     printf("cpu_ns_per_op=%.1f\n", double(cpu) / double(count));
@@ -257,6 +239,6 @@ int main(int argc, char** argv) {
         std::sort(each.begin(), each.end());
         printf("median_ns=%.1f\n", double(each[each.size() / 2]));
     }
-    if (argc > 3) printf("probe_ms=%.3f\n", probe_ms(argv[3]));
+    if (argc > 3) printf("probe_ms=%.3f\n", bench::probe_ms(argv[3]));
     return ok ? 0 : 1;
 }

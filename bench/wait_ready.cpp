@@ -27,6 +27,8 @@
 //                     PROBE_HOST:9 took (no packet is sent): tells whether a
 //                     `net.delay peer=PROBE_HOST` rule really was armed
 
+#include "bench/net_probe.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdint>
@@ -63,26 +65,6 @@ struct Connection {
     int fd;
     uint64_t tag;
 };
-
-const char* origin(const char* name) {
-    Dl_info info;
-    void* sym = dlsym(RTLD_DEFAULT, name);
-    if (sym && dladdr(sym, &info) && info.dli_fname) return info.dli_fname;
-    return "?";
-}
-
-double probe_ms(const char* host) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(9);
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) return -1;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    int64_t t0 = now_ns();
-    connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a); // the result does not matter
-    int64_t t1 = now_ns();
-    close(fd);
-    return double(t1 - t0) / 1e6;
-}
 
 // NFDS accepted loopback connections, each with one unread byte waiting.
 std::vector<int> ready_sockets(int n, std::vector<int>& peers) {
@@ -192,12 +174,12 @@ int main(int argc, char** argv) {
     }
     int64_t t1 = now_ns();
 
-    printf("wait_from=%s\n", origin(use_epoll ? "epoll_wait" : "poll"));
+    printf("wait_from=%s\n", bench::origin(use_epoll ? "epoll_wait" : "poll"));
     printf("ns_per_op=%.1f\n", double(t1 - t0) / double(count));
     printf("best_chunk_ns=%.1f\n", best ? best : double(t1 - t0) / double(count));
     printf("calls=%llu\n", static_cast<unsigned long long>(warm + count));
     printf("ready_ok=%d\n", ok ? 1 : 0);
-    if (argc > 4) printf("probe_ms=%.3f\n", probe_ms(argv[4]));
+    if (argc > 4) printf("probe_ms=%.3f\n", bench::probe_ms(argv[4]));
     for (int fd : socks) close(fd);
     for (int fd : peers) close(fd);
     if (ep >= 0) close(ep);
