@@ -176,6 +176,16 @@ bool any_held_in_sets(int nfds, fd_set* r, fd_set* w) {
 // Bumped whenever an fd number is closed (close, dup2/dup3 onto it): a
 // registration made before names another file and must never be put back.
 std::atomic<uint32_t> g_fd_gen[kMaxTrackedFd];
+// The highest fd or epfd ever registered, -1 none: closing fds above it
+// bumps no generation (close_range(3, ~0) in every subprocess child would
+// otherwise write all 65536 of them, a copy-on-write of 256 KiB).
+std::atomic<int> g_top_registered{-1};
+
+void note_registered(int fd) {
+    int top = g_top_registered.load(std::memory_order_relaxed);
+    while (fd > top && !g_top_registered.compare_exchange_weak(top, fd)) {
+    }
+}
 uint32_t fd_gen(int fd) {
     return fd >= 0 && fd < kMaxTrackedFd ? g_fd_gen[fd].load(std::memory_order_acquire) : 0;
 }
@@ -345,7 +355,12 @@ void epoll_forget_fd(int fd) {
 }
 
 void epoll_forget_range(unsigned first, unsigned last) {
-    for (unsigned fd = first; fd <= last && fd < unsigned(kMaxTrackedFd); ++fd)
+    int top = g_top_registered.load(std::memory_order_acquire);
+    if (top < 0 || first > unsigned(top)) return;
+    if (last > unsigned(top)) last = unsigned(top);
+    if (last >= unsigned(kMaxTrackedFd))
+        last = unsigned(kMaxTrackedFd) - 1; // fds past the table have none
+    for (unsigned fd = first; fd <= last; ++fd)
         g_fd_gen[fd].fetch_add(1, std::memory_order_acq_rel);
     if (g_held_count.load(std::memory_order_relaxed) == 0) return;
     g_registry.for_each([&](Registration& r) {
@@ -430,6 +445,7 @@ FL_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
     int rc = real(epfd, op, fd, event);
     if (rc == 0 && r && event && op != EPOLL_CTL_DEL) {
         g_registry.set(*r, event->events, event->data.u64);
+        note_registered(fd > epfd ? fd : epfd); // before the generations are read
         r->fd_gen.store(fd_gen(fd), std::memory_order_relaxed);
         r->ep_gen.store(fd_gen(epfd), std::memory_order_relaxed);
     } else if (rc == 0 && op == EPOLL_CTL_DEL && r) {
