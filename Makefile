@@ -54,7 +54,8 @@ UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/core/trigger.o $(OB
 # What the unit tests exercise of the controller (not the commands: the
 # integration tests drive those), so that the sanitizer build does not
 # compile toml++ (a minute under ASan; the fuzzer covers that loader).
-UNIT_CTL_OBJ := $(addprefix $(OBJ)/ctl/controller/,report/metrics.o report/report_format.o cli/cli.o \
+UNIT_CTL_OBJ := $(addprefix $(OBJ)/ctl/controller/,report/metrics.o report/report_format.o \
+                  report/xml_text.o sweep/plan.o sweep/verdict.o cli/cli.o \
                   cli/children.o cli/stop_signals.o) \
                 $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
 
@@ -123,6 +124,9 @@ $(BUILD)/targets/db_retry: LDLIBS_EXTRA := -lsqlite3
 $(BUILD)/targets/db_exec: LDLIBS_EXTRA := -lsqlite3
 $(BUILD)/targets/db_prepare_len: LDLIBS_EXTRA := -lsqlite3
 $(BUILD)/targets/hook_matrix: LDLIBS_EXTRA := -lsqlite3
+# UBSan for signed overflow only: its one planted path (the others crash)
+$(BUILD)/targets/planted_errors: LDLIBS_EXTRA := -lsqlite3 -fsanitize=signed-integer-overflow
+$(BUILD)/targets/planted_errors: CXXFLAGS_BASE += -fsanitize=signed-integer-overflow
 
 deps:
 	$(Q)scripts/install-deps

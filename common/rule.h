@@ -146,6 +146,7 @@ enum RuleKey : uint8_t {
     kKeyFile,
     kKeyRc,
     kKeyOp,
+    kKeySite,
     kKeyCount
 };
 
@@ -167,6 +168,7 @@ struct Rule {
     uint64_t times;   // retire after N injections (0: unlimited)
     int64_t start_ns; // active this long after arming
     int64_t for_ns;   // retire this long after becoming active (0: never)
+    uint64_t site;    // site=HEX: one failure site (common/site.h), 0 unset
     char caller[64];  // caller=GLOB ("" unset)
     char proc[32];    // proc=GLOB ("" unset)
 

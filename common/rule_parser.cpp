@@ -19,7 +19,7 @@ constexpr uint64_t bit(RuleKey k) {
 
 constexpr uint64_t kCommonKeys = bit(kKeyName) | bit(kKeyP) | bit(kKeyAfter) | bit(kKeyEvery) |
                                  bit(kKeyNth) | bit(kKeyTimes) | bit(kKeyStart) | bit(kKeyFor) |
-                                 bit(kKeyCaller) | bit(kKeyProc) | bit(kKeyTrace);
+                                 bit(kKeyCaller) | bit(kKeyProc) | bit(kKeyTrace) | bit(kKeySite);
 constexpr uint64_t kMemFilters = bit(kKeyFn) | bit(kKeyMin) | bit(kKeyMax);
 constexpr uint64_t kNetFilters = bit(kKeyPeer) | bit(kKeyLport) | bit(kKeyProto) | bit(kKeyOn);
 constexpr uint64_t kDbFilters = bit(kKeySql) | bit(kKeyFile) | bit(kKeyOn);
@@ -59,10 +59,10 @@ constexpr KindSpec kKinds[] = {
 };
 
 constexpr const char* kKeyNames[kKeyCount] = {
-    "name",  "p",     "after", "every", "nth",     "times", "start", "for",    "caller",
-    "proc",  "trace", "fn",    "min",   "max",     "limit", "delay", "jitter", "size",
-    "peer",  "lport", "proto", "on",    "timeout", "rto",   "rate",  "dir",    "scope",
-    "burst", "bytes", "errno", "host",  "error",   "sql",   "file",  "rc",     "op",
+    "name",  "p",     "after",   "every", "nth",   "times", "start",  "for",   "caller", "proc",
+    "trace", "fn",    "min",     "max",   "limit", "delay", "jitter", "size",  "peer",   "lport",
+    "proto", "on",    "timeout", "rto",   "rate",  "dir",   "scope",  "burst", "bytes",  "errno",
+    "host",  "error", "sql",     "file",  "rc",    "op",    "site",
 };
 
 const KindSpec* find_kind(std::string_view name) {
@@ -260,6 +260,9 @@ class Parser {
             return copy_text(token, v, rule_.caller, sizeof rule_.caller);
         case kKeyProc:
             return copy_text(token, v, rule_.proc, sizeof rule_.proc);
+        case kKeySite:
+            ok = parse_site(v, rule_.site, why);
+            break;
         case kKeyTrace:
             if (v != "0" && v != "1") return fail(token, "trace= is 0 or 1");
             rule_.trace = v == "1";

@@ -558,6 +558,15 @@ void segment_stop_recording(Segment* seg, int32_t pid) {
     for (auto& m : seg->armed) m.fetch_and(kRuleBits, std::memory_order_release);
 }
 
+bool segment_observe_all(Segment* seg, uint32_t families) {
+    if (!segment_lock(seg)) return false;
+    seg->mem_gate.store(0, std::memory_order_release);
+    for (unsigned f = 0; f < kFamilyCount; ++f)
+        if (families & (1u << f)) seg->armed[f].fetch_or(kObservedBit, std::memory_order_release);
+    segment_unlock(seg);
+    return true;
+}
+
 bool segment_recorded(const Segment* seg) {
     return seg->recorder_pid.load(std::memory_order_relaxed) != 0;
 }

@@ -27,7 +27,7 @@
 namespace faultline {
 
 constexpr uint64_t kSegmentMagic = 0x314e4c544c554146ull; // "FAULTLN1"
-constexpr uint32_t kAbiVersion = 3;
+constexpr uint32_t kAbiVersion = 4;
 constexpr unsigned kMaxRules = 63; // one bit each in the armed masks
 // The top bit of an armed mask: a recorder measures the family, so its hooks
 // take the slow path (counting calls, bytes, latency) even with no rule.
@@ -285,6 +285,10 @@ void segment_sum_threads(const Segment* seg, ThreadTotals& out);
 bool segment_start_recording(Segment* seg, int32_t pid);
 void segment_stop_recording(Segment* seg, int32_t pid);
 bool segment_recorded(const Segment* seg); // a recorder is attached
+// faultline sweep's profile run: every call of the families in `families`
+// (bit 1 << Family) takes the observe path, the malloc family's size gate
+// open, with no recorder attached (docs/sweep.md).
+bool segment_observe_all(Segment* seg, uint32_t families);
 
 // Pushes an outcome (mark or probe); false (and counted as dropped) when full.
 bool segment_push_outcome(Segment* seg, bool ok, OutcomeKind kind, int32_t exit_code,

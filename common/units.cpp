@@ -217,6 +217,23 @@ bool parse_port(std::string_view text, uint16_t& port, const char*& why) {
     return true;
 }
 
+bool parse_site(std::string_view text, uint64_t& site, const char*& why) {
+    why = "a site is 1 to 16 hexadecimal digits, as faultline sweep prints it";
+    if (text.empty() || text.size() > 16) return false;
+    uint64_t v = 0;
+    for (char c : text) {
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) return false;
+        v = v << 4 | uint64_t(d);
+    }
+    if (v == 0) return false;
+    site = v;
+    return true;
+}
+
 bool errno_from_name(std::string_view name, int& err) {
     // strerrorname_np (glibc 2.32) knows every errno name; no table to keep.
     for (int e = 1; e < 256; ++e) {

@@ -20,6 +20,8 @@ bool parse_rate(std::string_view text, double& bytes_per_s, const char*& why);
 bool parse_probability(std::string_view text, double& p, const char*& why);
 bool parse_count(std::string_view text, uint64_t& n, const char*& why);
 bool parse_port(std::string_view text, uint16_t& port, const char*& why);
+// A failure site (common/site.h): 1 to 16 hexadecimal digits, not 0.
+bool parse_site(std::string_view text, uint64_t& site, const char*& why);
 
 // errno names ("ECONNRESET"), getaddrinfo codes ("EAI_AGAIN") and SQLite
 // result codes ("BUSY", "SQLITE_BUSY", "IOERR_READ").

@@ -23,6 +23,7 @@ int cmd_report(const Argv& argv);
 int cmd_top(const Argv& argv);
 int cmd_pause(const Argv& argv);
 int cmd_experiment(const Argv& argv);
+int cmd_sweep(const Argv& argv);
 int cmd_version(const Argv& argv);
 
 } // namespace faultline

@@ -37,6 +37,8 @@ constexpr Command kCommands[] = {
     {"top", faultline::cmd_top, "a live view of a session's calls, errors and rules"},
     {"pause", faultline::cmd_pause, "freeze a session's processes for a while (GC/VM stall)"},
     {"experiment", faultline::cmd_experiment, "run an experiment file: phases, probe, report"},
+    {"sweep", faultline::cmd_sweep,
+     "find every unhandled error path of a program, with reproducers"},
     {"version", faultline::cmd_version, "print faultline's version (also --version)"},
 };
 

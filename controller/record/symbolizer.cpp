@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <cxxabi.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <fstream>
@@ -88,6 +89,18 @@ struct Symbolizer::Object {
                 addr = off - l.offset + l.vaddr;
                 break;
             }
+        return at_address(addr, into);
+    }
+
+    // The address its symbols use of a place `off` bytes past where the
+    // object is loaded (the start of its first loadable segment's page).
+    uint64_t address_of_load_offset(uint64_t off) const {
+        uint64_t first = UINT64_MAX;
+        for (const Load& l : loads) first = std::min(first, l.vaddr - l.offset);
+        return off + (first == UINT64_MAX ? 0 : first);
+    }
+
+    const Symbol* at_address(uint64_t addr, uint64_t& into) const {
         auto it = std::upper_bound(symbols.begin(), symbols.end(), addr,
                                    [](uint64_t a, const Symbol& s) { return a < s.addr; });
         if (it == symbols.begin()) return nullptr;
@@ -147,6 +160,29 @@ std::string Symbolizer::frame(int32_t pid, uint64_t ip) {
     }
     snprintf(buf, sizeof buf, "0x%lx", (unsigned long)ip);
     return buf;
+}
+
+std::string Symbolizer::object_frame(const std::string& path, uint64_t offset) {
+    char buf[64];
+    std::string base = path.substr(path.rfind('/') + 1);
+    if (base.empty()) base = "?";
+    uint64_t into = 0;
+    const Object& o = object(path);
+    const Object::Symbol* s =
+        offset ? o.at_address(o.address_of_load_offset(offset - 1), into) : nullptr;
+    if (!s) {
+        snprintf(buf, sizeof buf, "0x%lx", (unsigned long)offset);
+        return std::string(buf) + " (" + base + ")";
+    }
+    snprintf(buf, sizeof buf, "+0x%lx", (unsigned long)(into + 1));
+    std::string name = s->name;
+    if (name.compare(0, 2, "_Z") == 0) {
+        int status = 0;
+        char* d = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+        if (d && status == 0) name = d;
+        free(d);
+    }
+    return name + buf + " (" + base + ")";
 }
 
 std::string Symbolizer::backtrace(int32_t pid, const uint64_t* ips, unsigned n) {

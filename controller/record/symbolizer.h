@@ -20,6 +20,10 @@ class Symbolizer {
     // without a symbol, or "0xADDR" outside any mapped object.
     std::string frame(int32_t pid, uint64_t ip);
     std::string backtrace(int32_t pid, const uint64_t* ips, unsigned n);
+    // The same for a return address given relative to its object (`offset`
+    // from where the object at `path` was loaded: common/site.h), with no
+    // process to ask.
+    std::string object_frame(const std::string& path, uint64_t offset);
 
   private:
     struct Mapping {

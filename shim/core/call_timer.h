@@ -11,6 +11,7 @@
 #include "common/tsc.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
+#include "shim/core/trigger.h"
 
 #include <cstdint>
 
@@ -37,7 +38,7 @@ class CallTimer {
         prepare_thread(ts);
         Counters c = counters(*seg, ts);
         unsigned h = unsigned(hook);
-        if (count) c.add(c.slot.calls[h]);
+        if (count) count_call(*seg, ts, hook);
         c.add(c.slot.latency_ns[h], uint64_t(took));
         if (bytes) c.add(c.slot.bytes[h], bytes);
         if (hook_is_operation(hook))

@@ -109,6 +109,15 @@ bool walk_and_match(const Unwind& u, const char* glob) {
 
 } // namespace
 
+int raw_backtrace(void** ips, int cap) {
+    const Unwind* u = unwind();
+    return u ? u->backtrace(ips, cap) : 0;
+}
+
+const void* shim_object_base() {
+    return shim_base();
+}
+
 int capture_stack(uint64_t* out, int cap) {
     const Unwind* u = unwind();
     if (!u) return 0;

@@ -20,4 +20,11 @@ bool caller_matches(const Rule& r, unsigned slot, uint64_t word);
 // left out; returns how many (trace=1).
 int capture_stack(uint64_t* out, int cap);
 
+// Up to `cap` return addresses of the calling stack, the shim's own frames
+// included (libunwind's unw_backtrace); 0 when libunwind cannot be loaded.
+int raw_backtrace(void** ips, int cap);
+
+// Where the shim's own object is loaded: frames there are not the program's.
+const void* shim_object_base();
+
 } // namespace faultline::shim

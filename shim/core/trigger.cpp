@@ -65,6 +65,7 @@ bool decide(Segment& seg, unsigned slot, uint64_t word, CallContext& ctx, int64_
 namespace faultline::shim {
 
 int (*g_stack_capture)(uint64_t* ips, int cap) = nullptr;
+void (*g_site_profiler)(Hook hook) = nullptr;
 
 int64_t effect_value(const Rule& r) {
     switch (r.kind) {

@@ -2,7 +2,7 @@
 //
 // Order of evaluation (docs/rules.md), per armed rule of the
 // call's family, in arming order:
-//   active (start=/for=) → seen → kind and its filters → proc= → caller= →
+//   active (start=/for=) → seen → kind and its filters → proc= → caller= → site= →
 //   matched → after=/every=/nth= → p= → times= → inject
 // The first rule that injects wins; later rules are not evaluated.
 //
@@ -28,6 +28,17 @@ struct CallContext {
     // identify it)? Asked only for rules with a caller filter; null: no
     // frame matches.
     bool (*caller)(const Rule& r, unsigned slot, uint64_t word) = nullptr;
+    // site=: the failure site of this call of `hook` (common/site.h), asked
+    // once per call and only for rules with a site; null: no site matches.
+    uint64_t (*site)(Hook hook) = nullptr;
+    Hook hook = Hook(0);
+    uint64_t site_of_call = 0; // site(hook), once asked
+
+    bool at_site(uint64_t want) {
+        if (!site) return false;
+        if (!site_of_call) site_of_call = site(hook);
+        return site_of_call == want;
+    }
 };
 
 struct Injection {
@@ -35,11 +46,16 @@ struct Injection {
     const Rule* rule = nullptr;
 };
 
+// faultline sweep's profile run: enters the failure site of every counted
+// call (shim/core/sites.h); null otherwise, and in unit tests.
+extern void (*g_site_profiler)(Hook hook);
+
 // Counts one intercepted call of `hook` (slow path only: a family armed or
 // observed).
 inline void count_call(Segment& seg, ThreadState& ts, Hook hook) {
     Counters c = counters(seg, ts);
     c.add(c.slot.calls[unsigned(hook)]);
+    if (__builtin_expect(g_site_profiler != nullptr, 0)) g_site_profiler(hook);
 }
 
 // Books an injection by rule `slot` into `hook`: the function's counter, and
@@ -93,6 +109,7 @@ bool pick_rule(Segment& seg, uint64_t mask, CallContext& ctx, Matches&& matches,
         if (!matches(r, i)) continue;
         if (r.proc[0] && !glob_match(r.proc, ctx.comm)) continue;
         if (r.caller[0] && !(ctx.caller && ctx.caller(r, i, word))) continue;
+        if (r.site && !ctx.at_site(r.site)) continue;
         c.add(c.slot.matched[i]);
         if (!detail::decide(seg, i, word, ctx, now)) continue;
         out.slot = i;

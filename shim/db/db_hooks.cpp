@@ -12,6 +12,7 @@
 #include "shim/core/gate.h"
 #include "shim/core/originals.h"
 #include "shim/core/runtime.h"
+#include "shim/core/sites.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
 #include "shim/db/db_vfs.h"
@@ -199,7 +200,7 @@ int db_decide(const DbCall& call, uint64_t mask) {
         }
         return true;
     };
-    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
+    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches, call_site, call.hook};
     Injection inj;
     int rc = 0;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {

@@ -12,6 +12,7 @@
 #include "shim/core/caller.h"
 #include "shim/core/originals.h"
 #include "shim/core/runtime.h"
+#include "shim/core/sites.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
 
@@ -104,7 +105,7 @@ IoDecision io_decide(Hook hook, uint32_t op, const WrapFile& file, Pass pass = P
         if (r.kind == Kind::DbIo && r.ops && !(r.ops & op)) return false;
         return !r.file[0] || glob_match(r.file, file.db_path);
     };
-    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
+    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches, call_site, hook};
     Injection inj;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
         if (inj.rule->kind == Kind::DbCorrupt) {

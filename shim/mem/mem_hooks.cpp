@@ -11,6 +11,7 @@
 #include "shim/core/gate.h"
 #include "shim/core/originals.h"
 #include "shim/core/runtime.h"
+#include "shim/core/sites.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
 #include "shim/mem/mem_ballast.h"
@@ -157,7 +158,7 @@ MemDecision mem_decide(Hook hook, uint32_t fn, size_t size, uint64_t mask,
     count_call(*seg, ts, hook);
     Counters c = counters(*seg, ts);
     c.add(c.slot.bytes[h], size);
-    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
+    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches, call_site, hook};
     sync_ballast(*seg, mask, ctx);
 
     uint64_t old_slots = 0, old_size = 0;

@@ -10,6 +10,7 @@
 #include "shim/core/caller.h"
 #include "shim/core/delay.h"
 #include "shim/core/runtime.h"
+#include "shim/core/sites.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
 
@@ -195,7 +196,7 @@ int net_dns(const char* host) {
             if (r.kind != Kind::NetDns) return false;
             return !r.host[0] || (host && glob_match(r.host, host, true));
         };
-        CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
+        CallContext ctx{ts, g_comm, monotonic_ns, caller_matches, call_site, Hook::NetGetaddrinfo};
         Injection inj;
         if (pick_rule(*seg, mask, ctx, matches, inj)) {
             note_injection(*seg, ts, Hook::NetGetaddrinfo, inj.slot, effect_value(*inj.rule));

@@ -2,6 +2,7 @@
 
 #include "shim/core/caller.h"
 #include "shim/core/runtime.h"
+#include "shim/core/sites.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
 #include "shim/net/net_faults.h"
@@ -36,7 +37,7 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd) {
         }
         return !d.stale;
     };
-    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches};
+    CallContext ctx{ts, g_comm, monotonic_ns, caller_matches, call_site, hook};
     Injection inj;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
         note_injection(*seg, ts, hook, inj.slot, effect_value(*inj.rule));

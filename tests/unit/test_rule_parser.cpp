@@ -74,6 +74,20 @@ TEST_CASE("common keys") {
     CHECK(parse_ok("mem.fail nth=3").nth == 3);
     CHECK(parse_ok("mem.fail trace=1").trace == 1);
     CHECK(std::string(parse_ok("mem.fail caller=*parse*").caller) == "*parse*");
+    CHECK(parse_ok("mem.fail site=00f3A9c2e4b16d07").site == 0x00f3a9c2e4b16d07ull);
+    CHECK(parse_ok("net.reset site=1 nth=1").site == 1);
+    CHECK(parse_ok("db.io op=write rc=FULL site=ffffffffffffffff").site == ~0ull);
+    CHECK(parse_ok("mem.fail").site == 0);
+}
+
+TEST_CASE("site= is 1 to 16 hexadecimal digits, not 0") {
+    std::string why;
+    CHECK(parse_bad("mem.fail site=0", &why) == "site=0");
+    CHECK(why.find("hexadecimal") != std::string::npos);
+    CHECK(parse_bad("mem.fail site=") == "site=");
+    CHECK(parse_bad("mem.fail site=12345678901234567") == "site=12345678901234567");
+    CHECK(parse_bad("mem.fail site=0x12") == "site=0x12");
+    CHECK(parse_bad("mem.fail site=g1") == "site=g1");
 }
 
 TEST_CASE("text is kept with spaces normalised") {

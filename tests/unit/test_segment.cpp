@@ -62,7 +62,7 @@ static_assert(offsetof(Rule, keys) == 8);
 static_assert(offsetof(Rule, name) == 16);
 static_assert(offsetof(Rule, text) == 48);
 static_assert(offsetof(Rule, p) == 304);
-static_assert(sizeof(Rule) == 888);
+static_assert(sizeof(Rule) == 896);
 static_assert(offsetof(ThreadSlot, seen) == 64);
 static_assert(offsetof(ThreadSlot, calls) == 64 + 16 * (kMaxRules + 1));
 static_assert(offsetof(ThreadSlot, bytes) == offsetof(ThreadSlot, calls) + 8 * kMaxHooks);

@@ -52,8 +52,9 @@ struct Fixture {
     }
 
     // One call of size `size`; returns the slot that injected, or -1.
-    int call(size_t size = 64) {
-        CallContext ctx{ts, comm, fake_clock};
+    // `site`, when given, is the call's failure site.
+    int call(size_t size = 64, uint64_t (*site)(Hook) = nullptr) {
+        CallContext ctx{ts, comm, fake_clock, nullptr, site, Hook::MemMalloc};
         Injection inj;
         auto matches = [&](const Rule& r, unsigned) {
             return r.kind == Kind::MemFail && size >= r.min_size && size <= r.max_size;
@@ -233,4 +234,41 @@ TEST_CASE("arming is all or nothing") {
     CHECK(segment_arm(f.seg, rules, 1, ids, why));
     CHECK_FALSE(segment_arm(f.seg, rules + 1, 1, ids, why)); // name already armed
     CHECK(std::string(why).find("name") != std::string::npos);
+}
+
+namespace {
+unsigned g_site_asks = 0;
+uint64_t site_a(Hook) {
+    ++g_site_asks;
+    return 0xa;
+}
+uint64_t site_b(Hook) {
+    ++g_site_asks;
+    return 0xb;
+}
+} // namespace
+
+TEST_CASE("site= injects only at its site, and nth= counts that site's calls") {
+    Fixture f;
+    unsigned s = f.arm("mem.fail site=a nth=2");
+    g_site_asks = 0;
+    CHECK(f.call(64, site_b) == -1);
+    CHECK(f.call(64, site_a) == -1); // the site's first call
+    CHECK(f.call(64, site_b) == -1);
+    CHECK(f.call(64, site_a) == int(s));
+    CHECK(f.call(64, site_a) == -1); // nth=2: once
+    CHECK(f.call(64) == -1);         // no site known: never at it
+    CHECK(g_site_asks == 5);         // once per call, only for site rules
+    RuleCounters c = f.counters(s);
+    CHECK(c.seen == 6);
+    CHECK(c.matched == 3);
+    CHECK(c.injected == 1);
+}
+
+TEST_CASE("rules without site= never ask for the call's site") {
+    Fixture f;
+    f.arm("mem.fail");
+    g_site_asks = 0;
+    CHECK(f.call(64, site_a) >= 0);
+    CHECK(g_site_asks == 0);
 }
