@@ -205,7 +205,9 @@ int cmd_sweep(const Argv& argv) {
     if (o.output != "none") store_sweep(s, o.output);
     fputs(format_sweep(s, o.format).c_str(), stdout);
     fflush(stdout);
-    return s.findings.empty() ? cli::kOk : cli::kCheckFailed;
+    if (!s.findings.empty()) return cli::kCheckFailed;
+    // Stopped by a signal with nothing found: not a clean bill of health.
+    return stop.requested() ? 128 + stop.received() : cli::kOk;
 }
 
 } // namespace faultline

@@ -16,13 +16,32 @@ bool signaled(const RunResult& r) {
     return WIFSIGNALED(r.status) || !r.crashes.empty();
 }
 
-// The top frames of the crashing stack, which tell crash sites apart.
-std::string crash_site(const RunResult& r) {
-    if (r.crashes.empty()) return "";
+// The C and C++ runtimes: their frames are the wrappers a program calls
+// (strdup, operator new, fopen) and the way to a signal (raise, abort).
+bool runtime_frame(const std::string& frame) {
+    for (const char* object :
+         {"(libc.so.6)", "(ld-linux-x86-64.so.2)", "(libstdc++.so.6)", "(libgcc_s.so.1)"})
+        if (frame.size() >= strlen(object) &&
+            frame.compare(frame.size() - strlen(object), std::string::npos, object) == 0)
+            return true;
+    return false;
+}
+
+// The first `n` frames of `stack` outside the runtimes (all runtime frames
+// when it has no other): the program's own place in it.
+std::string program_place(const std::vector<std::string>& stack, size_t n) {
     std::string key;
-    const auto& stack = r.crashes.front().stack;
-    for (size_t i = 0; i < stack.size() && i < 3; ++i) key += stack[i] + "\n";
+    size_t taken = 0;
+    for (const auto& frame : stack)
+        if (!runtime_frame(frame) && taken++ < n) key += frame + "\n";
+    if (taken == 0)
+        for (size_t i = 0; i < stack.size() && i < n; ++i) key += stack[i] + "\n";
     return key;
+}
+
+// Where a run crashed: the crashing stack's first frame of the program.
+std::string crash_site(const RunResult& r) {
+    return r.crashes.empty() ? "" : program_place(r.crashes.front().stack, 1);
 }
 
 } // namespace
@@ -79,8 +98,8 @@ std::vector<Finding> find(const Sweep& sweep) {
             continue;
         const Site& site = sweep.sites[run.site];
         int sig = o == Outcome::Crashed ? run_signal(run.result) : 0;
-        std::string caller = site.stack.empty() ? "" : site.stack.front();
-        Key key{int(o), sig, kHooks[unsigned(site.hook)].name, caller, crash_site(run.result)};
+        Key key{int(o), sig, kHooks[unsigned(site.hook)].name, program_place(site.stack, 1),
+                crash_site(run.result)};
         auto [it, fresh] = index.emplace(key, out.size());
         if (fresh) {
             Finding f;

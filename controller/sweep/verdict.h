@@ -1,6 +1,9 @@
 // What a run's end means (docs/sweep.md, "Outcomes"), and the findings: the
 // runs that crashed, hung, tripped a sanitizer or failed the probe, grouped
-// by failure site and crash site. Pure: unit-tested.
+// by failure site (the first frame of the program, past the C and C++
+// runtimes' wrappers such as strdup and operator new, that led to the failing
+// call) and crash site (the crashing stack's first frame of the
+// program). Pure: unit-tested.
 #pragma once
 
 #include "controller/sweep/sweep.h"

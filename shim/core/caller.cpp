@@ -1,6 +1,7 @@
 #include "shim/core/caller.h"
 
 #include "common/units.h"
+#include "shim/core/objects.h"
 
 #include <atomic>
 #include <dlfcn.h>
@@ -65,18 +66,10 @@ uint64_t mix(uint64_t h, uint64_t v) {
     return h * 0xbf58476d1ce4e5b9ull;
 }
 
-// The shim's own object: its frames (the hook, the trigger engine) are not
-// the program's and are skipped.
-const void* shim_base() {
-    static const void* base = [] {
-        Dl_info info;
-        return dladdr(reinterpret_cast<void*>(&caller_matches), &info) ? info.dli_fbase : nullptr;
-    }();
-    return base;
-}
-
-bool in_shim(uint64_t ip, Dl_info& info) {
-    return dladdr(reinterpret_cast<void*>(ip), &info) && info.dli_fbase == shim_base();
+// The shim's own frames (the hook, the trigger engine) are not the program's
+// and are skipped.
+bool in_shim(uint64_t ip, LoadedObject& o) {
+    return object_at(uintptr_t(ip), o) && o.shim;
 }
 
 const char* base_name(const char* path) {
@@ -96,12 +89,12 @@ bool walk_and_match(const Unwind& u, const char* glob) {
     for (int depth = 0; depth < kMaxFrames && u.step(&cursor) > 0; ++depth) {
         unw_word_t ip = 0, off = 0;
         if (u.get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0) break;
-        Dl_info info{};
-        if (in_shim(ip, info)) continue;
+        LoadedObject o;
+        bool known = object_at(uintptr_t(ip), o);
+        if (known && o.shim) continue;
         if (u.get_proc_name(&cursor, name, sizeof name, &off) == 0 && glob_match(glob, name))
             return true;
-        if (info.dli_fname && info.dli_fname[0] &&
-            (glob_match(glob, info.dli_fname) || glob_match(glob, base_name(info.dli_fname))))
+        if (known && o.path[0] && (glob_match(glob, o.path) || glob_match(glob, base_name(o.path))))
             return true;
     }
     return false;
@@ -114,10 +107,6 @@ int raw_backtrace(void** ips, int cap) {
     return u ? u->backtrace(ips, cap) : 0;
 }
 
-const void* shim_object_base() {
-    return shim_base();
-}
-
 int capture_stack(uint64_t* out, int cap) {
     const Unwind* u = unwind();
     if (!u) return 0;
@@ -125,8 +114,8 @@ int capture_stack(uint64_t* out, int cap) {
     int n = u->backtrace(ips, kMaxFrames);
     int k = 0;
     for (int i = 0; i < n && k < cap; ++i) {
-        Dl_info info{};
-        if (in_shim(uint64_t(ips[i]), info)) continue;
+        LoadedObject o;
+        if (in_shim(uint64_t(ips[i]), o)) continue;
         out[k++] = uint64_t(ips[i]);
     }
     return k;

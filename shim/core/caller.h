@@ -24,7 +24,4 @@ int capture_stack(uint64_t* out, int cap);
 // included (libunwind's unw_backtrace); 0 when libunwind cannot be loaded.
 int raw_backtrace(void** ips, int cap);
 
-// Where the shim's own object is loaded: frames there are not the program's.
-const void* shim_object_base();
-
 } // namespace faultline::shim

@@ -246,7 +246,6 @@ __attribute__((constructor(101))) void shim_init() {
         // threaded: a first dlsym in the child of a threaded fork could wait
         // forever on a loader lock held by a thread that is gone.
         resolve_originals_early();
-        sites_init();
         if (const char* table = getenv("FAULTLINE_SWEEP"); table && *table) sweep_attach(table);
         // Each process its own stream: the seed, the program, and its order
         // of attachment (stable from run to run for the same script), so

@@ -3,6 +3,7 @@
 #include "common/site_table.h"
 #include "shim/core/caller.h"
 #include "shim/core/log.h"
+#include "shim/core/objects.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
@@ -11,8 +12,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <dlfcn.h>
-#include <sys/auxv.h>
 #include <unistd.h>
 
 namespace faultline::shim {
@@ -23,8 +22,6 @@ namespace {
 constexpr int kRawFrames = 24;
 
 SiteTable* g_table = nullptr;
-const void* g_exe_base = nullptr; // the main program: dladdr names it by argv[0]
-char g_exe_path[256];
 
 // Stack (absolute addresses, shim frames included) -> site. Each entry is
 // written as two words, `check` = stack ^ site and `site`: a torn entry fails
@@ -35,35 +32,20 @@ struct CacheEntry {
 constexpr unsigned kCacheSize = 4096;
 CacheEntry g_cache[kCacheSize];
 
-} // namespace
-
-void sites_init() {
-    Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(getauxval(AT_PHDR)), &info)) g_exe_base = info.dli_fbase;
-    ssize_t n = readlink("/proc/self/exe", g_exe_path, sizeof g_exe_path - 1);
-    g_exe_path[n > 0 ? n : 0] = 0;
-}
-
-namespace {
-
 // The frames below the shim of `ips`, at most `cap`; their objects entered
 // in the table when one is attached.
 unsigned program_frames(void* const* ips, int n, SiteFrame* out, unsigned cap) {
-    const void* shim = shim_object_base();
     unsigned k = 0;
     for (int i = 0; i < n && k < cap; ++i) {
-        Dl_info info{};
-        if (!dladdr(ips[i], &info)) {
+        LoadedObject o;
+        uintptr_t ip = reinterpret_cast<uintptr_t>(ips[i]);
+        if (!object_at(ip, o)) {
             out[k++] = {0, 0}; // no object (JIT code): a marker, stable from run to run
             continue;
         }
-        if (info.dli_fbase == shim) continue;
-        const char* path = info.dli_fname ? info.dli_fname : "";
-        if (info.dli_fbase == g_exe_base && g_exe_path[0]) path = g_exe_path;
-        uint64_t object = object_hash(path);
-        if (g_table) site_table_object(*g_table, object, path);
-        out[k++] = {object, uint64_t(reinterpret_cast<uintptr_t>(ips[i]) -
-                                     reinterpret_cast<uintptr_t>(info.dli_fbase))};
+        if (o.shim) continue;
+        if (g_table) site_table_object(*g_table, o.hash, o.path);
+        out[k++] = {o.hash, uint64_t(ip - o.base)};
     }
     return k;
 }
@@ -117,9 +99,7 @@ void on_fatal_signal(int sig, siginfo_t*, void*) {
         // Above the interrupted frame: this handler (the shim's) and the
         // kernel's return path into it, the signal trampoline.
         int skip = 0;
-        const void* shim = shim_object_base();
-        for (Dl_info info{}; skip < n && dladdr(ips[skip], &info) && info.dli_fbase == shim;)
-            ++skip;
+        for (LoadedObject o; skip < n && object_at(uintptr_t(ips[skip]), o) && o.shim;) ++skip;
         if (skip < n) ++skip;
         c.depth = program_frames(ips + skip, n - skip, c.frames, kCrashDepth);
         c.used.store(2, std::memory_order_release);

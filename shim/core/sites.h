@@ -15,10 +15,6 @@ namespace faultline::shim {
 // walk of its stack per call, no symbol lookup. 0 without libunwind.
 uint64_t call_site(Hook hook);
 
-// At load, in a session: which object is the main program (dladdr names it
-// by argv[0], which need not be its file's name).
-void sites_init();
-
 // At load, when FAULTLINE_SWEEP names a table: maps it, profiles the
 // families it asks for, and records fatal signals before they go on.
 void sweep_attach(const char* table_path);

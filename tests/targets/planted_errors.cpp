@@ -212,9 +212,12 @@ PLANTED void* careless_worker(void*) {
 
 int threads() {
     pthread_t t[4];
-    for (long i = 0; i < 3; ++i) pthread_create(&t[i], nullptr, worker, reinterpret_cast<void*>(i));
-    pthread_create(&t[3], nullptr, careless_worker, nullptr);
-    for (auto& th : t) pthread_join(th, nullptr);
+    bool started[4];
+    for (long i = 0; i < 3; ++i)
+        started[i] = pthread_create(&t[i], nullptr, worker, reinterpret_cast<void*>(i)) == 0;
+    started[3] = pthread_create(&t[3], nullptr, careless_worker, nullptr) == 0;
+    for (int i = 0; i < 4; ++i)
+        if (started[i]) pthread_join(t[i], nullptr);
     printf("threads: done\n");
     return 0;
 }

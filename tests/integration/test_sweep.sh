@@ -1,0 +1,157 @@
+# faultline sweep (docs/sweep.md) on a target with planted error paths in
+# every family, some handled and some not (tests/targets/planted_errors.cpp):
+# every unhandled one is found with the outcome the program really has, no
+# handled one is, and each finding's reproducer does it again. Threads,
+# forks, a site reached only in the profile, --budget and Ctrl-C.
+
+PLANTED=$TARGETS/planted_errors
+trap cleanup_test EXIT
+
+# findings FILE.json: one line per finding: outcome signal function frame1 | frame2 | crash1
+findings() {
+    "$PYTHON" - "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for f in d["findings"]:
+    short = lambda frame: frame.replace("(anonymous namespace)::", "")
+    s = [short(x) for x in f["stack"]] + ["", ""]
+    c = short((f["crash_stack"] or [""])[0])
+    print(f["outcome"], f["signal"] or "-", f["function"], s[0], "|", s[1], "|", c)
+PY
+}
+
+# --- every family, handled and unhandled ------------------------------------
+cd "$TEST_TMP" || exit 1
+"$FAULTLINE" sweep -o "$TEST_TMP/sweep.db" --format json -- "$PLANTED" basic \
+    >"$TEST_TMP/basic.json" 2>"$TEST_TMP/basic.err"
+expect_eq "findings: exit 1" 1 $?
+check "the report is json" "$PYTHON" -c 'import json, sys; json.load(open(sys.argv[1]))' "$TEST_TMP/basic.json"
+found=$(findings "$TEST_TMP/basic.json")
+has() { grep -qE "$1" <<<"$found"; }
+check "a NULL written through: crashed SIGSEGV" \
+    has '^crashed SIGSEGV malloc \S*unchecked_malloc\(\)'
+check "getaddrinfo's result used after a failure: crashed SIGSEGV" \
+    has '^crashed SIGSEGV getaddrinfo \S*unchecked_dns\(\)'
+check "a column read after a failed step: crashed SIGSEGV" \
+    has '^crashed SIGSEGV sqlite3_step \S*unchecked_column\('
+check "a wait for a peer never reached: hung" \
+    has '^hung - connect \S*connect_to\(.*\| \S*waits_forever\('
+check "signed overflow on an error path: sanitizer" \
+    has '^sanitizer - malloc \S*overflows_on_failure\(\)'
+# A handled failure is no finding. (Findings inside libc, reached from a
+# handled call, are libc's own: its frames come first.)
+check "no handled site is a finding" \
+    bash -c '! grep -E "^\S+ \S+ \S+ (checked_malloc|checked_dns|checked_step)\(|\| checked_connect\(" <<<"$1"' _ "$found"
+check "the crash stack starts where it crashed" \
+    has '^crashed SIGSEGV malloc \S*unchecked_malloc\(\)\+0x[0-9a-f]+ \(planted_errors\) .*\| \S*unchecked_malloc\(\)'
+check "progress and the plan went to stderr" grep -q 'sweep: .* sites, .* runs' "$TEST_TMP/basic.err"
+
+# Each planted finding's reproducer, run as printed, does it again.
+"$PYTHON" - "$TEST_TMP/basic.json" >"$TEST_TMP/repro.txt" <<'PY'
+import json, sys
+for f in json.load(open(sys.argv[1]))["findings"]:
+    if "(planted_errors)" in f["stack"][0]:
+        print(f["outcome"], f["reproduce"])
+PY
+expect_eq "five planted findings to reproduce" 5 "$(wc -l <"$TEST_TMP/repro.txt")"
+while read -r outcome line; do
+    PATH=$ROOT/build:$PATH bash -c "$line" >/dev/null 2>"$TEST_TMP/repro.err"
+    rc=$?
+    case $outcome in
+    crashed) expect_eq "reproduced: $line" 139 "$rc" ;;
+    hung) expect_eq "reproduced (timeout 124): $line" 124 "$rc" ;;
+    sanitizer) check "reproduced (runtime error): $line" grep -q 'runtime error' "$TEST_TMP/repro.err" ;;
+    esac
+done <"$TEST_TMP/repro.txt"
+
+runs=$("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["runs"]), len(d["findings"]), d["counts"]["handled"])' "$TEST_TMP/basic.json")
+read -r nruns nfindings nhandled <<<"$runs"
+check "most sites are handled ($nhandled of $nruns)" test "$nhandled" -gt $((nruns / 2))
+expect_eq "the recording has every run" "$nruns" "$(sqlite3 "$TEST_TMP/sweep.db" 'SELECT count(*) FROM sweep_runs')"
+expect_eq "the recording has every finding" "$nfindings" \
+    "$(sqlite3 "$TEST_TMP/sweep.db" 'SELECT count(*) FROM sweep_findings')"
+check "the recording has the reproducers" \
+    bash -c "sqlite3 '$TEST_TMP/sweep.db' 'SELECT reproduce FROM sweep_findings' | grep -q 'site=.* nth=1'"
+
+# The table (default) says the same, with each reproducer on its line.
+"$FAULTLINE" sweep -o none -f net -- "$PLANTED" basic >"$TEST_TMP/net.txt" 2>/dev/null
+expect_eq "-f net: exit 1" 1 $?
+check "-f net: only network findings" \
+    bash -c '! grep -qE "after (malloc|sqlite3_step) failed" "$1" && grep -q "after getaddrinfo failed" "$1"' _ "$TEST_TMP/net.txt"
+check "the table gives reproducers" grep -q "reproduce: .*faultline run -o none -r 'net\." "$TEST_TMP/net.txt"
+
+# --- threads and forks ----------------------------------------------------------
+"$FAULTLINE" sweep -o none -f mem --format json -- "$PLANTED" threads >"$TEST_TMP/threads.json" 2>/dev/null
+found=$(findings "$TEST_TMP/threads.json")
+check "threads: the careless thread's malloc crashed" has '^crashed SIGSEGV malloc \S*careless_worker\('
+check "threads: the careful threads' mallocs are handled" \
+    bash -c '! grep -qE "^\S+ \S+ \S+ worker\(" <<<"$1"' _ "$found"
+"$FAULTLINE" sweep -o none -f mem --format json -- "$PLANTED" fork >"$TEST_TMP/fork.json" 2>/dev/null
+expect_eq "fork: exit 1 although the parent exits 0" 1 $?
+found=$(findings "$TEST_TMP/fork.json")
+check "fork: the child's crash is found, with its stack" \
+    has '^crashed SIGSEGV malloc \S*child_work\(\).* \| \S*child_work\(\)'
+
+# --- a site the fault run never reaches is unreached, not handled -----------------
+rm -f "$TEST_TMP/marker"
+"$FAULTLINE" sweep -o none -f mem --format json -- "$PLANTED" once "$TEST_TMP/marker" \
+    >"$TEST_TMP/once.json" 2>/dev/null
+"$PYTHON" - "$TEST_TMP/once.json" >"$TEST_TMP/once.txt" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+sites = {s["site"]: s for s in d["sites"]}
+for r in d["runs"]:
+    print(r["outcome"], sites[r["site"]]["stack"][0].replace("(anonymous namespace)::", ""))
+print("listed", len(d["unreached"]), d["counts"]["unreached"])
+PY
+check "the site reached only in the profile is unreached" grep -qE '^unreached \S*first_time_only\(' "$TEST_TMP/once.txt"
+check "and never handled" bash -c '! grep -qE "^handled \S*first_time_only\(" "$1"' _ "$TEST_TMP/once.txt"
+check "the handled site still is" grep -qE '^handled \S*checked_malloc\(' "$TEST_TMP/once.txt"
+check "unreached sites are listed" grep -qE '^listed ([1-9]) \1$' "$TEST_TMP/once.txt"
+
+# --- bounds: --budget, --max-runs, Ctrl-C -------------------------------------------
+start=$(date +%s.%N)
+"$FAULTLINE" sweep -o none -f mem -j 1 --budget 3s --format json -- "$PLANTED" slow 5 \
+    >"$TEST_TMP/budget.json" 2>/dev/null
+rc=$?
+took=$("$PYTHON" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+expect_eq "--budget: nothing found, exit 0" 0 "$rc"
+check "--budget 3s bounds the sweep ($took s)" between 2.5 "$took" 4.5
+check "--budget: stopped by the budget, the rest not run" "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(not (d["stopped_by"] == "budget" and d["counts"]["not-run"] > 0 and d["counts"]["handled"] >= 1))' "$TEST_TMP/budget.json"
+"$FAULTLINE" sweep -o none -f mem --max-runs 2 --format json -- "$PLANTED" slow 3 >"$TEST_TMP/max.json" 2>/dev/null
+check "--max-runs 2: two runs" "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+ran = sum(1 for r in d["runs"] if r["outcome"] != "not-run")
+sys.exit(not (ran == 2 and d["stopped_by"] == "max-runs"))' "$TEST_TMP/max.json"
+
+"$FAULTLINE" sweep -o none -f mem -j 1 -- "$PLANTED" slow 5 >"$TEST_TMP/int.txt" 2>"$TEST_TMP/int.err" &
+sweep_pid=$!
+TEST_PIDS+=("$sweep_pid")
+sleep 2.5
+kill -INT "$sweep_pid"
+start=$(date +%s.%N)
+wait_pid "$sweep_pid" 5
+took=$("$PYTHON" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+expect_eq "Ctrl-C with nothing found: exit 130" 130 "$WAIT_RC"
+check "Ctrl-C stops the sweep at once (${took} s)" between 0 "$took" 1.5
+check "Ctrl-C: the report says what was done" grep -q 'stopped by SIGINT' "$TEST_TMP/int.txt"
+check "Ctrl-C: no run of it is left behind" not_running "$PLANTED slow 5"
+
+# --- a clean program, bad input -------------------------------------------------------
+"$FAULTLINE" sweep -o none -- true >"$TEST_TMP/true.txt" 2>/dev/null
+expect_eq "nothing to find: exit 0" 0 $?
+check "nothing to find: said so" grep -q '^no findings' "$TEST_TMP/true.txt"
+for bad in "-f disk" "--mode sometimes" "-j 0" "--timeout 0s" "--format xml" "--budget x"; do
+    # shellcheck disable=SC2086
+    "$FAULTLINE" sweep -o none $bad -- true >/dev/null 2>"$TEST_TMP/bad.err"
+    expect_eq "sweep $bad: exit 2" 2 $?
+done
+"$FAULTLINE" sweep -o none >/dev/null 2>&1
+expect_eq "no command: exit 2" 2 $?
+"$FAULTLINE" sweep -o none -- sh -c 'kill -SEGV $$' >/dev/null 2>"$TEST_TMP/dies.err"
+expect_eq "a program that dies without faults: exit 2" 2 $?
+check "and says why" grep -q 'dies without any fault' "$TEST_TMP/dies.err"
