@@ -143,6 +143,37 @@ class Progress {
     int64_t shown_ns_ = 0;
 };
 
+// Runs each finding's first run once more: what its reproducer would do.
+void check_findings(Sweep& s, Runner& runner) {
+    if (s.findings.empty()) return;
+    fprintf(stderr, "faultline: sweep: checking that the %zu findings reproduce\n",
+            s.findings.size());
+    Sweep again;
+    again.options = s.options;
+    again.options.max_runs = 0;
+    again.options.budget_ns = 0;
+    again.sites = s.sites;
+    again.timeout_ns = s.timeout_ns;
+    for (const Finding& f : s.findings) {
+        Run r = s.runs[f.runs.front()];
+        r.result = RunResult{};
+        r.outcome = sweep::Outcome::NotRun;
+        again.runs.push_back(std::move(r));
+    }
+    runner.run_all(again, monotonic_ns(), [&](size_t run, size_t) {
+        again.runs[run].outcome = classify(again.runs[run].result);
+    });
+    for (size_t i = 0; i < s.findings.size(); ++i) {
+        Finding& f = s.findings[i];
+        const Run& r = again.runs[i];
+        if (!r.result.ran) continue; // stopped meanwhile
+        f.checked = true;
+        f.again = r.outcome;
+        f.reproduced = r.outcome == f.outcome &&
+                       (f.outcome != sweep::Outcome::Crashed || run_signal(r.result) == f.signal);
+    }
+}
+
 } // namespace
 
 int cmd_sweep(const Argv& argv) {
@@ -201,6 +232,7 @@ int cmd_sweep(const Argv& argv) {
     s.elapsed_s = double(monotonic_ns() - started) / 1e9;
     s.faultline = self_command();
     s.findings = find(s);
+    if (!s.interrupted) check_findings(s, runner);
 
     if (o.output != "none") store_sweep(s, o.output);
     fputs(format_sweep(s, o.format).c_str(), stdout);

@@ -74,6 +74,10 @@ struct Finding {
     std::string reproduce;    // a `faultline run` command line
     std::vector<size_t> runs; // indexes into the sweep's runs, the first reproduces it
     std::string detail;       // the sanitizer's line, or the run's stderr tail
+    // Its first run again, once the sweep is done: the same outcome (and
+    // signal)? Checked: false when the check was not made (a stopped sweep).
+    bool checked = false, reproduced = false;
+    Outcome again = Outcome::NotRun;
 };
 
 struct Options {

@@ -83,6 +83,12 @@ std::string table(const Sweep& s) {
         if (Outcome(i) != Outcome::NotRun || c[i])
             out += " " + std::string(outcome_name(Outcome(i))) + " " + std::to_string(c[i]);
     out += "\n";
+    size_t changed = 0;
+    for (const Run& r : s.runs)
+        changed += r.outcome == Outcome::Handled && r.result.status != s.profile.status;
+    if (changed)
+        out += "  " + std::to_string(changed) + " handled run" + (changed > 1 ? "s" : "") +
+               " ended otherwise than the profile (" + status_text(s.profile.status) + ")\n";
     if (s.findings.empty()) {
         out += "\nno findings\n";
         return out;
@@ -92,7 +98,7 @@ std::string table(const Sweep& s) {
         const Finding& f = s.findings[i];
         out += "\n" + std::to_string(i + 1) + ". " + outcome_name(f.outcome);
         if (f.signal) out += " " + signal_name(f.signal);
-        out += " after " + f.function + " failed";
+        out += ": " + f.function + " failed in " + program_frame(f.stack);
         if (f.runs.size() > 1) out += " (" + std::to_string(f.runs.size()) + " sites)";
         out += "\n   failed at:\n";
         for (const auto& fr : f.stack) out += "     " + fr + "\n";
@@ -101,8 +107,16 @@ std::string table(const Sweep& s) {
             for (size_t k = 0; k < f.crash_stack.size() && k < 8; ++k)
                 out += "     " + f.crash_stack[k] + "\n";
         }
-        if (f.outcome == Outcome::Sanitizer) out += "   " + f.detail + "\n";
+        if (!f.detail.empty()) {
+            std::string last = f.detail.substr(f.detail.rfind('\n') + 1);
+            out += "   " + std::string(f.outcome == Outcome::Sanitizer ? "" : "stderr: ") +
+                   last.substr(0, 200) + "\n";
+        }
         out += "   reproduce: " + f.reproduce + "\n";
+        if (f.checked)
+            out += f.reproduced ? "   (reproduced once more)\n"
+                                : "   (once more it was " + std::string(outcome_name(f.again)) +
+                                      ": not deterministic)\n";
     }
     return out;
 }
@@ -140,6 +154,7 @@ std::string json(const Sweep& s) {
                ", \"stack\": " + json_list(f.stack) +
                ", \"crash_stack\": " + json_list(f.crash_stack) +
                ", \"reproduce\": " + cli::json_string(f.reproduce) +
+               ", \"reproduced\": " + (f.checked ? (f.reproduced ? "true" : "false") : "null") +
                ", \"sites\": " + std::to_string(f.runs.size()) +
                ", \"detail\": " + cli::json_string(f.detail) + "}";
     }

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS sweep_runs(
     crash_stack TEXT, stderr_tail TEXT);
 CREATE TABLE IF NOT EXISTS sweep_findings(
     sweep INTEGER, outcome TEXT, signal INTEGER, function TEXT, stack TEXT,
-    crash_stack TEXT, reproduce TEXT, sites INTEGER, detail TEXT);
+    crash_stack TEXT, reproduce TEXT, sites INTEGER, detail TEXT, reproduced INTEGER);
 )sql";
 
 std::string lines(const std::vector<std::string>& v) {
@@ -124,9 +124,10 @@ void store_sweep(const Sweep& s, const std::string& path) {
               r.result.crashes.empty() ? std::string() : lines(r.result.crashes.front().stack),
               r.result.stderr_tail);
     for (const Finding& f : s.findings)
-        w.row("INSERT INTO sweep_findings VALUES (?,?,?,?,?,?,?,?,?)", id,
+        w.row("INSERT INTO sweep_findings VALUES (?,?,?,?,?,?,?,?,?,?)", id,
               std::string(outcome_name(f.outcome)), int64_t(f.signal), f.function, lines(f.stack),
-              lines(f.crash_stack), f.reproduce, uint64_t(f.runs.size()), f.detail);
+              lines(f.crash_stack), f.reproduce, uint64_t(f.runs.size()), f.detail,
+              int64_t(f.checked ? int(f.reproduced) : -1));
     if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) w.fail();
 }
 

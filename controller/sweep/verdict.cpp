@@ -46,6 +46,11 @@ std::string crash_site(const RunResult& r) {
 
 } // namespace
 
+std::string program_frame(const std::vector<std::string>& stack) {
+    std::string place = program_place(stack, 1);
+    return place.empty() ? place : place.substr(0, place.size() - 1);
+}
+
 const char* outcome_name(Outcome o) {
     static const char* const names[kOutcomeCount] = {
         "handled", "crashed", "hung", "sanitizer", "probe-failed", "unreached", "not-run"};

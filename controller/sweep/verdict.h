@@ -25,6 +25,10 @@ std::string sanitizer_line(const std::string& stderr_text);
 // reproduced by its first run's reproducer.
 std::vector<Finding> find(const Sweep& sweep);
 
+// The first frame of `stack` outside the C and C++ runtimes (its first
+// frame when all are theirs): where the program is in it.
+std::string program_frame(const std::vector<std::string>& stack);
+
 // "SIGSEGV", or "signal N".
 std::string signal_name(int sig);
 

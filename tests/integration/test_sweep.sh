@@ -44,6 +44,9 @@ check "no handled site is a finding" \
     bash -c '! grep -E "^\S+ \S+ \S+ (checked_malloc|checked_dns|checked_step)\(|\| checked_connect\(" <<<"$1"' _ "$found"
 check "the crash stack starts where it crashed" \
     has '^crashed SIGSEGV malloc \S*unchecked_malloc\(\)\+0x[0-9a-f]+ \(planted_errors\) .*\| \S*unchecked_malloc\(\)'
+check "every finding reproduced once more" "$PYTHON" -c '
+import json, sys
+sys.exit(not all(f["reproduced"] is True for f in json.load(open(sys.argv[1]))["findings"]))' "$TEST_TMP/basic.json"
 check "progress and the plan went to stderr" grep -q 'sweep: .* sites, .* runs' "$TEST_TMP/basic.err"
 
 # Each planted finding's reproducer, run as printed, does it again.
@@ -77,7 +80,7 @@ check "the recording has the reproducers" \
 "$FAULTLINE" sweep -o none -f net -- "$PLANTED" basic >"$TEST_TMP/net.txt" 2>/dev/null
 expect_eq "-f net: exit 1" 1 $?
 check "-f net: only network findings" \
-    bash -c '! grep -qE "after (malloc|sqlite3_step) failed" "$1" && grep -q "after getaddrinfo failed" "$1"' _ "$TEST_TMP/net.txt"
+    bash -c '! grep -qE ": (malloc|sqlite3_step) failed in" "$1" && grep -q ": getaddrinfo failed in .*unchecked_dns" "$1"' _ "$TEST_TMP/net.txt"
 check "the table gives reproducers" grep -q "reproduce: .*faultline run -o none -r 'net\." "$TEST_TMP/net.txt"
 
 # --- threads and forks ----------------------------------------------------------
