@@ -83,6 +83,29 @@ check "-f net: only network findings" \
     bash -c '! grep -qE ": (malloc|sqlite3_step) failed in" "$1" && grep -q ": getaddrinfo failed in .*unchecked_dns" "$1"' _ "$TEST_TMP/net.txt"
 check "the table gives reproducers" grep -q "reproduce: .*faultline run -o none -r 'net\." "$TEST_TMP/net.txt"
 
+# --probe: a run that ends without doing its job fails the probe. Here the
+# job is a line in out.txt; sqlite3_open failing makes the program give up
+# (exit 3) before writing it. -j 1: the runs share the directory.
+"$FAULTLINE" sweep -o none -f db -j 1 --probe 'grep -q "basic: done" out.txt && rm out.txt' \
+    --format json -- sh -c '"$0" basic >out.txt' "$PLANTED" >"$TEST_TMP/probe.json" 2>/dev/null
+found=$(findings "$TEST_TMP/probe.json")
+check "--probe: giving up on a failed open fails the probe" \
+    has '^probe-failed - sqlite3_open '
+check "--probe: a crash is still a crash" has '^crashed SIGSEGV sqlite3_step \S*unchecked_column\('
+check "--probe: a handled failure passes it" "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(not d["counts"]["handled"] >= 2)' "$TEST_TMP/probe.json"
+
+# --mode persistent fails every call from the site on; html is a page.
+"$FAULTLINE" sweep -o none -f mem --mode persistent --format html -- "$PLANTED" threads \
+    >"$TEST_TMP/persistent.html" 2>/dev/null
+expect_eq "persistent: exit 1" 1 $?
+check "persistent: the rules fail every call (no nth=)" \
+    bash -c 'grep -q "mem.fail fn=malloc site=" "$1" && ! grep -q "nth=1" "$1"' _ "$TEST_TMP/persistent.html"
+check "html: a page with the runs' table" grep -q '<table><tr><th>site</th>' "$TEST_TMP/persistent.html"
+check "html: the finding is on it" grep -q 'careless_worker' "$TEST_TMP/persistent.html"
+
 # --- threads and forks ----------------------------------------------------------
 "$FAULTLINE" sweep -o none -f mem --format json -- "$PLANTED" threads >"$TEST_TMP/threads.json" 2>/dev/null
 found=$(findings "$TEST_TMP/threads.json")
