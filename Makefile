@@ -124,6 +124,8 @@ $(BUILD)/targets/db_retry: LDLIBS_EXTRA := -lsqlite3
 $(BUILD)/targets/db_exec: LDLIBS_EXTRA := -lsqlite3
 $(BUILD)/targets/db_prepare_len: LDLIBS_EXTRA := -lsqlite3
 $(BUILD)/targets/hook_matrix: LDLIBS_EXTRA := -lsqlite3
+$(BUILD)/targets/asan_error_path: LDLIBS_EXTRA := -fsanitize=address
+$(BUILD)/targets/asan_error_path: CXXFLAGS_BASE += -fsanitize=address
 # UBSan for signed overflow only: its one planted path (the others crash)
 $(BUILD)/targets/planted_errors: LDLIBS_EXTRA := -lsqlite3 -fsanitize=signed-integer-overflow
 $(BUILD)/targets/planted_errors: CXXFLAGS_BASE += -fsanitize=signed-integer-overflow

@@ -124,6 +124,16 @@ void exec_target(const std::vector<std::string>& argv, const LaunchEnv& env) {
         setenv("LD_PRELOAD", preload.c_str(), 1);
     }
     setenv("FAULTLINE_SESSION", env.session.c_str(), 1);
+    // An AddressSanitizer program refuses to start unless its runtime is the
+    // first library loaded; the shim is. Its allocator still serves the
+    // program (the shim's malloc calls the next one: ASan's).
+    if (env.preload) {
+        const char* asan = getenv("ASAN_OPTIONS");
+        std::string opts = asan ? asan : "";
+        if (opts.find("verify_asan_link_order") == std::string::npos)
+            setenv("ASAN_OPTIONS",
+                   (opts + (opts.empty() ? "" : ":") + "verify_asan_link_order=0").c_str(), 1);
+    }
     unsetenv("FAULTLINE_RULES"); // the session holds the rules
     if (!env.inherit) setenv("FAULTLINE_NO_INHERIT", "1", 1);
     std::vector<char*> args;

@@ -106,6 +106,17 @@ check "persistent: the rules fail every call (no nth=)" \
 check "html: a page with the runs' table" grep -q '<table><tr><th>site</th>' "$TEST_TMP/persistent.html"
 check "html: the finding is on it" grep -q 'careless_worker' "$TEST_TMP/persistent.html"
 
+# An AddressSanitizer build: its report on the error path is the finding
+# (faultline lets ASan start after the shim: verify_asan_link_order=0).
+"$FAULTLINE" sweep -o none -f mem --format json -- "$TARGETS/asan_error_path" \
+    >"$TEST_TMP/asan.json" 2>/dev/null
+expect_eq "asan: exit 1" 1 $?
+check "asan: the use after free on the error path is a sanitizer finding" "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(not any(f["outcome"] == "sanitizer" and "heap-buffer-overflow" in f["detail"]
+                 and "work" in f["stack"][0] for f in d["findings"]))' "$TEST_TMP/asan.json"
+
 # --- threads and forks ----------------------------------------------------------
 "$FAULTLINE" sweep -o none -f mem --format json -- "$PLANTED" threads >"$TEST_TMP/threads.json" 2>/dev/null
 found=$(findings "$TEST_TMP/threads.json")
