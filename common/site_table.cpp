@@ -31,9 +31,9 @@ SiteTable* site_table_create(const char* path, uint32_t families) {
     }
     SiteTable* t = map_fd(fd);
     if (!t) return nullptr;
+    // Written before any process of the run exists (they map it after exec).
     t->version = kSiteTableVersion;
     t->families = families;
-    std::atomic_thread_fence(std::memory_order_release);
     t->magic = kSiteTableMagic;
     return t;
 }
