@@ -79,23 +79,41 @@ const char* base_name(const char* path) {
     return slash;
 }
 
+// Per frame: does the function or object at this return address match the
+// rule? Keyed like g_cache by (address, slot, generation). libunwind's
+// get_proc_name maps the object's file to read its symbols, every time: a
+// stack that is new but whose frames are not pays nothing of it.
+constexpr unsigned kFrameCacheSize = 16384;
+std::atomic<uint64_t> g_frame_cache[kFrameCacheSize];
+
+bool frame_matches(const Unwind& u, unw_cursor_t& cursor, uint64_t ip, const LoadedObject* o,
+                   const char* glob, uint64_t rule_key) {
+    uint64_t h = mix(rule_key, ip) | 1;
+    std::atomic<uint64_t>& e = g_frame_cache[(h >> 1) % kFrameCacheSize];
+    uint64_t seen = e.load(std::memory_order_relaxed);
+    if (seen && (seen | 1) == h) return (seen & 1) != 0;
+    char name[256];
+    unw_word_t off = 0;
+    bool match =
+        (u.get_proc_name(&cursor, name, sizeof name, &off) == 0 && glob_match(glob, name)) ||
+        (o && o->path[0] && (glob_match(glob, o->path) || glob_match(glob, base_name(o->path))));
+    e.store((h & ~uint64_t(1)) | uint64_t(match), std::memory_order_relaxed);
+    return match;
+}
+
 // The slow path: every frame's function (from the object's symbol tables)
 // and object file, matched against the glob.
-bool walk_and_match(const Unwind& u, const char* glob) {
+bool walk_and_match(const Unwind& u, const char* glob, uint64_t rule_key) {
     unw_context_t uc;
     unw_cursor_t cursor;
     if (u.getcontext(&uc) != 0 || u.init_local(&cursor, &uc) != 0) return false;
-    char name[256];
     for (int depth = 0; depth < kMaxFrames && u.step(&cursor) > 0; ++depth) {
-        unw_word_t ip = 0, off = 0;
+        unw_word_t ip = 0;
         if (u.get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0) break;
         LoadedObject o;
         bool known = object_at(uintptr_t(ip), o);
         if (known && o.shim) continue;
-        if (u.get_proc_name(&cursor, name, sizeof name, &off) == 0 && glob_match(glob, name))
-            return true;
-        if (known && o.path[0] && (glob_match(glob, o.path) || glob_match(glob, base_name(o.path))))
-            return true;
+        if (frame_matches(u, cursor, ip, known ? &o : nullptr, glob, rule_key)) return true;
     }
     return false;
 }
@@ -132,7 +150,7 @@ bool caller_matches(const Rule& r, unsigned slot, uint64_t word) {
     std::atomic<uint64_t>& e = g_cache[(h >> 1) % kCacheSize];
     uint64_t seen = e.load(std::memory_order_relaxed);
     if (seen && (seen | 1) == h) return (seen & 1) != 0;
-    bool match = walk_and_match(*u, r.caller);
+    bool match = walk_and_match(*u, r.caller, mix(slot + 1, word >> 8));
     e.store((h & ~uint64_t(1)) | uint64_t(match), std::memory_order_relaxed);
     return match;
 }
