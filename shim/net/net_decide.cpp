@@ -1,6 +1,7 @@
 #include "shim/net/net_decide.h"
 
 #include "shim/core/caller.h"
+#include "shim/core/log.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
@@ -58,6 +59,16 @@ void count_net_call(Hook hook) {
 void count_error(Hook hook) {
     tls.error_counted = true;
     if (g_segment) g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);
+}
+
+void cannot_act(const Rule& r, Hook hook) {
+    Segment* seg = g_segment;
+    if (!seg) return;
+    uint32_t bit = uint32_t(1) << unsigned(r.kind);
+    if (seg->unacted_kinds.fetch_or(bit, std::memory_order_relaxed) & bit) return; // said
+    warn(kind_name(r.kind), " cannot act on ", kHooks[unsigned(hook)].name);
+    warn("  why: the data moves inside the kernel, never through the program's memory; ",
+         "such calls go through unfaulted (faultline status lists it)");
 }
 
 TokenBucket g_process_buckets[kMaxRules][2];

@@ -252,13 +252,15 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     bool nonblocking = nonblocking_call(fd, dontwait);
     NetPlan p = plan_send(r, *s, len, nonblocking, monotonic_ns(), drawn_delay(r));
     if (p.lost_segment) ++s->loss_streak;
+    if (p.act == Act::Drop && real.in_kernel) cannot_act(r, hook);
     if (waited_out(*s, p)) return -1; // EAGAIN
     switch (p.act) {
     case Act::Await:
         if (!wait_out_partition(fd, *s, kOnSend)) return -1;
         break;
     case Act::Drop:
-        return ssize_t(p.bytes); // the datagram is gone, silently
+        if (real.in_kernel) break; // cannot_act: sent whole below
+        return ssize_t(p.bytes);   // the datagram is gone, silently
     case Act::ResetAfter:
         return transfer_then_reset(hook, fd, *s, r, p.bytes, len, real);
     case Act::Shorten:
@@ -305,6 +307,12 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     // in turn, as if the lost ones never came (a blocking caller waits for
     // the next; an edge-triggered one still gets those queued behind, or a
     // true EAGAIN).
+    // Data the kernel moves for the program (splice into a pipe) cannot be
+    // read past: the datagram goes through (cannot_act).
+    if (p.act == Act::Drop && real.in_kernel) {
+        cannot_act(*d.rule, hook);
+        p = NetPlan{};
+    }
     while (p.act == Act::Drop) {
         ssize_t n = real(0, len);
         if (n < 0) return n;
@@ -335,6 +343,10 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     case Act::Pace:
         return pace_recv(*s, r, d.key, len, nonblocking, now, real);
     case Act::Corrupt:
+        if (real.in_kernel) { // never in the program's memory: nothing to flip
+            cannot_act(r, hook);
+            break;
+        }
         return corrupt_recv(*s, len, buf, real);
     default:
         break;
