@@ -3,6 +3,7 @@
 #include "shim/core/caller.h"
 #include "shim/core/log.h"
 #include "shim/core/runtime.h"
+#include "shim/core/signal_wait.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
 #include "shim/net/net_faults.h"
@@ -107,16 +108,19 @@ int64_t socket_timeout(int fd, int which) {
     return int64_t(tv.tv_sec) * kSecond + int64_t(tv.tv_usec) * 1000;
 }
 
-void sleep_until(int64_t deadline) {
-    timespec ts{time_t(deadline / kSecond), long(deadline % kSecond)};
-    int saved = errno;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+bool sleep_until(int64_t deadline, OnSignal how) {
+    bool sa_restart = false;
+    while (sleep_or_handler(deadline, sa_restart)) {
+        if (sa_restart && how.timeout_opt && socket_timeout(how.fd, how.timeout_opt) == 0)
+            continue; // restarted: the wait goes on to the same end
+        errno = EINTR;
+        return false;
     }
-    errno = saved;
+    return true;
 }
 
-void sleep_ns(int64_t ns) {
-    if (ns > 0) sleep_until(monotonic_ns() + ns);
+bool sleep_ns(int64_t ns, OnSignal how) {
+    return ns <= 0 || sleep_until(monotonic_ns() + ns, how);
 }
 
 } // namespace faultline::shim
