@@ -27,7 +27,9 @@ check "... the handler runs on time ($(ms handler_ms "$line") ms of 500)" \
     between 490 "$(ms handler_ms "$line")" 600
 check "... and connect returns with it ($(ms returned_ms "$line") ms)" \
     between 490 "$(ms returned_ms "$line")" 600
-then=$(sed -n 2p <<<"$out")
+expect_eq "... in progress meanwhile: connect again says EALREADY" "again rc=-1 EALREADY" \
+    "$(sed -n 2p <<<"$out")"
+then=$(sed -n 3p <<<"$out")
 expect_match "... the connection goes on in the background: poll, then SO_ERROR 0" \
     '^then connected=1 ' "$then"
 check "... made when the delay is over ($(ms ms "$then") ms of 3000)" \

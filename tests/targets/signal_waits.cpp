@@ -11,8 +11,9 @@
 //
 // `restart`: the handler is installed with SA_RESTART. Prints one line per
 // call: "<call> rc=N|-1 ERRNO handler_ms=H returned_ms=R [data=...]"; times
-// are from the start of the call. After an interrupted connect it waits for
-// writability and prints SO_ERROR ("then connected=1 ms=M"); after an
+// are from the start of the call. After an interrupted connect it calls
+// connect again ("again rc=-1 EALREADY"), waits for writability and prints
+// SO_ERROR ("then connected=1 ms=M"); after an
 // interrupted recv it receives again ("then rc=N ms=M data=...").
 #include <arpa/inet.h>
 #include <cerrno>
@@ -107,6 +108,8 @@ int main(int argc, char** argv) {
         int e = errno;
         report("connect", r, e);
         if (r != 0 && e == EINTR) { // in progress in the background, as the kernel's
+            long again = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+            printf("again rc=%ld%s\n", again, err_name(again, errno));
             pollfd p{s, POLLOUT, 0};
             int n = poll(&p, 1, 10000);
             int so = -1;
