@@ -144,7 +144,9 @@ int cmd_status(const Argv& argv) {
                    "Shows a session: seed, controller, recorder, attached processes, and per\n"
                    "function the calls, errors (real and injected), injections, bytes and mean\n"
                    "latency. Calls are counted while a rule of the function's family is armed\n"
-                   "or a recorder runs; bytes and latency while a recorder runs.",
+                   "or a recorder runs; bytes and latency while a recorder runs. 'unacted'\n"
+                   "names the kinds that injected into calls they cannot act on (data moved\n"
+                   "inside the kernel: splice, sendfile), which went through unfaulted.",
                    {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
                     {"--json", 0, false, "machine-readable output"}});
     if (!args.parse(argv)) return cli::kOk;
