@@ -65,6 +65,14 @@ check "... the handler ran on time ($(ms handler_ms "$line") ms of 300)" \
 check "... and the call ended with the delay ($(ms returned_ms "$line") ms of 1000)" \
     between 990 "$(ms returned_ms "$line")" 1200
 
+out=$(run_sw 'net.timeout timeout=2s on=recv' recv "$port" 300)
+line=$(head -1 <<<"$out")
+expect_match "net.timeout hanging a recv: EINTR at the signal" '^recv rc=-1 EINTR ' "$line"
+check "... on time ($(ms returned_ms "$line") ms of 300)" between 290 "$(ms returned_ms "$line")" 400
+then=$(sed -n 2p <<<"$out")
+expect_match "... the hang holds on: the retry times out" '^then rc=-1 ETIMEDOUT ' "$then"
+check "... when the hang's 2 s are over ($(ms ms "$then") ms)" between 1990 "$(ms ms "$then")" 2300
+
 line=$(run_sw 'net.partition on=send' send "$port" 300 restart-timeout)
 expect_match "net.partition on send, SA_RESTART but SO_SNDTIMEO set: send returns EINTR" \
     '^send rc=-1 EINTR ' "$line"

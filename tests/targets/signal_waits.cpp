@@ -131,8 +131,9 @@ int main(int argc, char** argv) {
         report("recv", r, e, extra);
         if (r < 0 && e == EINTR) {
             r = recv(s, buf, sizeof buf - 1, 0);
-            printf("then rc=%ld ms=%.0f data=%.*s\n", r, now_ms() - g_start,
-                   int(strcspn(buf, "\n")), buf);
+            e = errno;
+            printf("then rc=%ld%s ms=%.0f data=%.*s\n", r, err_name(r, e), now_ms() - g_start,
+                   r > 0 ? int(strcspn(buf, "\n")) : 0, buf);
         }
         return 0;
     }
