@@ -41,6 +41,7 @@ void requeue(int sig, siginfo_t& info) {
 } // namespace
 
 int sleep_or_handler(int64_t deadline, bool& sa_restart) {
+    if (monotonic_ns() >= deadline) return 0;
     int saved = errno;
     sigset_t all, old, wait;
     watched(all);
