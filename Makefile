@@ -49,6 +49,7 @@ CTL_LIB_OBJ := $(filter-out $(OBJ)/ctl/controller/cli/main.o,$(CTL_SRC:%.cpp=$(O
                $(COMMON_SRC:%.cpp=$(OBJ)/ctl/%.o)
 CTL_OBJ := $(OBJ)/ctl/controller/cli/main.o $(CTL_LIB_OBJ)
 UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/core/trigger.o $(OBJ)/ctl/shim/core/bootstrap_arena.o \
+            $(OBJ)/ctl/shim/core/signal_wait.o \
             $(addprefix $(OBJ)/ctl/shim/net/,epoll_registry.o net_rules.o net_plan.o bandwidth.o \
               net_sockets.o socket_holds.o)
 # What the unit tests exercise of the controller (not the commands: the

@@ -153,7 +153,11 @@ struct alignas(64) Segment {
     std::atomic<uint32_t> attached_count;
     uint64_t size; // sizeof(Segment)
     uint32_t owner_uid;
-    uint32_t flags;
+    // bit k set: a rule of Kind k injected into a call it cannot act on (a
+    // net.corrupt on a splice: the data never passes through the program's
+    // memory), which went through unfaulted; `status` says so. (Was an
+    // unused `flags`, 0 in older segments: same layout.)
+    std::atomic<uint32_t> unacted_kinds;
     char name[64];
     uint64_t seed;
     int64_t created_ns;                  // CLOCK_REALTIME

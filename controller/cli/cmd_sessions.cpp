@@ -46,6 +46,16 @@ StatusFigures read_status(Session& session) {
     return s;
 }
 
+// The kinds a rule of which injected into calls it could not act on (data
+// moved inside the kernel: splice, sendfile), which went through unfaulted.
+std::vector<const char*> unacted_kinds(const Segment& seg) {
+    std::vector<const char*> out;
+    uint32_t bits = seg.unacted_kinds.load(std::memory_order_relaxed);
+    for (unsigned k = 0; k < kKindCount; ++k)
+        if (bits & (uint32_t(1) << k)) out.push_back(kind_name(Kind(k)));
+    return out;
+}
+
 void print_status_json(Session& session, const StatusFigures& s) {
     Segment& seg = session.segment();
     printf("{\"version\":%s,\"session\":%s,\"seed\":%llu,\"created_unix\":%.3f,"
@@ -61,9 +71,12 @@ void print_status_json(Session& session, const StatusFigures& s) {
         printf("%d", s.rec);
     else
         printf("null");
-    printf(",\"dropped_events\":%llu,\"stale\":%s,\"armed_rules\":%u,\"processes\":[",
+    printf(",\"dropped_events\":%llu,\"stale\":%s,\"armed_rules\":%u,\"unacted_kinds\":[",
            (unsigned long long)seg.events.dropped.load(), segment_is_stale(&seg) ? "true" : "false",
            s.armed);
+    auto unacted = unacted_kinds(seg);
+    for (size_t i = 0; i < unacted.size(); ++i) printf("%s\"%s\"", i ? "," : "", unacted[i]);
+    printf("],\"processes\":[");
     for (size_t i = 0; i < s.procs.size(); ++i)
         printf("%s{\"pid\":%d,\"comm\":%s}", i ? "," : "", s.procs[i].pid,
                cli::json_string(s.procs[i].comm).c_str());
@@ -101,6 +114,10 @@ void print_status_table(Session& session, const StatusFigures& s) {
         printf("recorder   none\n");
     printf("rules      %u armed, %zu in all (faultline list -s %s)\n", s.armed, s.rules.size(),
            session.name().c_str());
+    for (const char* kind : unacted_kinds(seg))
+        printf("unacted    %s injected into calls it cannot act on (data moved inside the "
+               "kernel: splice, sendfile); they went through unfaulted\n",
+               kind);
     printf("processes ");
     for (auto& p : s.procs) printf(" %d(%s)", p.pid, p.comm.c_str());
     printf("%s\n\n", s.procs.empty() ? " none" : "");
@@ -127,7 +144,9 @@ int cmd_status(const Argv& argv) {
                    "Shows a session: seed, controller, recorder, attached processes, and per\n"
                    "function the calls, errors (real and injected), injections, bytes and mean\n"
                    "latency. Calls are counted while a rule of the function's family is armed\n"
-                   "or a recorder runs; bytes and latency while a recorder runs.",
+                   "or a recorder runs; bytes and latency while a recorder runs. 'unacted'\n"
+                   "names the kinds that injected into calls they cannot act on (data moved\n"
+                   "inside the kernel: splice, sendfile), which went through unfaulted.",
                    {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
                     {"--json", 0, false, "machine-readable output"}});
     if (!args.parse(argv)) return cli::kOk;

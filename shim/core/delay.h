@@ -1,5 +1,7 @@
 // The delay every *.delay kind injects: `delay` ± `jitter` (uniform, drawn
-// from the thread's stream), slept in full even across signals.
+// from the thread's stream). inject_delay sleeps it in full even across
+// signals: mem.delay, db.delay and net.dns's delay stand for functions that
+// never fail with EINTR. Network calls wait in signal_wait.h instead.
 #pragma once
 
 #include "common/rule.h"

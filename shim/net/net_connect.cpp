@@ -20,6 +20,19 @@ namespace faultline::shim {
 
 namespace {
 
+// A blocking connect a signal handler interrupted: EINTR, never restarted
+// (man 7 signal), and, as the kernel does, the connection goes on being made
+// in the background: held (hold_connect) until the fault that held the
+// call is over (a delay to `until`, a partition's end), then made for real;
+// poll/select/epoll hide its writability meanwhile and SO_ERROR tells the
+// outcome, so "connect, EINTR, poll, SO_ERROR" (CPython's) works.
+int interrupted_connect(SocketState& s, const sockaddr* addr, socklen_t len, int64_t until) {
+    if (until) hold_until(s.delay_until, until);
+    hold_connect(s, addr, len);
+    errno = EINTR;
+    return -1;
+}
+
 constexpr int64_t kConnectBound = 127 * kSecond; // Linux's SYN retries give up about then
 
 // Lost SYNs, each an injection: Linux retransmits after 1 s, then 2, 4...
@@ -46,10 +59,14 @@ NetDecision lose_syns(SocketState& s, const sockaddr* addr, socklen_t len, NetDe
             errno = ETIMEDOUT;
             return d;
         }
-        if (nonblocking)
+        if (nonblocking) {
             wait += kSecond << lost++;
-        else
-            sleep_ns(kSecond << lost++);
+        } else if (int64_t end = monotonic_ns() + (kSecond << lost++);
+                   !sleep_until(end, kNeverRestarted)) {
+            over = true; // the SYN lost goes again at `end`: no more losses drawn
+            result = interrupted_connect(s, addr, len, end);
+            return d;
+        }
         d = decide(Hook::NetConnect, kOnConnect, s, 0);
     }
     if (wait) hold_until(s.delay_until, now + wait);
@@ -74,10 +91,18 @@ int reconnect_held(int fd, const sockaddr* addr, socklen_t len,
 }
 
 // A blocking connect hung by net.timeout: in steps, so that a disarm lifts
-// the hang (then the connect is made).
-int hang_connect(const NetDecision& d, const NetPlan& p, int64_t now) {
+// the hang (then the connect is made). Interrupted by a signal: EINTR, and
+// the connect stays in progress until the rule's timeout, as a non-blocking
+// one does.
+int hang_connect(SocketState& s, const sockaddr* addr, socklen_t len, const NetDecision& d,
+                 const NetPlan& p, int64_t now) {
     for (int64_t t = now; t < p.until && hang_held(g_segment, d.key, t); t = monotonic_ns())
-        sleep_until(p.until - t > kRecheck ? t + kRecheck : p.until);
+        if (!sleep_until(p.until - t > kRecheck ? t + kRecheck : p.until, kNeverRestarted)) {
+            s.hang_rule = d.key;
+            s.connect_error.store(ETIMEDOUT, std::memory_order_relaxed);
+            set_hang(s, now + d.rule->timeout_ns);
+            return interrupted_connect(s, addr, len, 0);
+        }
     if (monotonic_ns() < p.until) return 0; // lifted: connect
     count_error(Hook::NetConnect);
     errno = p.error;
@@ -85,8 +110,9 @@ int hang_connect(const NetDecision& d, const NetPlan& p, int64_t now) {
 }
 
 // A blocking connect under net.partition: until it lifts, or Linux's own
-// bound (the socket's SO_SNDTIMEO, or the SYN retries).
-int await_partition(int fd, SocketState& s, int64_t now) {
+// bound (the socket's SO_SNDTIMEO, or the SYN retries). Interrupted by a
+// signal: EINTR, and the connect is made when the partition lifts.
+int await_partition(int fd, SocketState& s, const sockaddr* addr, socklen_t len, int64_t now) {
     int64_t own = socket_timeout(fd, SO_SNDTIMEO);
     int64_t bound = own ? own : kConnectBound;
     while (partitioned(s, kOnConnect, monotonic_ns())) {
@@ -95,7 +121,7 @@ int await_partition(int fd, SocketState& s, int64_t now) {
             errno = own ? EINPROGRESS : ETIMEDOUT;
             return -1;
         }
-        sleep_ns(kRecheck);
+        if (!sleep_ns(kRecheck, kNeverRestarted)) return interrupted_connect(s, addr, len, 0);
     }
     return 0;
 }
@@ -133,7 +159,8 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
         hold_until(s->delay_until, p.until);
         break;
     case Act::Sleep:
-        sleep_until(p.until);
+        if (!sleep_until(p.until, kNeverRestarted))
+            return interrupted_connect(*s, addr, len, p.until);
         break;
     case Act::Fail:
         count_error(Hook::NetConnect);
@@ -141,7 +168,7 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
         return -1;
     case Act::Hang:
         if (!nonblocking) {
-            if (hang_connect(d, p, now) != 0) return -1;
+            if (hang_connect(*s, addr, len, d, p, now) != 0) return -1;
             break;
         }
         // In progress until the timeout, then SO_ERROR says ETIMEDOUT;
@@ -157,7 +184,7 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
         errno = EINPROGRESS;
         return -1;
     case Act::Await:
-        if (await_partition(fd, *s, now) != 0) return -1;
+        if (await_partition(fd, *s, addr, len, now) != 0) return -1;
         break;
     default:
         break;
@@ -166,17 +193,22 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
 }
 
 int net_after_accept(Hook hook, int listen_fd, int fd) {
+    int saved_errno = errno;
     socket_forget(fd);
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || tls.depth) return fd;
     NetDecision d = decide(hook, kOnAccept, *s, 0);
     if (!d.rule || d.rule->kind != Kind::NetDelay) return fd;
     // A non-blocking server (an event loop) must not sleep in accept: the new
-    // connection's data comes `delay` later instead.
-    if (fd_nonblocking(listen_fd) || fd_nonblocking(fd))
-        hold_until(s->delay_until, monotonic_ns() + delay_of(*d.rule, tls));
-    else
-        inject_delay(*d.rule, tls);
+    // connection's data comes `delay` later instead. So does the rest of a
+    // blocking accept's delay that a signal handler interrupts (the
+    // connection is taken already: it is handed over, its data late).
+    int64_t until = monotonic_ns() + delay_of(*d.rule, tls);
+    if (fd_nonblocking(listen_fd) || fd_nonblocking(fd) ||
+        !sleep_until(until, restarted_unless(listen_fd, SO_RCVTIMEO))) {
+        hold_until(s->delay_until, until);
+        errno = saved_errno;
+    }
     return fd;
 }
 

@@ -1,7 +1,9 @@
 #include "shim/net/net_decide.h"
 
 #include "shim/core/caller.h"
+#include "shim/core/log.h"
 #include "shim/core/runtime.h"
+#include "shim/core/signal_wait.h"
 #include "shim/core/sites.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
@@ -61,6 +63,16 @@ void count_error(Hook hook) {
     if (g_segment) g_segment->hooks[unsigned(hook)].errors.fetch_add(1, std::memory_order_relaxed);
 }
 
+void cannot_act(const Rule& r, Hook hook) {
+    Segment* seg = g_segment;
+    if (!seg) return;
+    uint32_t bit = uint32_t(1) << unsigned(r.kind);
+    if (seg->unacted_kinds.fetch_or(bit, std::memory_order_relaxed) & bit) return; // said
+    warn(kind_name(r.kind), " cannot act on ", kHooks[unsigned(hook)].name);
+    warn("  why: the data moves inside the kernel, never through the program's memory; ",
+         "such calls go through unfaulted (faultline status lists it)");
+}
+
 TokenBucket g_process_buckets[kMaxRules][2];
 
 TokenBucket& bucket_for(const Rule& r, uint64_t key, SocketState& s, bool recv) {
@@ -97,16 +109,19 @@ int64_t socket_timeout(int fd, int which) {
     return int64_t(tv.tv_sec) * kSecond + int64_t(tv.tv_usec) * 1000;
 }
 
-void sleep_until(int64_t deadline) {
-    timespec ts{time_t(deadline / kSecond), long(deadline % kSecond)};
-    int saved = errno;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+bool sleep_until(int64_t deadline, OnSignal how) {
+    bool sa_restart = false;
+    while (sleep_or_handler(deadline, sa_restart)) {
+        if (sa_restart && how.timeout_opt && socket_timeout(how.fd, how.timeout_opt) == 0)
+            continue; // restarted: the wait goes on to the same end
+        errno = EINTR;
+        return false;
     }
-    errno = saved;
+    return true;
 }
 
-void sleep_ns(int64_t ns) {
-    if (ns > 0) sleep_until(monotonic_ns() + ns);
+bool sleep_ns(int64_t ns, OnSignal how) {
+    return ns <= 0 || sleep_until(monotonic_ns() + ns, how);
 }
 
 } // namespace faultline::shim

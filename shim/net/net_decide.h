@@ -59,9 +59,25 @@ ssize_t dead(SocketState& s, bool sending);
 
 // SO_RCVTIMEO / SO_SNDTIMEO of the socket, 0 when unset.
 int64_t socket_timeout(int fd, int which);
-// Sleeps to an absolute CLOCK_MONOTONIC deadline, across signals; errno kept.
-void sleep_until(int64_t deadline);
-void sleep_ns(int64_t ns);
+// What a signal handler that runs during an injected wait does to the call
+// held, as the kernel does to the call it stands for (man 7 signal;
+// docs/pitfalls.md item 23): connect is never restarted, nor is accept on
+// a socket with SO_RCVTIMEO; send and recv are restarted under SA_RESTART
+// unless the socket has a timeout that way (SO_SNDTIMEO, SO_RCVTIMEO).
+struct OnSignal {
+    int fd = -1;
+    int timeout_opt = 0; // SO_RCVTIMEO or SO_SNDTIMEO; 0: never restarted
+};
+constexpr OnSignal kNeverRestarted{};
+inline OnSignal restarted_unless(int fd, int timeout_opt) {
+    return {fd, timeout_opt};
+}
+
+// Sleeps to an absolute CLOCK_MONOTONIC deadline: true then (errno kept).
+// False when a signal handler ran that interrupts the call: errno EINTR,
+// and the caller returns -1 (a restarted call sleeps on instead).
+[[nodiscard]] bool sleep_until(int64_t deadline, OnSignal how);
+[[nodiscard]] bool sleep_ns(int64_t ns, OnSignal how);
 
 inline void move_bytes(SocketState& s, ssize_t n) {
     if (n > 0) s.moved.fetch_add(uint64_t(n), std::memory_order_relaxed);

@@ -56,9 +56,11 @@ ssize_t transfer_then_reset(Hook hook, int fd, SocketState& s, const Rule& r, si
 // net.delay): the call that was held back is owed once, and goes when the
 // hold ends, without being judged again (a non-blocking caller retries after
 // every EAGAIN: judged anew, its delay would never end).
-enum class Hold { None, HeldBack, Paid };
+// A blocking caller interrupted by a signal handler (EINTR) still owes the
+// rest: its retry waits out what is left, and goes.
+enum class Hold { None, HeldBack, Interrupted, Paid };
 
-Hold owed(int fd, SocketState& s, bool dontwait) {
+Hold owed(int fd, SocketState& s, bool dontwait, int timeout_opt) {
     int64_t until = s.delay_until.load(std::memory_order_acquire);
     if (!until) return Hold::None;
     if (monotonic_ns() < until) {
@@ -66,7 +68,7 @@ Hold owed(int fd, SocketState& s, bool dontwait) {
             held_back(s);
             return Hold::HeldBack;
         }
-        sleep_until(until);
+        if (!sleep_until(until, restarted_unless(fd, timeout_opt))) return Hold::Interrupted;
     }
     hold_until(s.delay_until, 0);
     return Hold::Paid;
@@ -75,7 +77,7 @@ Hold owed(int fd, SocketState& s, bool dontwait) {
 // net.bandwidth on a send: paced through the bucket, in pieces for a
 // blocking caller; a non-blocking one gets what the bucket allows now (a
 // partial write), or EAGAIN with the socket held back until it refills.
-ssize_t pace_send(SocketState& s, const Rule& r, uint64_t key, size_t len, bool nonblocking,
+ssize_t pace_send(int fd, SocketState& s, const Rule& r, uint64_t key, size_t len, bool nonblocking,
                   Transfer real) {
     TokenBucket& b = bucket_for(r, key, s, false);
     bool datagram = !is_tcp(s); // all or nothing: the bucket may go into debt
@@ -93,7 +95,10 @@ ssize_t pace_send(SocketState& s, const Rule& r, uint64_t key, size_t len, bool 
         if (tokens < want) {
             if (nonblocking) break;
             int64_t w = wait_for_tokens(b, r, want);
-            sleep_ns(w < kRecheck ? w : kRecheck);
+            if (!sleep_ns(w < kRecheck ? w : kRecheck, restarted_unless(fd, SO_SNDTIMEO))) {
+                if (sent) break; // a signal: what was sent, as the kernel counts it
+                return -1;       // EINTR
+            }
             continue;
         }
         size_t chunk = datagram || size_t(tokens) >= len - sent ? len - sent : size_t(tokens);
@@ -113,7 +118,7 @@ ssize_t pace_send(SocketState& s, const Rule& r, uint64_t key, size_t len, bool 
 
 // net.bandwidth on a receive: wait (blocking) or EAGAIN (non-blocking) until
 // a quantum may move, then read what the bucket allows.
-ssize_t pace_recv(SocketState& s, const Rule& r, uint64_t key, size_t len, bool nonblocking,
+ssize_t pace_recv(int fd, SocketState& s, const Rule& r, uint64_t key, size_t len, bool nonblocking,
                   int64_t now, Transfer real) {
     TokenBucket& b = bucket_for(r, key, s, true);
     double tokens = refill(b, r, key, now);
@@ -121,7 +126,8 @@ ssize_t pace_recv(SocketState& s, const Rule& r, uint64_t key, size_t len, bool 
     while (tokens < want) {
         if (nonblocking) return held_back(s);
         int64_t w = wait_for_tokens(b, r, want);
-        sleep_ns(w < kRecheck ? w : kRecheck);
+        if (!sleep_ns(w < kRecheck ? w : kRecheck, restarted_unless(fd, SO_RCVTIMEO)))
+            return -1; // EINTR
         int64_t t = monotonic_ns();
         if (!live_rule(g_segment, key, t)) return transfer(s, real, len); // disarmed: unpaced
         tokens = refill(b, r, key, t);
@@ -158,7 +164,10 @@ int recv_hung(Hook hook, int fd, SocketState& s, int64_t until, bool dontwait) {
         int64_t own = socket_timeout(fd, SO_RCVTIMEO);
         int64_t end = own && now + own < until ? now + own : until;
         for (int64_t t = now; t < end; t = monotonic_ns()) {
-            sleep_until(end - t > kRecheck ? t + kRecheck : end);
+            // A signal: EINTR, the hang holds on for the next call.
+            if (!sleep_until(end - t > kRecheck ? t + kRecheck : end,
+                             restarted_unless(fd, SO_RCVTIMEO)))
+                return -1;
             if (s.hang_until.load(std::memory_order_acquire) != until) {
                 errno = EBADF; // closed (and maybe reused) under us
                 return -1;
@@ -199,14 +208,19 @@ SocketState* socket_for_fault(int fd) {
 }
 
 // The waiting a plan asks of a call: a hold (EAGAIN now, the socket hidden
-// until the plan's time; true) or a sleep (then the call goes on; false).
-bool waited_out(SocketState& s, const NetPlan& p) {
+// until the plan's time; true) or a sleep (then the call goes on; false). A
+// sleep a signal handler interrupts answers EINTR (true) and leaves the rest
+// owed: the retry waits out what is left of it, and goes (owed).
+bool waited_out(int fd, SocketState& s, const NetPlan& p, int timeout_opt) {
     if (p.act == Act::Hold) {
         if (p.until) hold_until(s.delay_until, p.until);
         held_back(s);
         return true;
     }
-    if (p.act == Act::Sleep) sleep_until(p.until);
+    if (p.act == Act::Sleep && !sleep_until(p.until, restarted_unless(fd, timeout_opt))) {
+        hold_until(s.delay_until, p.until);
+        return true;
+    }
     return false;
 }
 
@@ -228,9 +242,10 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     if (!is_inet(s) || tls.depth) return real(0, len);
     if (s->dead_errno.load(std::memory_order_acquire)) return dead(*s, true);
     settle_pending_connect(fd, *s, monotonic_ns());
-    switch (owed(fd, *s, dontwait)) {
-    case Hold::HeldBack:
-        return -1; // EAGAIN
+    switch (owed(fd, *s, dontwait, SO_SNDTIMEO)) {
+    case Hold::HeldBack:    // EAGAIN
+    case Hold::Interrupted: // EINTR
+        return -1;
     case Hold::Paid:
         count_net_call(hook);
         s->turn = 1;
@@ -252,19 +267,21 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     bool nonblocking = nonblocking_call(fd, dontwait);
     NetPlan p = plan_send(r, *s, len, nonblocking, monotonic_ns(), drawn_delay(r));
     if (p.lost_segment) ++s->loss_streak;
-    if (waited_out(*s, p)) return -1; // EAGAIN
+    if (p.act == Act::Drop && real.in_kernel) cannot_act(r, hook);
+    if (waited_out(fd, *s, p, SO_SNDTIMEO)) return -1; // EAGAIN, EINTR
     switch (p.act) {
     case Act::Await:
         if (!wait_out_partition(fd, *s, kOnSend)) return -1;
         break;
     case Act::Drop:
-        return ssize_t(p.bytes); // the datagram is gone, silently
+        if (real.in_kernel) break; // cannot_act: sent whole below
+        return ssize_t(p.bytes);   // the datagram is gone, silently
     case Act::ResetAfter:
         return transfer_then_reset(hook, fd, *s, r, p.bytes, len, real);
     case Act::Shorten:
         return transfer(*s, real, p.bytes);
     case Act::Pace:
-        return pace_send(*s, r, d.key, len, nonblocking, real);
+        return pace_send(fd, *s, r, d.key, len, nonblocking, real);
     default:
         break;
     }
@@ -283,9 +300,10 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
             return net_recv(hook, fd, len, dontwait, real, buf, peek);
         return -1;
     }
-    switch (owed(fd, *s, dontwait)) {
-    case Hold::HeldBack:
-        return -1;   // EAGAIN
+    switch (owed(fd, *s, dontwait, SO_RCVTIMEO)) {
+    case Hold::HeldBack:    // EAGAIN
+    case Hold::Interrupted: // EINTR
+        return -1;
     case Hold::Paid: // the data as it is
         count_net_call(hook);
         s->turn = 0;
@@ -305,6 +323,12 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     // in turn, as if the lost ones never came (a blocking caller waits for
     // the next; an edge-triggered one still gets those queued behind, or a
     // true EAGAIN).
+    // Data the kernel moves for the program (splice into a pipe) cannot be
+    // read past: the datagram goes through (cannot_act).
+    if (p.act == Act::Drop && real.in_kernel) {
+        cannot_act(*d.rule, hook);
+        p = NetPlan{};
+    }
     while (p.act == Act::Drop) {
         ssize_t n = real(0, len);
         if (n < 0) return n;
@@ -319,7 +343,7 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     }
     const Rule& r = *d.rule;
     if (p.lost_segment) ++s->loss_streak;
-    if (waited_out(*s, p)) return -1; // EAGAIN
+    if (waited_out(fd, *s, p, SO_RCVTIMEO)) return -1; // EAGAIN, EINTR
     switch (p.act) {
     case Act::Hang:
         s->hang_rule = d.key;
@@ -333,8 +357,12 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     case Act::Shorten:
         return transfer(*s, real, p.bytes);
     case Act::Pace:
-        return pace_recv(*s, r, d.key, len, nonblocking, now, real);
+        return pace_recv(fd, *s, r, d.key, len, nonblocking, now, real);
     case Act::Corrupt:
+        if (real.in_kernel) { // never in the program's memory: nothing to flip
+            cannot_act(r, hook);
+            break;
+        }
         return corrupt_recv(*s, len, buf, real);
     default:
         break;

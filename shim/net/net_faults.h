@@ -20,9 +20,13 @@ namespace faultline::shim {
 // The real call, for up to `n` bytes starting `offset` bytes into the
 // caller's data (a blocking send under net.bandwidth is paced in pieces).
 // Returns what the libc function returned; errno as it left it.
+// `in_kernel`: the data moves inside the kernel (sendfile, splice): it never
+// passes through the program's memory, and a call cannot be undone, so a
+// fault that must drop or change the data cannot act (cannot_act).
 struct Transfer {
     ssize_t (*fn)(void* ctx, size_t offset, size_t n);
     void* ctx;
+    bool in_kernel = false;
     ssize_t operator()(size_t offset, size_t n) const { return fn(ctx, offset, n); }
 };
 
@@ -45,6 +49,10 @@ int net_dns(const char* host);
 
 // Counts a failed call of `hook` (real or injected) in the segment.
 void count_error(Hook hook);
+// Rule `r` injected into a call of `hook` it cannot act on (data moved
+// inside the kernel): the call goes through unfaulted, and this is said
+// once per session and kind on stderr, and in the segment for `status`.
+void cannot_act(const Rule& r, Hook hook);
 // getsockopt(SO_ERROR) of a connect the shim held back; true if answered.
 bool net_connect_error(int fd, int& error);
 

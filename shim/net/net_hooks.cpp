@@ -7,6 +7,7 @@
 #include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
+#include "shim/net/net_decide.h"
 #include "shim/net/net_faults.h"
 
 #include <cerrno>
@@ -102,6 +103,33 @@ ssize_t recv_buffer(Hook hook, int fd, void* buf, size_t len, bool dontwait, Cal
                &ctx};
     return measured(hook, fd, [&] {
         return net_recv(hook, fd, len, dontwait, t, {buf, len}, peek);
+    });
+}
+
+// Calls whose data moves inside the kernel (sendfile, splice): `call(n)`
+// moves up to n bytes; where from is the kernel's business (the file offset
+// or the pipe advances by itself), so a paced call resumes where it was.
+template <class Call> struct KernelCtx {
+    Call& call;
+    Transfer transfer() {
+        Transfer t{[](void* c, size_t, size_t n) -> ssize_t {
+                       return static_cast<KernelCtx*>(c)->call(n);
+                   },
+                   this};
+        t.in_kernel = true;
+        return t;
+    }
+};
+
+template <class Call> ssize_t send_in_kernel(Hook hook, int fd, size_t len, Call&& call) {
+    KernelCtx<Call> ctx{call};
+    return measured(hook, fd, [&] { return net_send(hook, fd, len, false, ctx.transfer()); });
+}
+
+template <class Call> ssize_t recv_in_kernel(Hook hook, int fd, size_t len, Call&& call) {
+    KernelCtx<Call> ctx{call};
+    return measured(hook, fd, [&] {
+        return net_recv(hook, fd, len, false, ctx.transfer(), {nullptr, 0});
     });
 }
 
@@ -300,6 +328,46 @@ FL_EXPORT int recvmmsg(int fd, mmsghdr* msgs, unsigned count, int flags, timespe
     if (n < 0) return -1;
     msgs[0].msg_len = unsigned(n);
     return 1;
+}
+
+// Data moved inside the kernel (docs/pitfalls.md item 21): into a socket,
+// sendfile and splice are sends (paced, delayed, held, reset, sliced); out
+// of one, splice is a receive. Other fds (file to file, pipes) pass through.
+FL_EXPORT ssize_t sendfile(int out, int in, off_t* offset, size_t count) {
+    auto real = net_originals().sendfile;
+    if (quiet()) return real(out, in, offset, count);
+    return send_in_kernel(Hook::NetSendfile, out, count,
+                          [&](size_t n) { return real(out, in, offset, n); });
+}
+
+FL_EXPORT ssize_t sendfile64(int out, int in, off64_t* offset, size_t count) {
+    auto real = net_originals().sendfile64;
+    if (quiet()) return real(out, in, offset, count);
+    return send_in_kernel(Hook::NetSendfile64, out, count,
+                          [&](size_t n) { return real(out, in, offset, n); });
+}
+
+FL_EXPORT ssize_t splice(int in, loff_t* off_in, int out, loff_t* off_out, size_t len,
+                         unsigned flags) {
+    auto real = net_originals().splice;
+    if (quiet()) return real(in, off_in, out, off_out, len, flags);
+    auto call = [&](size_t n) { return real(in, off_in, out, off_out, n, flags); };
+    if (is_inet(socket_state(out))) return send_in_kernel(Hook::NetSplice, out, len, call);
+    if (is_inet(socket_state(in))) return recv_in_kernel(Hook::NetSplice, in, len, call);
+    return call(len);
+}
+
+// Linux refuses sockets at either end (EINVAL): nothing moves into or out of
+// one, so nothing is faulted; into a socket the call is counted and timed.
+FL_EXPORT ssize_t copy_file_range(int in, loff_t* off_in, int out, loff_t* off_out, size_t len,
+                                  unsigned flags) {
+    auto real = net_originals().copy_file_range;
+    if (quiet()) return real(in, off_in, out, off_out, len, flags);
+    if (!is_inet(socket_state(out))) return real(in, off_in, out, off_out, len, flags);
+    return measured(Hook::NetCopyFileRange, out, [&] {
+        count_net_call(Hook::NetCopyFileRange);
+        return real(in, off_in, out, off_out, len, flags);
+    });
 }
 
 // _FORTIFY_SOURCE turns recv/recvfrom/read into these (docs/pitfalls.md, item 12): the

@@ -10,6 +10,7 @@
 #include "shim/core/runtime.h"
 
 #include <cerrno>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,11 +35,21 @@ void settle_pending_connect(int fd, SocketState& s, int64_t now) {
         return;
     }
     if (partitioned(s, kOnConnect, now)) return;
+    int64_t delayed = s.delay_until.load(std::memory_order_acquire);
+    if (delayed > now) return; // a delay still runs
+    if (delayed) hold_until(s.delay_until, 0); // it was the connect's: paid now
     uint32_t len = s.pending_len;
     drop_pending_connect(s);
     int saved = errno;
+    // A blocking socket held here is one whose connect a signal interrupted
+    // (EINTR): the kernel would go on connecting in the background, so the
+    // connect is made without blocking whoever settles it.
+    long flags = syscall(SYS_fcntl, fd, F_GETFL, 0);
+    bool blocking = flags >= 0 && !(flags & O_NONBLOCK);
+    if (blocking) syscall(SYS_fcntl, fd, F_SETFL, flags | O_NONBLOCK);
     if (syscall(SYS_connect, fd, &s.pending_connect, len) != 0 && errno != EINPROGRESS)
         s.connect_error.store(errno, std::memory_order_relaxed); // failed at once: SO_ERROR says so
+    if (blocking) syscall(SYS_fcntl, fd, F_SETFL, flags);
     errno = saved;
 }
 
@@ -47,14 +58,15 @@ bool partitioned(const SocketState& s, uint32_t op, int64_t now) {
 }
 
 bool wait_out_partition(int fd, SocketState& s, uint32_t op) {
-    int64_t bound = socket_timeout(fd, op == kOnSend ? SO_SNDTIMEO : SO_RCVTIMEO);
+    int opt = op == kOnSend ? SO_SNDTIMEO : SO_RCVTIMEO;
+    int64_t bound = socket_timeout(fd, opt);
     int64_t start = monotonic_ns();
     while (partitioned(s, op, monotonic_ns())) {
         if (bound && monotonic_ns() - start >= bound) {
             errno = EAGAIN;
             return false;
         }
-        sleep_ns(kRecheck);
+        if (!sleep_ns(kRecheck, restarted_unless(fd, opt))) return false; // EINTR
     }
     return true;
 }

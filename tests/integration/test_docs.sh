@@ -11,6 +11,6 @@ roles=$("$FAULTLINE" hooks --json | "$PYTHON" -c 'import json,sys; print(" ".joi
 expect_eq "every hook has one of the five roles" "batch bookkeeping fortify operation wait" "$roles"
 ops=$("$FAULTLINE" hooks --json | "$PYTHON" -c 'import json,sys; print(" ".join(h["function"] for h in json.load(sys.stdin) if h["role"] == "operation" and h["family"] == "net"))')
 expect_eq "the socket calls a program does its work with are operations" \
-    "connect accept accept4 send sendto sendmsg write writev recv recvfrom recvmsg read readv getaddrinfo" "$ops"
+    "connect accept accept4 send sendto sendmsg write writev recv recvfrom recvmsg read readv getaddrinfo sendfile sendfile64 splice copy_file_range" "$ops"
 
 check "README shows the two commands" grep -q 'make demo' "$ROOT/README.md"

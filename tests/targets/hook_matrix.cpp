@@ -22,7 +22,9 @@
 #include <sqlite3.h>
 #include <string>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -174,6 +176,35 @@ void tcp() {
     CALL("__recvfrom_chk", __recvfrom_chk(p.server, buf, 1, sizeof buf, 0, nullptr, nullptr));
     CALL("__read_chk", __read_chk(p.server, buf, 1, sizeof buf));
     CALL("recv", recv(p.server, buf, sizeof buf, MSG_DONTWAIT)); // nothing left: EAGAIN
+
+    // Data moved inside the kernel: a file into the socket, the socket into
+    // a pipe; copy_file_range refuses sockets (EINVAL) and copies files.
+    int file = memfd_create("matrix", 0);
+    write(file, "0123456789", 10);
+    off_t off = 0;
+    CALL("sendfile", sendfile(p.client, file, &off, 4));
+    off64_t off64 = 4;
+    CALL("sendfile64", sendfile64(p.client, file, &off64, 3));
+    CALL("sendfile", sendfile(-1, file, &off, 1)); // EBADF
+    int pipe_fds[2];
+    pipe(pipe_fds);
+    CALL("splice", splice(p.server, nullptr, pipe_fds[1], nullptr, 7, 0));
+    CALL("read", read(pipe_fds[0], buf, sizeof buf));
+    out("splice", "data=%.7s", buf);
+    write(pipe_fds[1], "pipe", 4);
+    CALL("splice", splice(pipe_fds[0], nullptr, p.server, nullptr, 4, 0));
+    CALL("recv", recv(p.client, buf, sizeof buf, 0));
+    out("splice", "data=%.4s", buf);
+    loff_t from = 0;
+    CALL("copy_file_range", copy_file_range(file, &from, p.client, nullptr, 4, 0)); // EINVAL
+    int other = memfd_create("matrix2", 0);
+    CALL("copy_file_range", copy_file_range(file, &from, other, nullptr, 4, 0));
+    off = 0;
+    CALL("sendfile", sendfile(other, file, &off, 10)); // file to file
+    close(other);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    close(file);
     int err = -1;
     socklen_t elen = sizeof err;
     CALL("getsockopt", getsockopt(p.client, SOL_SOCKET, SO_ERROR, &err, &elen));

@@ -19,7 +19,7 @@ static_assert(offsetof(Segment, abi_version) == 8);
 static_assert(offsetof(Segment, attached_count) == 12);
 static_assert(offsetof(Segment, size) == 16);
 static_assert(offsetof(Segment, owner_uid) == 24);
-static_assert(offsetof(Segment, flags) == 28);
+static_assert(offsetof(Segment, unacted_kinds) == 28);
 static_assert(offsetof(Segment, name) == 32);
 static_assert(offsetof(Segment, seed) == 96);
 static_assert(offsetof(Segment, created_ns) == 104);
