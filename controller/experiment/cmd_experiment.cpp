@@ -179,7 +179,7 @@ int cmd_experiment(const Argv& argv) {
         seed = cli::random_seed();
     auto given = args.get("--output");
     if (!given && !x.output.empty()) given = x.output;
-    std::string path = recording_path(given);
+    std::string path = recording_path(given, "experiment");
     if (path == "none") fail("experiment", "-o none: an experiment needs its recording to report");
 
     // The session: ours, or the file's live one. From here on every way out

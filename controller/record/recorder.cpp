@@ -78,7 +78,8 @@ constexpr int64_t kCalibration = 100'000'000; // ns of both clocks behind the fa
 
 } // namespace
 
-std::string recording_path(const std::optional<std::string>& output) {
+std::string recording_path(const std::optional<std::string>& output, const char* command) {
+    if (output && output->empty()) cli::fail(command, "-o '': an empty file name");
     if (output) return *output;
     if (const char* env = getenv("FAULTLINE_DB"); env && *env) return env;
     return "faultline.db";

@@ -26,8 +26,10 @@ struct RecorderOptions {
 };
 
 // Where a recording goes: `output` (-o) when given, else $FAULTLINE_DB, else
-// ./faultline.db. "none" means nowhere (for the callers that allow it).
-std::string recording_path(const std::optional<std::string>& output);
+// ./faultline.db. "none" means nowhere (for the callers that allow it). An
+// empty -o is refused (exit 2, naming `command`): it is an unset variable,
+// not a file.
+std::string recording_path(const std::optional<std::string>& output, const char* command);
 
 class Recorder {
   public:

@@ -98,6 +98,44 @@ int migrate(sqlite3* db, char** err) {
     return sqlite3_exec(db, bump.c_str(), nullptr, nullptr, err);
 }
 
+// Why the open file `db` is not one to record into or read, or "": a file
+// with tables but no faultline schema in `meta` (another program's database),
+// or one of a newer schema than this faultline knows. An empty file is fine.
+std::string foreign_file(sqlite3* db) {
+    auto one = [&](const char* sql, std::string& out) {
+        Stmt st;
+        int rc = sqlite3_prepare_v2(db, sql, -1, &st.st, nullptr);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st.st);
+        if (rc == SQLITE_ROW) {
+            const unsigned char* t = sqlite3_column_text(st.st, 0);
+            out = t ? reinterpret_cast<const char*>(t) : "";
+            return SQLITE_OK;
+        }
+        return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    };
+    std::string tables, schema;
+    for (int attempt = 0;; ++attempt) {
+        int rc = one("SELECT count(*) FROM sqlite_master WHERE type = 'table'", tables);
+        if ((rc & 0xff) == SQLITE_BUSY && attempt < 100) {
+            timespec nap{0, 50'000'000};
+            nanosleep(&nap, nullptr);
+            continue;
+        }
+        if (rc != SQLITE_OK) return sqlite3_errmsg(db); // "file is not a database"
+        break;
+    }
+    if (tables == "0") return "";
+    if (one("SELECT value FROM meta WHERE key = 'schema'", schema) != SQLITE_OK || schema.empty())
+        return "not a faultline recording (a SQLite database without faultline's schema); "
+               "give another -o";
+    long v = strtol(schema.c_str(), nullptr, 10);
+    if (v < 1) return "not a faultline recording (schema '" + schema + "'); give another -o";
+    if (v > kSchemaVersion)
+        return "recorded by a newer faultline (schema " + schema + ", this one knows up to " +
+               std::to_string(kSchemaVersion) + ")";
+    return "";
+}
+
 Family family_named(const std::string& name) {
     for (unsigned f = 0; f < kFamilyCount; ++f)
         if (name == kFamilyNames[f]) return Family(f);
@@ -119,6 +157,11 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
     // in one directory) race to create it and to switch it to WAL, and SQLite
     // answers that race with SQLITE_BUSY without waiting: try again, for up
     // to 5 s.
+    if (std::string why = foreign_file(db_); !why.empty()) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        fail(command, path + ": " + why);
+    }
     char* err = nullptr;
     int rc = SQLITE_OK;
     for (int attempt = 0; attempt < 100; ++attempt) {
@@ -149,14 +192,20 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
     latency_ = prepare("INSERT INTO latency VALUES (?,?,?,?,?,?)");
     process_ = prepare("INSERT INTO processes VALUES (?,?,?,?,?,?,?)");
     if (!process_) {
+        // Tables of the right names and the wrong columns (a damaged file):
+        // refused like a foreign one. The destructor does not run for a
+        // constructor that throws: close here, once.
         std::string why = error_;
-        this->~RecordingDb();
-        db_ = nullptr;
-        fail(command, path + ": " + why);
+        close();
+        fail(command, path + ": not a faultline recording (" + why + ")");
     }
 }
 
 RecordingDb::~RecordingDb() {
+    close();
+}
+
+void RecordingDb::close() noexcept {
     for (sqlite3_stmt* st : {rule_, retire_, update_rule_, event_, outcome_, sample_time_, sample_,
                              latency_, process_})
         sqlite3_finalize(st);
@@ -165,6 +214,7 @@ RecordingDb::~RecordingDb() {
     if (db_) {
         sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr); // if one is open
         sqlite3_close(db_);
+        db_ = nullptr;
     }
 }
 
@@ -355,6 +405,10 @@ class Reader {
             fail(command, path + ": " + why);
         }
         sqlite3_busy_timeout(db_, 2000);
+        if (std::string why = foreign_file(db_); !why.empty()) {
+            sqlite3_close(db_);
+            fail(command, path + ": " + why);
+        }
     }
     ~Reader() { sqlite3_close(db_); }
 

@@ -88,6 +88,7 @@ class RecordingDb {
     int64_t session_id() const { return session_; }
 
   private:
+    void close() noexcept;
     bool step(sqlite3_stmt* st);
     sqlite3_stmt* prepare(const char* sql);
 
