@@ -93,10 +93,23 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
         int64_t start = monotonic_ns();
         // A GC pause or a VM stall: the session's processes stopped for
         // pause_ns from the phase's start (the probe, outside, goes on).
-        pid_t pauser = ph.pause_ns ? start_pause(sup.session().segment(), sup.session().processes(),
-                                                 ph.pause_ns, phase_rule_name(ph.name))
-                                   : -1;
+        Pause pause;
+        if (ph.pause_ns)
+            pause = start_pause(sup.session().segment(), sup.session().processes(), ph.pause_ns,
+                                phase_rule_name(ph.name));
+        pid_t pauser = pause.watchdog;
         sup.adopt(pauser, Children::Kind::Watchdog);
+        // A watchdog that ended before its time: killed, or done. Killed, the
+        // processes it froze are resumed here at once.
+        auto watchdog_ended = [&](std::optional<int> status) {
+            if (!status) return;
+            pauser = -1;
+            if (resume_after_watchdog(sup.session().segment(), pause, *status))
+                fprintf(stderr,
+                        "faultline: experiment: phase %s: the pause's watchdog was killed; "
+                        "its processes were resumed\n",
+                        ph.name.c_str());
+        };
         unsigned steps = ph.ramp ? ph.ramp->steps : 1;
         bool ended = false;
         for (unsigned k = 0; k < steps && !sup.stop_signal() && !ended; ++k) {
@@ -109,6 +122,7 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
             int64_t step_end = start + ph.duration_ns * int64_t(k + 1) / int64_t(steps);
             while (!sup.stop_signal() && monotonic_ns() < step_end) {
                 bool more = sup.poll();
+                if (pauser > 0) watchdog_ended(sup.children().poll(pauser));
                 if (has_targets && !sup.children().targets_running()) {
                     ended = true;
                     break;
@@ -123,7 +137,7 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
         }
         if (pauser > 0) {
             end_pause_now(pauser); // the phase was cut short
-            sup.children().wait(pauser);
+            watchdog_ended(sup.children().wait(pauser));
         }
         if (ended) return true;
     }
