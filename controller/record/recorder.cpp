@@ -98,6 +98,10 @@ Recorder::Recorder(Segment& seg, const RecorderOptions& opt, const char* command
         segment_stop_recording(&seg_, int32_t(getpid()));
         throw;
     }
+    // The rings from their tails: what a recorder killed before us read and
+    // did not commit is read again.
+    events_read_ = seg_.events.tail.load(std::memory_order_acquire);
+    outcomes_read_ = seg_.outcomes.tail.load(std::memory_order_acquire);
     // Counters from now on: what happened before is not this recording's.
     segment_sum_threads(&seg_, *prev_);
     for (unsigned h = 0; h < kMaxHooks; ++h) {
@@ -158,7 +162,7 @@ bool Recorder::drain() {
             symbols_.backtrace(tr.pid, tr.ips, std::min(tr.frames, kTraceFrames));
     Event e;
     bool cut = false;
-    for (unsigned n = 1; ok_ && seg_.events.pop(e); ++n) {
+    for (unsigned n = 1; ok_ && seg_.events.peek(e, events_read_); ++n) {
         EventRow row{seconds(e.t_ns), e.pid, e.tid, "?", e.rule_id, kind_text(e.kind), e.value};
         if (e.hook < kHookCount) row.function = kHooks[e.hook].name;
         auto trace = e.traced ? traces_.find({e.tid, e.t_ns}) : traces_.end();
@@ -171,25 +175,29 @@ bool Recorder::drain() {
             cut = true;
             break;
         }
+        // What was read stays in the ring until committed: a flood between
+        // two samples is committed early, before the ring fills.
+        if (n % 1024 == 0 &&
+            events_read_ - seg_.events.tail.load(std::memory_order_relaxed) > kEventCapacity / 4)
+            flush();
     }
     // Traces whose events were dropped are orphans: forget them.
     if (traces_.size() > kTraceCapacity) traces_.clear();
     // A record claimed and never published (its writer was killed between
     // the two) would block the ring: give up on it after a second.
-    if (seg_.events.pending() > 0) {
-        uint64_t tail = seg_.events.tail.load(std::memory_order_relaxed);
+    if (seg_.events.head.load(std::memory_order_acquire) != events_read_) {
         int64_t now = monotonic_ns();
-        if (tail != stuck_at_) {
-            stuck_at_ = tail;
+        if (events_read_ != stuck_at_) {
+            stuck_at_ = events_read_;
             stuck_since_ns_ = now;
         } else if (now - stuck_since_ns_ > 1'000'000'000) {
-            seg_.events.skip_stuck();
+            seg_.events.skip_stuck(events_read_);
         }
     } else {
         stuck_at_ = ~uint64_t(0); // the next record claimed starts the clock afresh
     }
     OutcomeRecord o;
-    while (ok_ && seg_.outcomes.pop(o)) {
+    while (ok_ && seg_.outcomes.peek(o, outcomes_read_)) {
         if (o.kind == OutcomeKind::Pause) {
             record_pause(o);
             continue;
@@ -311,7 +319,18 @@ void Recorder::sample() {
     sample_processes(t);
     // One transaction per sample: a recorder killed at any moment leaves
     // every earlier sample committed.
+    flush();
+}
+
+// Commits, then frees in the rings what the transaction stored: an event or
+// an outcome leaves the ring only once it is in the file, so that a recorder
+// killed before a commit leaves them to the next one (or they stay counted
+// in the ring's drops).
+void Recorder::flush() {
+    if (!ok_) return;
     if (in_tx_ && !db_->commit()) return failed("committing");
+    seg_.events.release(events_read_);
+    seg_.outcomes.release(outcomes_read_);
     in_tx_ = db_->begin();
 }
 
@@ -341,7 +360,12 @@ void Recorder::finish() {
                                  seg_.events.dropped.load(std::memory_order_relaxed),
                                  seg_.outcomes.dropped.load(std::memory_order_relaxed)))
         failed("closing the session");
-    if (in_tx_) db_->commit();
+    if (in_tx_ && ok_ && db_->commit()) {
+        seg_.events.release(events_read_);
+        seg_.outcomes.release(outcomes_read_);
+    } else if (in_tx_) {
+        db_->commit();
+    }
     in_tx_ = false;
     if (ok_) segment_stop_recording(&seg_, int32_t(getpid()));
 }

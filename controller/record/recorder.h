@@ -61,6 +61,7 @@ class Recorder {
     void sample();
     void sample_processes(double t);
     void calibrate_call_clock(int64_t now);
+    void flush(); // commit, then free what was stored in the rings
     void failed(const char* what);
     void record_pause(const OutcomeRecord& o);
 
@@ -72,6 +73,8 @@ class Recorder {
     RuleTrack rules_[kMaxRules];
     std::unique_ptr<ThreadTotals> prev_, cur_;
     uint64_t prev_errors_[kMaxHooks] = {}, prev_injected_[kMaxHooks] = {};
+    // The rings' read cursors: read, stored, not yet released (flush()).
+    uint64_t events_read_ = 0, outcomes_read_ = 0;
     int64_t stuck_since_ns_ = 0;
     // The time-stamp counter against CLOCK_MONOTONIC when recording began
     // (common/tsc.h); tsc0_ 0: not used, or calibrated already.
