@@ -83,6 +83,10 @@ class Supervisor {
     // to it (a daemon, a killed script's orphans).
     void stop_attached_at_end() { stop_attached_ = true; }
 
+    // A target ended by itself, before the teardown, killed by a signal or
+    // with a non-zero status.
+    bool target_failed() const { return target_failed_; }
+
     // The teardown, once. Never throws.
     void finish() noexcept;
 
@@ -98,6 +102,7 @@ class Supervisor {
     std::unique_ptr<Recorder> recorder_;
     std::vector<uint32_t> armed_;
     bool created_ = false, stop_attached_ = false, finished_ = false;
+    bool stopping_ = false, target_failed_ = false;
 };
 
 } // namespace faultline

@@ -147,7 +147,7 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
 // Prints the report of the recording; the exit code of its verdicts (an
 // interrupted run is inconclusive).
 int report(const Experiment& x, const std::string& path, const std::string& session,
-           ReportFormat format, bool interrupted) {
+           ReportFormat format, bool interrupted, bool target_died) {
     Timeline t = load_timeline(path, session, "experiment");
     MetricOptions opt;
     opt.recovery_window_s = x.steady.recovery_window_s;
@@ -158,7 +158,9 @@ int report(const Experiment& x, const std::string& path, const std::string& sess
         deviated = deviated || w.verdict == "deviated";
         inconclusive = inconclusive || w.verdict == "inconclusive";
     }
-    if (deviated) return cli::kCheckFailed;
+    // A target that died (a signal, a non-zero exit) fails the experiment,
+    // whatever its tolerances.
+    if (deviated || target_died) return cli::kCheckFailed;
     if (inconclusive) return cli::kUsage;
     return cli::kOk;
 }
@@ -239,7 +241,9 @@ int cmd_experiment(const Argv& argv) {
     if (sup.stop_signal() && !quiet) fprintf(stderr, "faultline: experiment: interrupted\n");
     sup.finish();
 
-    return report(x, path, name, format, sup.stop_signal() != 0);
+    if (sup.target_failed())
+        fprintf(stderr, "faultline: experiment: a target died (see the report's exits)\n");
+    return report(x, path, name, format, sup.stop_signal() != 0, sup.target_failed());
 }
 
 } // namespace faultline

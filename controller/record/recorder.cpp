@@ -11,6 +11,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace faultline {
@@ -21,9 +22,18 @@ const char* kind_text(uint8_t k) {
     return k < kKindCount ? kind_name(Kind(k)) : "?";
 }
 
+// How a process looks in /proc/PID/stat: its state, parent, start time
+// and, once it is a zombie, its wait status (field 52, Linux >= 3.5).
+struct ProcState {
+    char state = '?';
+    int32_t ppid = 0;
+    unsigned long long start_ticks = 0;
+    int exit_code = -1; // -1: not readable
+};
+
 // /proc/PID/{statm,stat,fd}: resident set, CPU time, open fds. False when the
 // process is gone.
-bool read_process(int32_t pid, ProcessRow& out) {
+bool read_process(int32_t pid, ProcessRow& out, ProcState& ps) {
     char path[64], buf[1024];
     auto slurp = [&](const char* what) -> ssize_t {
         snprintf(path, sizeof path, "/proc/%d/%s", int(pid), what);
@@ -44,9 +54,17 @@ bool read_process(int32_t pid, ProcessRow& out) {
     unsigned long long utime = 0, stime = 0;
     // After ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14)
     // stime(15)
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                     &stime) != 2)
+    if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ps.state,
+                     &ps.ppid, &utime, &stime) != 4)
         return false;
+    // Field 22 (starttime), and the last one, 52 (exit_code).
+    unsigned field = 2;
+    for (const char* q = p + 1; *q; ++q) {
+        if (*q != ' ') continue;
+        ++field;
+        if (field == 22) ps.start_ticks = strtoull(q + 1, nullptr, 10);
+        if (field == 52) ps.exit_code = int(strtol(q + 1, nullptr, 10));
+    }
     out.cpu_ms = int64_t((utime + stime) * 1000 / (unsigned long long)(ticks > 0 ? ticks : 100));
     snprintf(path, sizeof path, "/proc/%d/fd", int(pid));
     out.fds = -1; // another user's process: not readable
@@ -334,15 +352,59 @@ void Recorder::flush() {
     in_tx_ = db_->begin();
 }
 
+// Each attached process's figures; and the end of those seen alive before
+// that are gone now (a zombie or no more), unless they are faultline's own
+// children, whose exact status process_ended() gets from their reaping.
 void Recorder::sample_processes(double t) {
+    std::map<int32_t, Alive> now;
     for (auto& p : seg_.processes) {
         int32_t pid = p.pid.load(std::memory_order_acquire);
         if (!pid) continue;
         ProcessRow row;
         row.pid = pid;
         row.comm = std::string(p.comm, strnlen(p.comm, sizeof p.comm));
-        if (read_process(pid, row) && !db_->add_process(t, row)) return failed("storing a sample");
+        ProcState ps;
+        if (!read_process(pid, row, ps)) continue;
+        if (ps.state == 'Z' || ps.state == 'X') continue; // ended: below
+        now[pid] = Alive{row.comm, ps.start_ticks};
+        if (!db_->add_process(t, row)) return failed("storing a sample");
     }
+    for (auto& [pid, was] : alive_) {
+        auto it = now.find(pid);
+        if (it != now.end() && it->second.start_ticks == was.start_ticks) continue;
+        ProcessRow row;
+        ProcState ps;
+        bool there = read_process(pid, row, ps) && ps.start_ticks == was.start_ticks;
+        if (there && ps.state != 'Z' && ps.state != 'X')
+            continue;                                        // alive, detached (an exec'd CLI)
+        if (there && ps.ppid == int32_t(getpid())) continue; // ours: reaped, then told
+        int status = there ? ps.exit_code : -1;
+        note_exit(pid, was.comm, t, status >= 0 ? std::optional<int>(status) : std::nullopt, false);
+    }
+    for (auto& [pid, a] : now) alive_[pid] = a;
+    std::erase_if(alive_, [&](auto& kv) { return ended_.count(kv.first) > 0; });
+}
+
+void Recorder::note_exit(int32_t pid, const std::string& comm, double t,
+                         std::optional<int> wait_status, bool target) {
+    if (!ok_ || !ended_.insert(pid).second) return;
+    ExitRow e{t, pid, comm, -1, 0, false, target, stopping_};
+    if (wait_status) {
+        int w = *wait_status;
+        if (WIFEXITED(w)) e.status = WEXITSTATUS(w);
+        if (WIFSIGNALED(w)) {
+            e.signal = WTERMSIG(w);
+            e.core = WCOREDUMP(w);
+        }
+    }
+    if (!db_->add_exit(e)) failed("storing an exit");
+}
+
+void Recorder::process_ended(int32_t pid, const std::string& comm, int wait_status) {
+    if (finished_) return;
+    auto it = alive_.find(pid);
+    std::string name = comm.empty() && it != alive_.end() ? it->second.comm : comm;
+    note_exit(pid, name, seconds(monotonic_ns()), wait_status, true);
 }
 
 void Recorder::finish() {

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -48,6 +49,13 @@ class Recorder {
 
     int64_t poll_interval_ns() const { return 5'000'000; }
 
+    // A target that faultline reaped (run, experiment): its exact end, now.
+    // `comm` as /proc had it before the reaping ("" when not read).
+    void process_ended(int32_t pid, const std::string& comm, int wait_status);
+    // From now on, processes that end were stopped by faultline (the end of
+    // a run or an experiment), not deaths.
+    void stopping() { stopping_ = true; }
+
   private:
     struct RuleTrack {
         uint64_t word = 0; // state word last seen
@@ -64,6 +72,8 @@ class Recorder {
     void flush(); // commit, then free what was stored in the rings
     void failed(const char* what);
     void record_pause(const OutcomeRecord& o);
+    void note_exit(int32_t pid, const std::string& comm, double t, std::optional<int> wait_status,
+                   bool target);
 
     Segment& seg_;
     RecorderOptions opt_;
@@ -81,6 +91,15 @@ class Recorder {
     uint64_t tsc0_ = 0;
     int64_t tsc_mono0_ = 0;
     uint64_t stuck_at_ = ~uint64_t(0); // none: the ring was empty
+    // The session's processes seen alive at the last sample, and those whose
+    // end is recorded.
+    struct Alive {
+        std::string comm;
+        unsigned long long start_ticks = 0;
+    };
+    std::map<int32_t, Alive> alive_;
+    std::set<int32_t> ended_;
+    bool stopping_ = false;
     Symbolizer symbols_;
     uint32_t next_pause_id_ = 1'000'000;                         // pauses' ids in the rules table
     std::map<std::tuple<int32_t, int64_t>, std::string> traces_; // (tid, t_ns) → backtrace

@@ -24,7 +24,7 @@ constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-INSERT OR IGNORE INTO meta VALUES ('schema', '2');
+INSERT OR IGNORE INTO meta VALUES ('schema', '3');
 CREATE TABLE IF NOT EXISTS sessions(
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, seed TEXT, command TEXT,
     started_wall_ns INTEGER, recorded_from_s REAL, ended_s REAL,
@@ -56,14 +56,19 @@ CREATE TABLE IF NOT EXISTS latency(
 CREATE TABLE IF NOT EXISTS processes(
     session INTEGER NOT NULL, t_s REAL, pid INTEGER, comm TEXT, rss_kb INTEGER,
     cpu_ms INTEGER, fds INTEGER);
+CREATE TABLE IF NOT EXISTS exits(
+    session INTEGER NOT NULL, t_s REAL, pid INTEGER, comm TEXT, status INTEGER, signal INTEGER,
+    core INTEGER, target INTEGER, stopped INTEGER);
 CREATE INDEX IF NOT EXISTS events_by_session ON events(session, t_s);
 CREATE INDEX IF NOT EXISTS samples_by_session ON samples(session, t_s);
 )sql";
 
 // Schema 2 added sessions.version (the faultline that recorded it). A file
 // of schema 1 gets the column when a newer recorder opens it; its old
-// sessions keep NULL there, and readers never need the column.
-constexpr int kSchemaVersion = 2;
+// sessions keep NULL there, and readers never need the column. Schema 3
+// added the `exits` table (kSchema creates it in an older file; its old
+// sessions have no rows there, and readers of a file without it read none).
+constexpr int kSchemaVersion = 3;
 
 struct Stmt {
     sqlite3_stmt* st = nullptr;
@@ -191,7 +196,8 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
     sample_ = prepare("INSERT INTO samples VALUES (?,?,?,?,?,?,?,?,?,?)");
     latency_ = prepare("INSERT INTO latency VALUES (?,?,?,?,?,?)");
     process_ = prepare("INSERT INTO processes VALUES (?,?,?,?,?,?,?)");
-    if (!process_) {
+    exit_ = prepare("INSERT INTO exits VALUES (?,?,?,?,?,?,?,?,?)");
+    if (!process_ || !exit_) {
         // Tables of the right names and the wrong columns (a damaged file):
         // refused like a foreign one. The destructor does not run for a
         // constructor that throws: close here, once.
@@ -207,10 +213,10 @@ RecordingDb::~RecordingDb() {
 
 void RecordingDb::close() noexcept {
     for (sqlite3_stmt* st : {rule_, retire_, update_rule_, event_, outcome_, sample_time_, sample_,
-                             latency_, process_})
+                             latency_, process_, exit_})
         sqlite3_finalize(st);
     rule_ = retire_ = update_rule_ = event_ = outcome_ = sample_time_ = sample_ = latency_ =
-        process_ = nullptr;
+        process_ = exit_ = nullptr;
     if (db_) {
         sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr); // if one is open
         sqlite3_close(db_);
@@ -379,6 +385,25 @@ bool RecordingDb::add_process(double t_s, const ProcessRow& p) {
     i64(process_, 6, p.cpu_ms);
     i64(process_, 7, p.fds);
     return step(process_);
+}
+
+bool RecordingDb::add_exit(const ExitRow& e) {
+    i64(exit_, 1, session_);
+    real(exit_, 2, e.t_s);
+    i64(exit_, 3, e.pid);
+    text(exit_, 4, e.comm);
+    if (e.status >= 0)
+        i64(exit_, 5, e.status);
+    else
+        sqlite3_bind_null(exit_, 5);
+    if (e.signal > 0)
+        i64(exit_, 6, e.signal);
+    else
+        sqlite3_bind_null(exit_, 6);
+    i64(exit_, 7, e.core);
+    i64(exit_, 8, e.target);
+    i64(exit_, 9, e.stopped);
+    return step(exit_);
 }
 
 bool RecordingDb::end_session(double ended_s, uint64_t dropped_events, uint64_t dropped_outcomes) {
@@ -558,6 +583,29 @@ void load_processes(Reader& db, int64_t session, Timeline& t) {
             });
 }
 
+// A file of schema 2 or older, opened read-only, has no `exits` table: no
+// exits recorded.
+void load_exits(Reader& db, int64_t session, Timeline& t) {
+    bool has = false;
+    db.each("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exits' AND ?1 = ?1",
+            session, [&](sqlite3_stmt*) { has = true; });
+    if (!has) return;
+    db.each("SELECT t_s, pid, comm, COALESCE(status, -1), COALESCE(signal, 0), core, target, "
+            "stopped FROM exits WHERE session = ?1 ORDER BY t_s, pid",
+            session, [&](sqlite3_stmt* st) {
+                ProcessExit e;
+                e.t_s = sqlite3_column_double(st, 0);
+                e.pid = int32_t(sqlite3_column_int(st, 1));
+                e.comm = column_text(st, 2);
+                e.status = sqlite3_column_int(st, 3);
+                e.signal = sqlite3_column_int(st, 4);
+                e.core = sqlite3_column_int(st, 5) != 0;
+                e.target = sqlite3_column_int(st, 6) != 0;
+                e.stopped = sqlite3_column_int(st, 7) != 0;
+                t.exits.push_back(std::move(e));
+            });
+}
+
 } // namespace
 
 Timeline load_timeline(const std::string& path, const std::string& name, const char* command) {
@@ -570,6 +618,7 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
     load_sample_counters(db, session, at, t);
     load_sample_latency(db, session, at, t);
     load_processes(db, session, t);
+    load_exits(db, session, t);
     if (t.end_s <= 0 && !t.samples.empty()) t.end_s = t.samples.back().t_s;
     return t;
 }

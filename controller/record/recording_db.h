@@ -52,6 +52,15 @@ struct ProcessRow {
     int fds;
 };
 
+struct ExitRow {
+    double t_s;
+    int32_t pid;
+    std::string comm;
+    int status; // -1: none (killed) or not known
+    int signal; // 0: none or not known
+    bool core, target, stopped;
+};
+
 struct OutcomeRow {
     double t_s;
     bool ok, probe;
@@ -82,6 +91,7 @@ class RecordingDb {
     bool add_sample(double t_s, const SampleRow& r);
     bool add_latency(double t_s, const char* family, unsigned bucket, uint64_t count);
     bool add_process(double t_s, const ProcessRow& p);
+    bool add_exit(const ExitRow& e);
     bool end_session(double ended_s, uint64_t dropped_events, uint64_t dropped_outcomes);
 
     const std::string& error() const { return error_; }
@@ -97,7 +107,7 @@ class RecordingDb {
     std::string error_;
     sqlite3_stmt *rule_ = nullptr, *retire_ = nullptr, *update_rule_ = nullptr, *event_ = nullptr,
                  *outcome_ = nullptr, *sample_time_ = nullptr, *sample_ = nullptr,
-                 *latency_ = nullptr, *process_ = nullptr;
+                 *latency_ = nullptr, *process_ = nullptr, *exit_ = nullptr;
 };
 
 // Reading: the session named `name` (latest of that name), or the latest

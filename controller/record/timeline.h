@@ -56,6 +56,22 @@ struct ProcessSample {
     int fds = 0;
 };
 
+// A process of the session that ended (recording_db's `exits`).
+struct ProcessExit {
+    double t_s = 0; // when it was reaped or noticed gone
+    int32_t pid = 0;
+    std::string comm;
+    int status = -1;      // its exit status; -1: killed by a signal, or not known
+    int signal = 0;       // the signal that killed it; 0: none, or not known
+    bool core = false;    // it dumped core
+    bool target = false;  // started by run or experiment (its status is exact)
+    bool stopped = false; // stopped by faultline at the end (not a death)
+    bool known() const { return status >= 0 || signal > 0; }
+    // A death that says the program failed: killed by a signal, or a
+    // target that exited non-zero; never one faultline stopped.
+    bool failure() const { return !stopped && (signal > 0 || (target && status > 0)); }
+};
+
 struct Timeline {
     std::string session;
     uint64_t seed = 0;
@@ -65,6 +81,7 @@ struct Timeline {
     std::vector<Outcome> outcomes;        // by time
     std::vector<Sample> samples;          // by time
     std::vector<ProcessSample> processes; // by time
+    std::vector<ProcessExit> exits;       // by time
 };
 
 } // namespace faultline

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 namespace faultline {
@@ -239,13 +240,34 @@ std::string seconds(double x) {
     return buf;
 }
 
+void judge_tolerances(WindowReport& w, const Tolerances& tol);
+
 void judge(WindowReport& w, const Tolerances& tol) {
+    // A process that died of a signal, or a target that failed, is what the
+    // users saw whatever the figures say: deviated whenever it is judged.
+    std::vector<std::string> deaths;
+    for (const ProcessExit& e : w.exits)
+        if (e.failure())
+            deaths.push_back("process " + std::to_string(e.pid) + " (" + e.comm + ") " +
+                             exit_text(e) + " at " + seconds(e.t_s));
+    if (!deaths.empty() && tol.any()) {
+        w.deviations = deaths;
+        w.verdict = "deviated";
+        if (w.injected == 0) w.deviations.push_back("no rule of this window injected a fault");
+        judge_tolerances(w, tol);
+        return;
+    }
     if (w.injected == 0) {
         w.verdict = "inconclusive";
         w.deviations.push_back("no rule of this window injected a fault");
         return;
     }
     if (!tol.any()) return;
+    judge_tolerances(w, tol);
+    w.verdict = w.deviations.empty() ? "held" : "deviated";
+}
+
+void judge_tolerances(WindowReport& w, const Tolerances& tol) {
     if (tol.min_success) {
         if (!w.success_rate)
             w.deviations.push_back("no operations to measure the success rate (minimum " +
@@ -274,7 +296,6 @@ void judge(WindowReport& w, const Tolerances& tol) {
             w.deviations.push_back("throughput dropped " + percent(-*w.throughput_change) +
                                    ", more than the allowed " + percent(*tol.max_throughput_drop));
     }
-    w.verdict = w.deviations.empty() ? "held" : "deviated";
 }
 
 std::vector<LeakSuspect> leak_suspects(const Timeline& t, double mb_per_min) {
@@ -314,6 +335,18 @@ std::vector<LeakSuspect> leak_suspects(const Timeline& t, double mb_per_min) {
 }
 
 } // namespace
+
+std::string exit_text(const ProcessExit& e) {
+    if (e.signal > 0) {
+        const char* abbrev = sigabbrev_np(e.signal);
+        std::string s = "killed by signal " + std::to_string(e.signal);
+        if (abbrev) s += std::string(" (SIG") + abbrev + ")";
+        if (e.core) s += ", core dumped";
+        return s;
+    }
+    if (e.status >= 0) return "exited with status " + std::to_string(e.status);
+    return "ended (status not known)";
+}
 
 std::optional<double> histogram_percentile_ms(const LatencyHistogram& h, double q) {
     uint64_t total = 0;
@@ -439,6 +472,28 @@ std::vector<WindowReport> window_reports(const Timeline& t, const std::vector<Wi
     return out;
 }
 
+// Each exit into the window that holds its time, as an outcome would be;
+// its window's name, or "" between windows. A window without operations
+// that comes after a death (a failure) has failed: success 0, not none.
+void place_exits(const Timeline& t, const std::vector<Window>& all, Report& r) {
+    auto inside = [&](double x) { return std::clamp(x, 0.0, std::max(t.end_s, 0.0)); };
+    std::optional<double> first_death;
+    for (const ProcessExit& e : t.exits) {
+        std::string where;
+        for (size_t w = 0; w < all.size(); ++w)
+            if (outcome_in(inside(e.t_s), all[w].start, all[w].end, all[w].end >= t.end_s)) {
+                r.windows[w].exits.push_back(e);
+                where = r.windows[w].name;
+                break;
+            }
+        r.exits.push_back(e);
+        r.exit_windows.push_back(where);
+        if (e.failure() && (!first_death || e.t_s < *first_death)) first_death = e.t_s;
+    }
+    for (WindowReport& w : r.windows)
+        if (w.ops == 0 && first_death && *first_death < w.end_s) w.success_rate = 0.0;
+}
+
 // The baseline's rate counts from its first operation: a program's
 // start-up (an interpreter loading, a server binding) is not its pace.
 // `covered_to`: the end of the time the baseline's samples cover.
@@ -536,6 +591,7 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
     std::vector<Window> windows = report_windows(t);
     WindowTallies tallies = tally_windows(t, windows, collect);
     r.windows = window_reports(t, windows, tallies, collect);
+    place_exits(t, windows, r);
 
     std::vector<OpRecord> records = collect.records();
     rate_from_first_operation(r.windows.front(), records, collect.from_outcomes(),

@@ -576,3 +576,93 @@ TEST_CASE("leak suspects: RSS slope by least squares") {
     opt.leak_mb_per_min = 5;
     CHECK(compute_report(t, {}, opt).leaks.size() == 2);
 }
+
+namespace {
+
+ProcessExit death(double t, int32_t pid, int status, int signal, bool target = false,
+                  bool stopped = false) {
+    ProcessExit e;
+    e.t_s = t;
+    e.pid = pid;
+    e.comm = "svc";
+    e.status = status;
+    e.signal = signal;
+    e.target = target;
+    e.stopped = stopped;
+    return e;
+}
+
+} // namespace
+
+TEST_CASE("deaths: each exit in the window holding its time; a failure deviates when judged") {
+    Timeline t = fault_10_20();
+    marks(t, 300, [](int) { return true; });
+    t.exits.push_back(death(5, 100, 0, 0));           // baseline: exited 0
+    t.exits.push_back(death(12.5, 101, -1, 6, true)); // the fault window: SIGABRT
+    t.exits.push_back(death(25, 102, -1, 9));         // between windows: none
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 2);
+    REQUIRE(r.windows[0].exits.size() == 1);
+    CHECK(r.windows[0].exits[0].pid == 100);
+    REQUIRE(r.windows[1].exits.size() == 1);
+    CHECK(r.windows[1].exits[0].pid == 101);
+    REQUIRE(r.exits.size() == 3);
+    CHECK(r.exit_windows == std::vector<std::string>{"baseline", "db-down", ""});
+    // Unjudged: figures only (every mark ok), no verdict, exit 0.
+    CHECK(r.windows[1].verdict == "");
+    CHECK(report_exit_code(r) == 0);
+    // Judged by a tolerance the figures pass: the death deviates.
+    Tolerances tol;
+    tol.min_success = 0.5;
+    r = compute_report(t, tol);
+    CHECK(r.windows[1].verdict == "deviated");
+    REQUIRE(r.windows[1].deviations.size() == 1);
+    CHECK(r.windows[1].deviations[0] == "process 101 (svc) killed by signal 6 (SIGABRT) at 12.5 s");
+    CHECK(report_exit_code(r) == 1);
+    CHECK(r.windows[0].verdict == ""); // the baseline is never judged
+}
+
+TEST_CASE("deaths: what is not a failure does not deviate") {
+    Timeline t = fault_10_20();
+    marks(t, 300, [](int) { return true; });
+    t.exits.push_back(death(11, 200, 3, 0));               // not a target: its status is its own
+    t.exits.push_back(death(12, 201, 0, 0, true));         // a target that exited 0
+    t.exits.push_back(death(13, 202, -1, 0));              // status not known
+    t.exits.push_back(death(14, 203, -1, 15, true, true)); // stopped by faultline
+    Tolerances tol;
+    tol.min_success = 0.5;
+    Report r = compute_report(t, tol);
+    CHECK(r.windows[1].exits.size() == 4);
+    CHECK(r.windows[1].verdict == "held");
+    // A target that exited non-zero does.
+    t.exits.push_back(death(15, 204, 2, 0, true));
+    r = compute_report(t, tol);
+    CHECK(r.windows[1].verdict == "deviated");
+    CHECK(r.windows[1].deviations.at(0) == "process 204 (svc) exited with status 2 at 15.0 s");
+}
+
+TEST_CASE("deaths: a window without operations after a death failed") {
+    Timeline t;
+    t.end_s = 30;
+    t.rules.push_back(rule(1, "a", Family::Net, 10, 15));
+    t.rules.push_back(rule(2, "b", Family::Net, 20, 25));
+    // Operations until the service died at 12 s, none after.
+    marks(t, 120, [](int) { return true; });
+    t.exits.push_back(death(12, 300, -1, 11, true));
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 3);
+    CHECK(r.windows[1].ops == 20);
+    CHECK(r.windows[1].success_rate == doctest::Approx(1.0));
+    CHECK(r.windows[2].ops == 0);
+    REQUIRE(r.windows[2].success_rate);
+    CHECK(*r.windows[2].success_rate == 0.0);
+    // Without the death, the same window has no success rate at all.
+    t.exits.clear();
+    r = compute_report(t, {});
+    CHECK_FALSE(r.windows[2].success_rate);
+    CHECK(exit_text(death(1, 1, -1, 6)) == "killed by signal 6 (SIGABRT)");
+    ProcessExit core = death(1, 1, -1, 11);
+    core.core = true;
+    CHECK(exit_text(core) == "killed by signal 11 (SIGSEGV), core dumped");
+    CHECK(exit_text(death(1, 1, -1, 0)) == "ended (status not known)");
+}
