@@ -290,7 +290,7 @@ void judge_tolerances(WindowReport& w, const Tolerances& tol) {
     if (tol.max_throughput_drop) {
         if (!w.throughput_change)
             w.deviations.push_back("no throughput change to measure: the baseline has no "
-                                   "operations (maximum drop " +
+                                   "successful operations (maximum drop " +
                                    percent(*tol.max_throughput_drop) + ")");
         else if (*w.throughput_change < -*tol.max_throughput_drop)
             w.deviations.push_back("throughput dropped " + percent(-*w.throughput_change) +
@@ -453,7 +453,10 @@ void measure_window(const Window& src, const Tally& y, double covered_from, doub
     // bounds by up to a sampling interval at each edge.
     double length = src.end - src.start;
     if (!from_outcomes && covered_from >= 0) length = covered_to - covered_from;
-    if (length > 0) w.ops_per_s = double(y.ops) / length;
+    if (length > 0) {
+        w.ops_per_s = double(y.ops) / length;
+        w.goodput_per_s = double(y.ops - w.failed) / length;
+    }
     w.p50_ms = y.percentile(0.5);
     w.p99_ms = y.percentile(0.99);
 }
@@ -505,8 +508,10 @@ void rate_from_first_operation(WindowReport& base, const std::vector<OpRecord>& 
             // A sample's operations happened after the previous sample.
             double first = from_outcomes ? rec.t : prev_t;
             double length = (from_outcomes ? base.end_s : covered_to) - first;
-            if (first > base.start_s && first < base.end_s && length > 0)
+            if (first > base.start_s && first < base.end_s && length > 0) {
                 base.ops_per_s = double(base.ops) / length;
+                base.goodput_per_s = double(base.ops - base.failed) / length;
+            }
             break;
         }
         prev_t = rec.t;
@@ -515,13 +520,15 @@ void rate_from_first_operation(WindowReport& base, const std::vector<OpRecord>& 
 
 // What the fault windows are measured against.
 struct Baseline {
-    std::optional<double> rate; // ops/s; none when the baseline had none
-    Steady steady;              // what a window's recovery waits for
+    std::optional<double> rate;    // ops/s; none when the baseline had none
+    std::optional<double> goodput; // successful ops/s; none when it had none
+    Steady steady;                 // what a window's recovery waits for
 };
 
 Baseline baseline_of(const WindowReport& base, const MetricOptions& opt) {
     Baseline b;
     if (base.ops_per_s && *base.ops_per_s > 0) b.rate = base.ops_per_s;
+    if (base.goodput_per_s && *base.goodput_per_s > 0) b.goodput = base.goodput_per_s;
     b.steady.min_success = base.success_rate.value_or(1.0) - opt.success_margin;
     if (b.rate) b.steady.min_rate = opt.throughput_floor * *b.rate;
     return b;
@@ -534,7 +541,10 @@ void judge_fault_windows(Report& r, double end_s, const std::vector<OpRecord>& r
                          const MetricOptions& opt) {
     for (size_t i = 1; i < r.windows.size(); ++i) {
         WindowReport& w = r.windows[i];
-        if (base.rate && w.ops_per_s) w.throughput_change = *w.ops_per_s / *base.rate - 1;
+        // Goodput: failed operations are no throughput (a paced client
+        // whose requests half fail keeps its pace and halves its goodput).
+        if (base.goodput && w.goodput_per_s)
+            w.throughput_change = *w.goodput_per_s / *base.goodput - 1;
         if (!w.open && w.end_s < end_s) {
             double limit = i + 1 < r.windows.size() ? r.windows[i + 1].start_s : end_s;
             w.recovery_s = recovery(records, from_outcomes, w.end_s, limit, opt.recovery_window_s,

@@ -37,8 +37,9 @@ struct WindowReport {
     uint64_t dropped = 0;
     std::optional<double> success_rate;      // 0..1; none without operations
     std::optional<double> recovery_s;        // none: never recovered (or baseline)
-    std::optional<double> throughput_change; // fraction: -0.25 is a 25% drop
+    std::optional<double> throughput_change; // goodput against the baseline's: -0.25 is 25% less
     std::optional<double> ops_per_s;         // none for a window of zero length
+    std::optional<double> goodput_per_s;     // successful operations per second, likewise
     bool open = false;                       // a rule was still armed when the recording ended
     std::optional<double> p50_ms, p99_ms;
     std::vector<ProcessExit> exits;      // processes of the session that ended in it

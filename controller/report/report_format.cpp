@@ -204,6 +204,7 @@ std::string format_json(const Report& r) {
         o += ", \"ops\": " + std::to_string(w.ops);
         o += ", \"failed\": " + std::to_string(w.failed);
         o += ", \"ops_per_s\": " + json_num(w.ops_per_s);
+        o += ", \"goodput_per_s\": " + json_num(w.goodput_per_s);
         o += ", \"success_rate\": " + json_num(w.success_rate);
         o += ", \"recovery_s\": " + json_num(w.recovery_s);
         o += ", \"throughput_change\": " + json_num(w.throughput_change);

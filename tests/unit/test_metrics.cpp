@@ -147,7 +147,10 @@ TEST_CASE("success rate from marks: every 4th fails in the fault window") {
     CHECK(fault.ops == 100);
     CHECK(fault.failed == 25);
     CHECK(fault.success_rate == doctest::Approx(0.75));
-    CHECK(fault.throughput_change == doctest::Approx(0.0));
+    // The same pace, a quarter of it failed: goodput is 25% lower.
+    CHECK(fault.ops_per_s == doctest::Approx(*base.ops_per_s));
+    CHECK(fault.goodput_per_s == doctest::Approx(7.5));
+    CHECK(fault.throughput_change == doctest::Approx(-0.25));
     REQUIRE(fault.recovery_s);
     CHECK(*fault.recovery_s == doctest::Approx(0.0)); // all ok right after the fault
     CHECK(fault.injected == 25);
@@ -438,7 +441,7 @@ TEST_CASE("verdicts and exit codes") {
         Tolerances tol;
         tol.min_success = 0.7;
         tol.max_recovery_s = 2;
-        tol.max_throughput_drop = 0.1;
+        tol.max_throughput_drop = 0.26; // goodput: -25%
         Report r = compute_report(t, tol);
         CHECK(window(r, "db-down").verdict == "held");
         CHECK(window(r, "db-down").deviations.empty());
@@ -665,4 +668,31 @@ TEST_CASE("deaths: a window without operations after a death failed") {
     core.core = true;
     CHECK(exit_text(core) == "killed by signal 11 (SIGSEGV), core dumped");
     CHECK(exit_text(death(1, 1, -1, 0)) == "ended (status not known)");
+}
+
+TEST_CASE("goodput: a paced loop whose operations half fail reads -50%, its pace unchanged") {
+    // 10 operations a second throughout; from 10 to 20 s every other fails.
+    Timeline t = fault_10_20();
+    marks(t, 300, [](int i) { return !(i >= 100 && i < 200 && i % 2 == 1); });
+    Report r = compute_report(t, {});
+    const WindowReport& base = r.windows[0];
+    const WindowReport& fault = window(r, "db-down");
+    CHECK(base.goodput_per_s == doctest::Approx(10));
+    CHECK(fault.ops_per_s == doctest::Approx(10));
+    CHECK(fault.goodput_per_s == doctest::Approx(5));
+    CHECK(fault.throughput_change == doctest::Approx(-0.5));
+    Tolerances tol;
+    tol.max_throughput_drop = 0.4;
+    r = compute_report(t, tol);
+    CHECK(window(r, "db-down").verdict == "deviated");
+    CHECK(window(r, "db-down").deviations.at(0) ==
+          "throughput dropped 50.0%, more than the allowed 40.0%");
+}
+
+TEST_CASE("goodput: a baseline without a success has no goodput to compare with") {
+    Timeline t = fault_10_20();
+    marks(t, 300, [](int i) { return i >= 100; }); // the baseline fails throughout
+    Report r = compute_report(t, {});
+    CHECK(r.windows[0].goodput_per_s == doctest::Approx(0));
+    CHECK_FALSE(window(r, "db-down").throughput_change);
 }

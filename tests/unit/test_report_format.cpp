@@ -369,7 +369,8 @@ TEST_CASE("json: the report object of docs/recording.md") {
     CHECK(f["injected"].n == 25);
     CHECK(f["success_rate"].n == doctest::Approx(0.75));
     CHECK(f["recovery_s"].n == doctest::Approx(0));
-    CHECK(f["throughput_change"].n == doctest::Approx(0));
+    CHECK(f["throughput_change"].n == doctest::Approx(-0.25)); // goodput: a quarter failed
+    CHECK(f["goodput_per_s"].n == doctest::Approx(0.75 * f["ops_per_s"].n));
     CHECK(f["p50_ms"].n == 5); // probe durations 1..10 ms, ten of each
     CHECK(f["p99_ms"].n == 10);
     CHECK(f["verdict"].type == Json::Null);
@@ -469,7 +470,7 @@ TEST_CASE("table: the seed's columns, aligned") {
     CHECK(table[2].find("100.0%") != std::string::npos);
     CHECK(table[3].find("| db-down ") == 0);
     CHECK(table[3].find("75.0%") != std::string::npos);
-    CHECK(table[3].find("+0.0%") != std::string::npos);
+    CHECK(table[3].find("-25.0%") != std::string::npos);
     CHECK(table[3].find("deviated") != std::string::npos);
     CHECK(table[4].find("inconclusive") != std::string::npos);
     CHECK(t.find("db-down: success rate 75.0% is below the minimum 90.0%") != std::string::npos);
