@@ -54,6 +54,12 @@ class Supervisor {
     std::vector<uint32_t> arm(std::vector<Rule>& rules);
     void disarm(const std::vector<uint32_t>& ids);
 
+    // The rules `ids`, just armed, continue the window before them (an
+    // experiment's next ramp step or phase; docs/metrics.md "Windows").
+    void continue_window(const std::vector<uint32_t>& ids) {
+        if (recorder_) recorder_->continue_window(ids);
+    }
+
     // Starts recording the session (its baseline too: call it before the
     // targets start).
     void record(const RecorderOptions& opt);

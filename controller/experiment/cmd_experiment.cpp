@@ -83,6 +83,7 @@ void start_processes(Supervisor& sup, const Experiment& x, const std::string& se
 // True when the targets exited first.
 bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
     bool has_targets = !x.processes.empty();
+    bool armed_before = false; // the phase before armed rules: this one continues its window
     for (const Phase& ph : x.phases) {
         if (sup.stop_signal()) return false;
         if (!quiet)
@@ -119,6 +120,10 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
                 for (Rule& r : rules) r = with_probability(r, p);
             }
             std::vector<uint32_t> ids = sup.arm(rules);
+            // A ramp's next step, or the phase right after one with rules:
+            // one window with what came before (a live disable A; enable B
+            // is two).
+            if (k > 0 || armed_before) sup.continue_window(ids);
             int64_t step_end = start + ph.duration_ns * int64_t(k + 1) / int64_t(steps);
             while (!sup.stop_signal() && monotonic_ns() < step_end) {
                 bool more = sup.poll();
@@ -135,6 +140,7 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
             }
             sup.disarm(ids);
         }
+        armed_before = !ph.rules.empty();
         if (pauser > 0) {
             end_pause_now(pauser); // the phase was cut short
             watchdog_ended(sup.children().wait(pauser));

@@ -271,6 +271,7 @@ void Recorder::track_rules() {
             r.family = kFamilyNames[unsigned(kind_family(s.rule.kind))];
             // A window is when the rule could act: from the end of start=.
             r.armed_s = seconds(s.armed_ns + s.rule.start_ns);
+            r.joins = joining_.erase(s.id) > 0;
             t = RuleTrack{word, s.id, true, false};
             if (!db_->add_rule(r)) failed("storing a rule");
         }

@@ -55,6 +55,11 @@ class Recorder {
     // From now on, processes that end were stopped by faultline (the end of
     // a run or an experiment), not deaths.
     void stopping() { stopping_ = true; }
+    // The rules `ids`, just armed, continue the window of those before them
+    // (an experiment's next ramp step or phase): recorded as joined.
+    void continue_window(const std::vector<uint32_t>& ids) {
+        joining_.insert(ids.begin(), ids.end());
+    }
 
   private:
     struct RuleTrack {
@@ -100,6 +105,7 @@ class Recorder {
     std::map<int32_t, Alive> alive_;
     std::set<int32_t> ended_;
     bool stopping_ = false;
+    std::set<uint32_t> joining_; // rule ids to record as joined
     Symbolizer symbols_;
     uint32_t next_pause_id_ = 1'000'000;                         // pauses' ids in the rules table
     std::map<std::tuple<int32_t, int64_t>, std::string> traces_; // (tid, t_ns) → backtrace

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS rules(
     session INTEGER NOT NULL, rule_id INTEGER NOT NULL, name TEXT, text TEXT,
     family TEXT, kind TEXT, armed_s REAL, retired_s REAL,
     seen INTEGER DEFAULT 0, matched INTEGER DEFAULT 0, injected INTEGER DEFAULT 0,
-    PRIMARY KEY(session, rule_id));
+    joined INTEGER DEFAULT 0, PRIMARY KEY(session, rule_id));
 CREATE TABLE IF NOT EXISTS events(
     session INTEGER NOT NULL, t_s REAL, pid INTEGER, tid INTEGER, function TEXT,
     rule_id INTEGER, kind TEXT, value INTEGER, backtrace TEXT);
@@ -67,7 +67,10 @@ CREATE INDEX IF NOT EXISTS samples_by_session ON samples(session, t_s);
 // of schema 1 gets the column when a newer recorder opens it; its old
 // sessions keep NULL there, and readers never need the column. Schema 3
 // added the `exits` table (kSchema creates it in an older file; its old
-// sessions have no rows there, and readers of a file without it read none).
+// sessions have no rows there, and readers of a file without it read none)
+// and rules.joined (an experiment's rule continuing the window before it:
+// the rules of older sessions get 1, as their reports joined any rule armed
+// within 10 ms of a window's end).
 constexpr int kSchemaVersion = 3;
 
 struct Stmt {
@@ -77,26 +80,37 @@ struct Stmt {
 
 // Brings a file of an older schema up to kSchemaVersion. Two recorders may
 // race here: a column the other one just added is not an error.
-int migrate(sqlite3* db, char** err) {
-    bool has_version = false;
+// Adds `column` (with its type and default, `decl`) to `table` unless it
+// is there; then runs `then` (SQL for the rows that predate it), if any.
+int add_column(sqlite3* db, const char* table, const char* column, const char* decl,
+               const char* then, char** err) {
+    bool has = false;
     {
         Stmt st;
-        int rc = sqlite3_prepare_v2(db,
-                                    "SELECT 1 FROM pragma_table_info('sessions') WHERE name = "
-                                    "'version'",
-                                    -1, &st.st, nullptr);
+        std::string q = std::string("SELECT 1 FROM pragma_table_info('") + table +
+                        "') WHERE name = '" + column + "'";
+        int rc = sqlite3_prepare_v2(db, q.c_str(), -1, &st.st, nullptr);
         if (rc != SQLITE_OK) return rc;
         rc = sqlite3_step(st.st);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) return rc;
-        has_version = rc == SQLITE_ROW;
+        has = rc == SQLITE_ROW;
     }
-    if (!has_version) {
-        int rc =
-            sqlite3_exec(db, "ALTER TABLE sessions ADD COLUMN version TEXT", nullptr, nullptr, err);
-        if (rc != SQLITE_OK && !(*err && strstr(*err, "duplicate column"))) return rc;
-        sqlite3_free(*err);
-        *err = nullptr;
-    }
+    if (has) return SQLITE_OK;
+    std::string alter = std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + decl;
+    int rc = sqlite3_exec(db, alter.c_str(), nullptr, nullptr, err);
+    if (rc != SQLITE_OK && !(*err && strstr(*err, "duplicate column"))) return rc;
+    sqlite3_free(*err);
+    *err = nullptr;
+    return then ? sqlite3_exec(db, then, nullptr, nullptr, err) : SQLITE_OK;
+}
+
+int migrate(sqlite3* db, char** err) {
+    if (int rc = add_column(db, "sessions", "version", "TEXT", nullptr, err); rc != SQLITE_OK)
+        return rc;
+    if (int rc = add_column(db, "rules", "joined", "INTEGER DEFAULT 0",
+                            "UPDATE rules SET joined = 1", err);
+        rc != SQLITE_OK)
+        return rc;
     std::string bump = "UPDATE meta SET value = '" + std::to_string(kSchemaVersion) +
                        "' WHERE key = 'schema' AND CAST(value AS INTEGER) < " +
                        std::to_string(kSchemaVersion);
@@ -186,7 +200,7 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
         fail(command, path + ": " + why);
     }
     rule_ = prepare("INSERT OR REPLACE INTO rules(session, rule_id, name, text, family, kind, "
-                    "armed_s) VALUES (?,?,?,?,?,?,?)");
+                    "armed_s, joined) VALUES (?,?,?,?,?,?,?,?)");
     retire_ = prepare("UPDATE rules SET retired_s = ? WHERE session = ? AND rule_id = ?");
     update_rule_ = prepare(
         "UPDATE rules SET seen = ?, matched = ?, injected = ? WHERE session = ? AND rule_id = ?");
@@ -294,6 +308,7 @@ bool RecordingDb::add_rule(const RuleRow& r) {
     text(rule_, 5, r.family);
     text(rule_, 6, r.kind);
     real(rule_, 7, r.armed_s);
+    i64(rule_, 8, r.joins);
     return step(rule_);
 }
 
@@ -491,22 +506,30 @@ int64_t load_session(Reader& db, const std::string& path, const std::string& nam
     return session;
 }
 
+// A file of schema 2 or older, opened read-only, has no rules.joined: its
+// rules join as they always did (1).
 void load_rules(Reader& db, int64_t session, Timeline& t) {
-    db.each("SELECT rule_id, name, text, family, armed_s, COALESCE(retired_s, -1), injected "
-            "FROM rules WHERE session = ?1 ORDER BY armed_s, rule_id",
-            session, [&](sqlite3_stmt* st) {
-                RuleSpan r;
-                r.id = uint32_t(sqlite3_column_int64(st, 0));
-                r.name = column_text(st, 1);
-                r.text = column_text(st, 2);
-                std::string family = column_text(st, 3);
-                r.pause = family == "pause";
-                r.family = family_named(family);
-                r.armed_s = sqlite3_column_double(st, 4);
-                r.retired_s = sqlite3_column_double(st, 5);
-                r.injected = uint64_t(sqlite3_column_int64(st, 6));
-                t.rules.push_back(std::move(r));
-            });
+    bool has_joined = false;
+    db.each("SELECT 1 FROM pragma_table_info('rules') WHERE name = 'joined' AND ?1 = ?1", session,
+            [&](sqlite3_stmt*) { has_joined = true; });
+    std::string sql = std::string("SELECT rule_id, name, text, family, armed_s, "
+                                  "COALESCE(retired_s, -1), injected, ") +
+                      (has_joined ? "COALESCE(joined, 0)" : "1") +
+                      " FROM rules WHERE session = ?1 ORDER BY armed_s, rule_id";
+    db.each(sql.c_str(), session, [&](sqlite3_stmt* st) {
+        RuleSpan r;
+        r.id = uint32_t(sqlite3_column_int64(st, 0));
+        r.name = column_text(st, 1);
+        r.text = column_text(st, 2);
+        std::string family = column_text(st, 3);
+        r.pause = family == "pause";
+        r.family = family_named(family);
+        r.armed_s = sqlite3_column_double(st, 4);
+        r.retired_s = sqlite3_column_double(st, 5);
+        r.injected = uint64_t(sqlite3_column_int64(st, 6));
+        r.joins = sqlite3_column_int(st, 7) != 0;
+        t.rules.push_back(std::move(r));
+    });
 }
 
 void load_outcomes(Reader& db, int64_t session, Timeline& t) {

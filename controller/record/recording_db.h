@@ -26,6 +26,7 @@ struct RuleRow {
     uint32_t id = 0;
     std::string name, text, family, kind;
     double armed_s = 0;
+    bool joins = false; // an experiment's next ramp step or phase (timeline.h)
 };
 
 struct EventRow {

@@ -22,6 +22,9 @@ struct RuleSpan {
     double retired_s = -1; // < 0: still armed when the recording ended
     uint64_t injected = 0; // the rule's final injection count
     bool pause = false;    // a `faultline pause` (injected: processes stopped): no family
+    // Armed by an experiment as the next step of its ramp or its next phase,
+    // back to back with the rules before: continues their window.
+    bool joins = false;
 };
 
 // An outcome reported from outside the target: `faultline mark` or one run

@@ -40,9 +40,9 @@ struct Window {
     std::vector<size_t> rules; // indexes into Timeline::rules
 };
 
-// A rule armed this soon after the window's last retirement (the steps of
-// an experiment's ramp, or its next phase, disarmed and armed back to back)
-// continues the window.
+// A rule that joins (an experiment's next ramp step or phase, armed as the
+// last one is disarmed) armed this soon after the window's end continues
+// it; any other rule only when it overlaps or touches the window.
 constexpr double kRearmGap_s = 0.010;
 
 std::vector<Window> fault_windows(const Timeline& t) {
@@ -57,14 +57,16 @@ std::vector<Window> fault_windows(const Timeline& t) {
         bool open = r.retired_s < 0;
         double end = open ? t.end_s : std::clamp(r.retired_s, start, std::max(t.end_s, start));
         bool rearmed = false;
-        if (!out.empty())
+        if (!out.empty() && r.joins)
             for (size_t j : out.back().rules)
                 rearmed = rearmed || (t.rules[j].name == r.name && t.rules[j].retired_s >= 0 &&
                                       start >= t.rules[j].retired_s &&
                                       start - t.rules[j].retired_s <= kRearmGap_s);
         // Back to back (an experiment's next phase armed as the last is
-        // disarmed) is one continuous fault period.
-        if (!out.empty() && (start <= out.back().end + kRearmGap_s || rearmed)) {
+        // disarmed) is one continuous fault period; a live `disable A;
+        // enable B` is two.
+        double gap = r.joins ? kRearmGap_s : 0;
+        if (!out.empty() && (start <= out.back().end + gap || rearmed)) {
             Window& w = out.back();
             w.end = std::max(w.end, end);
             w.open = w.open || open;

@@ -102,6 +102,7 @@ TEST_CASE("a rule re-armed back to back (a ramp's steps) is one window, named on
         r.armed_s = 2 + k + (k ? 0.0001 : 0); // each step armed just after the last retired
         r.retired_s = 3 + k;
         r.injected = 10;
+        r.joins = k > 0; // the experiment said so
         t.rules.push_back(r);
     }
     Report r = compute_report(t, {});
@@ -117,6 +118,34 @@ TEST_CASE("a rule re-armed back to back (a ramp's steps) is one window, named on
         Report q = compute_report(t, {});
         CHECK(q.windows.size() == 3);
     }
+    SUBCASE("the same steps armed live (not joined) are four windows") {
+        for (RuleSpan& rule : t.rules) rule.joins = false;
+        Report q = compute_report(t, {});
+        CHECK(q.windows.size() == 5);
+    }
+}
+
+TEST_CASE("live toggles back to back: disable A; enable B 1 ms later is two windows") {
+    Timeline t;
+    t.end_s = 10;
+    t.rules.push_back(rule(1, "A", Family::Net, 2, 4));
+    t.rules.push_back(rule(2, "B", Family::Net, 4.001, 6));
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 3);
+    CHECK(r.windows[1].name == "A");
+    CHECK(r.windows[2].name == "B");
+    CHECK(r.windows[2].start_s == doctest::Approx(4.001));
+    // An experiment's next phase, armed as A is disarmed, continues A's.
+    t.rules[1].joins = true;
+    r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 2);
+    CHECK(r.windows[1].name == "A+B");
+    // Rules that overlap are one window, joined or not.
+    t.rules[1].joins = false;
+    t.rules[1].armed_s = 3.5;
+    r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 2);
+    CHECK(r.windows[1].name == "A+B");
 }
 
 TEST_CASE("a session without rules is one baseline window") {
