@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace faultline {
@@ -39,7 +40,27 @@ std::string ns_text(int64_t ns) {
     return std::to_string(ns) + "ns";
 }
 
-int start_probe(const Experiment& x, const std::string& session) {
+// Where the experiment's programs and probe write: FILE.log next to the
+// recording FILE.db (or the recording's path + ".log"), appended to, one
+// header line per experiment. Stdout is the report's alone.
+std::string log_path(const std::string& recording) {
+    std::string base = recording;
+    if (base.size() > 3 && base.compare(base.size() - 3, 3, ".db") == 0)
+        base.resize(base.size() - 3);
+    return base + ".log";
+}
+
+int open_log(const std::string& path, const std::string& header) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) fail("experiment", path + ": " + strerror(errno));
+    std::string line = "== " + header + "\n";
+    if (write(fd, line.data(), line.size()) < 0) {
+        // Nothing to do: the programs' own writes will fail the same way.
+    }
+    return fd;
+}
+
+int start_probe(const Experiment& x, const std::string& session, int log_fd) {
     std::vector<std::string> argv = {self_path(), "probe",   "-s",
                                      session,     "--every", ns_text(x.steady.every_ns)};
     if (x.steady.timeout_ns) {
@@ -51,6 +72,8 @@ int start_probe(const Experiment& x, const std::string& session) {
     int pid = fork();
     if (pid != 0) return pid;
     cli::restore_inherited_signals();
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -63,8 +86,8 @@ void say(const char* fmt, const std::string& a, const std::string& b = "") {
 }
 
 // The file's processes, under the shim (or only in the session: shim =
-// false). Their output goes to stderr: stdout is the report's.
-void start_processes(Supervisor& sup, const Experiment& x, const std::string& session) {
+// false). Their output goes to the log: stdout is the report's.
+void start_processes(Supervisor& sup, const Experiment& x, const std::string& session, int log_fd) {
     if (x.processes.empty()) return;
     std::string shim = find_shim("experiment");
     for (auto& p : x.processes) {
@@ -74,7 +97,7 @@ void start_processes(Supervisor& sup, const Experiment& x, const std::string& se
                 fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
         sigset_t none;
         sigemptyset(&none);
-        sup.launch(p.command, LaunchEnv{shim, session, p.inherit, none, true, p.shim});
+        sup.launch(p.command, LaunchEnv{shim, session, p.inherit, none, true, p.shim, log_fd});
     }
 }
 
@@ -230,9 +253,13 @@ int cmd_experiment(const Argv& argv) {
                 x.name.empty() ? x.path.c_str() : x.name.c_str(), name.c_str(),
                 (unsigned long long)seg.seed, path.c_str());
 
+    std::string log = log_path(path);
+    int log_fd = open_log(log, "experiment " + x.path + ", session " + name);
+    fprintf(stderr, "faultline: experiment: the output of its programs and probe goes to %s\n",
+            log.c_str());
     sup.arm(x.rules);
-    start_processes(sup, x, name);
-    if (!x.steady.probe.empty()) sup.adopt(start_probe(x, name), Children::Kind::Probe);
+    start_processes(sup, x, name, log_fd);
+    if (!x.steady.probe.empty()) sup.adopt(start_probe(x, name, log_fd), Children::Kind::Probe);
 
     bool ended_early = false;
     try {
