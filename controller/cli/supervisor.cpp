@@ -35,6 +35,12 @@ Supervisor::Supervisor(const char* command, Signals signals)
     children_.on_reaped(
         [this](pid_t pid, Children::Kind kind, const std::string& comm, int status) {
             if (kind != Children::Kind::Target) return;
+            // A stop signal passed on (Ctrl-C, SIGTERM to run) ended it:
+            // ours, not a death.
+            if (stop_.requested() && !stopping_) {
+                stopping_ = true;
+                if (recorder_) recorder_->stopping();
+            }
             if (!stopping_ && (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status))))
                 target_failed_ = true;
             if (recorder_) recorder_->process_ended(int32_t(pid), comm, status);

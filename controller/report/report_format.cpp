@@ -89,7 +89,7 @@ std::string show_leak(const LeakSuspect& l) {
 std::string show_exit(const ProcessExit& e, const std::string& window) {
     std::string s = printf_str("%.1f s", e.t_s) + "  pid " + std::to_string(e.pid) + " (" + e.comm +
                     ")" + (e.target ? ", a target," : "") + " " + exit_text(e);
-    if (e.stopped) s += ", stopped by faultline at the end";
+    if (e.stopped) s += ", stopped by faultline";
     return s + (window.empty() ? "" : "  [" + window + "]");
 }
 

@@ -113,3 +113,16 @@ expect_eq "the experiment whose target died exits 1" 1 $?
 check "its json parses" "$PYTHON" -m json.tool "$TEST_TMP/x.json" >/dev/null
 d=$("$PYTHON" -c 'import json,sys; w=json.load(open(sys.argv[1]))["windows"]; o=[x for x in w if x["name"]=="oom"][0]; print(o["verdict"], [e["signal"] for e in o["exits"] if e["comm"]=="python3"])' "$TEST_TMP/x.json" 2>&1)
 expect_eq "its oom window deviated, python3 killed by signal 6" "deviated [6]" "$d"
+
+# A target ended by a stop signal run passed on (SIGTERM to run) is stopped,
+# not a death: listed, and no deviation of its own.
+"$FAULTLINE" run -o "$TEST_TMP/term.db" -r 'mem.fail nth=1000000000' -- sleep 10 &
+run=$!
+sleep 0.7
+kill -TERM "$run"
+wait "$run"
+expect_eq "run passed SIGTERM on: exit 143" 143 $?
+"$FAULTLINE" report -o "$TEST_TMP/term.db" --min-success 0 --format json >"$TEST_TMP/term.json"
+s=$("$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); e=r["exits"]; w=r["windows"][1]; print(len(e), e[0]["signal"], e[0]["stopped"], w["verdict"], len(w["deviations"]))' "$TEST_TMP/term.json" 2>&1)
+expect_eq "sleep, signal 15, stopped; its window inconclusive (no injection), no death among its deviations" \
+    "1 15 True inconclusive 1" "$s"
