@@ -10,6 +10,7 @@
 // the record's lap (lap = position with the index bits cleared):
 //   seq == lap       free for the writer of this lap
 //   seq == lap + 1   written in this lap, not read yet
+//   seq == lap + 2   abandoned by the reader (claimed, never published)
 //   seq == lap + N   read: free for the next lap
 #pragma once
 
@@ -20,6 +21,7 @@ namespace faultline {
 
 template <class T, unsigned N> struct EventRing {
     static_assert((N & (N - 1)) == 0, "capacity must be a power of two");
+    static_assert(N >= 4, "lap + 2 (abandoned) must differ from lap + N (free)");
     static constexpr uint64_t kMask = N - 1;
 
     alignas(64) std::atomic<uint64_t> head; // next position a writer claims
@@ -68,6 +70,42 @@ template <class T, unsigned N> struct EventRing {
         rec.seq.store(lap + N, std::memory_order_release);
         tail.store(pos + 1, std::memory_order_release);
         return true;
+    }
+
+    // Reading without freeing, for a reader that frees a record only once
+    // it has stored it for good (the recorder: once its transaction is
+    // committed), so that a reader killed in between leaves the records to
+    // the next one. `pos` is the reader's own cursor, from `tail` on:
+    // peek() copies the record at `pos` and advances it; release(pos) frees
+    // every record before it. The ring holds what was read and not released:
+    // writers find it full sooner, and drop and count.
+    bool peek(T& out, uint64_t& pos) const {
+        const T& rec = slots[pos & kMask];
+        uint64_t lap = pos & ~kMask;
+        if (rec.seq.load(std::memory_order_acquire) != lap + 1) return false;
+        copy(out, rec);
+        ++pos;
+        return true;
+    }
+    void release(uint64_t upto) {
+        uint64_t pos = tail.load(std::memory_order_relaxed);
+        for (; pos < upto; ++pos)
+            slots[pos & kMask].seq.store((pos & ~kMask) + N, std::memory_order_release);
+        tail.store(pos, std::memory_order_release);
+    }
+    // skip_stuck() for a reader at `pos`: the record there, claimed and not
+    // published, is given up and counted as dropped. Its slot is marked
+    // abandoned (lap + 2: neither published nor free), so that a writer
+    // waking up later drops its record, and freed by release() with the
+    // others.
+    void skip_stuck(uint64_t& pos) {
+        if (head.load(std::memory_order_acquire) == pos) return;
+        uint64_t lap = pos & ~kMask;
+        if (!slots[pos & kMask].seq.compare_exchange_strong(lap, lap + 2,
+                                                            std::memory_order_acq_rel))
+            return; // published meanwhile: peek() reads it
+        ++pos;
+        dropped.fetch_add(1, std::memory_order_relaxed);
     }
 
     // Records claimed but not read (published or not).

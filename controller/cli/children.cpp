@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -18,6 +19,21 @@ int exit_code(int wait_status) {
     if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
     return WEXITSTATUS(wait_status);
 }
+
+namespace {
+
+std::string comm_of(pid_t pid) {
+    char path[64], buf[32] = {};
+    snprintf(path, sizeof path, "/proc/%d/comm", int(pid));
+    FILE* f = fopen(path, "re");
+    if (!f) return "";
+    if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+    fclose(f);
+    buf[strcspn(buf, "\n")] = 0;
+    return buf;
+}
+
+} // namespace
 
 Children::Children(const char* command, StopSignals* relays) : command_(command), relays_(relays) {
     struct sigaction sa = {};
@@ -61,6 +77,8 @@ std::optional<int> Children::reap(Child& c, bool block, int& error) {
     }
     if (info.si_pid == 0) return std::nullopt; // still running
     if (relays_) relays_->stop_relaying(c.pid);
+    std::string comm;
+    if (on_reaped_) comm = comm_of(c.pid); // the zombie still has it
     int status = 0;
     while (waitpid(c.pid, &status, 0) < 0) {
         if (errno == EINTR) continue;
@@ -69,6 +87,7 @@ std::optional<int> Children::reap(Child& c, bool block, int& error) {
         return std::nullopt;
     }
     c.ended = true;
+    if (on_reaped_) on_reaped_(c.pid, c.kind, comm, status);
     return status;
 }
 

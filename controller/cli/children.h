@@ -5,7 +5,9 @@
 
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string>
 #include <sys/types.h>
 #include <vector>
 
@@ -36,6 +38,11 @@ class Children {
     Children& operator=(const Children&) = delete;
 
     void add(pid_t pid, Kind kind);
+
+    // Called with each child as it is reaped: its kind, its name (/proc's
+    // comm, read just before), its wait status. Must not throw.
+    using Reaped = std::function<void(pid_t, Kind, const std::string& comm, int wait_status)>;
+    void on_reaped(Reaped hook) { on_reaped_ = std::move(hook); }
 
     // Blocks until `pid` (one of ours) ends; its wait status. Throws
     // cli::Failure when it cannot be waited for: never a status made up.
@@ -70,6 +77,7 @@ class Children {
     const char* command_;
     StopSignals* relays_;
     std::vector<Child> children_;
+    Reaped on_reaped_;
     struct sigaction saved_sigchld_;
 };
 

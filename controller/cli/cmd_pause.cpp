@@ -3,6 +3,7 @@
 // watchdog of pauser.h: the CLI only waits for it. Ctrl-C or SIGTERM on the
 // CLI resumes them at once.
 
+#include "controller/cli/children.h"
 #include "controller/cli/cli.h"
 #include "controller/cli/commands.h"
 #include "controller/cli/pauser.h"
@@ -26,7 +27,8 @@ int cmd_pause(const Argv& argv) {
                    "Freezes the session's attached processes (or one of them) for DUR with\n"
                    "SIGSTOP, then resumes them with SIGCONT: a GC pause or a VM stall as the\n"
                    "program and its peers see it. A watchdog resumes them on time even if this\n"
-                   "command is killed; Ctrl-C resumes them at once.",
+                   "command is killed, and this command resumes them itself (exit 1) if the\n"
+                   "watchdog is killed; Ctrl-C resumes them at once.",
                    {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
                     {"--for", 0, true, "how long (required), e.g. 500ms, 2s"},
                     {"--pid", 0, true, "only this attached process"}});
@@ -49,13 +51,25 @@ int cmd_pause(const Argv& argv) {
     }
     if (procs.empty()) fail("pause", "session '" + session.name() + "' has no live process");
 
-    pid_t dog = start_pause(session.segment(), procs, ns);
+    Pause pause = start_pause(session.segment(), procs, ns);
+    pid_t dog = pause.watchdog;
     if (dog < 0) fail("pause", std::string("fork: ") + strerror(errno), cli::kCheckFailed);
     StopSignals stop;
     stop.relay_to(dog, kResumeSignal); // resumed at once: end_pause_now from the handler
     int status = 0;
     while (waitpid(dog, &status, 0) < 0 && errno == EINTR) {
     }
+    stop.stop_relaying(dog);
+    // A watchdog killed mid-pause (kill -9, the OOM killer) would leave the
+    // processes frozen for good: resumed here, and the pause fails.
+    if (resume_after_watchdog(session.segment(), pause, status))
+        fail("pause",
+             "the watchdog (process " + std::to_string(dog) + ") was " +
+                 (WIFSIGNALED(status)
+                      ? std::string("killed by signal ") + std::to_string(WTERMSIG(status))
+                      : "ended with status " + std::to_string(exit_code(status))) +
+                 "; " + std::to_string(procs.size()) + " process(es) resumed early",
+             cli::kCheckFailed);
     return cli::kOk;
 }
 

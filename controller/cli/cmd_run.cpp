@@ -74,7 +74,7 @@ bool parse_run_options(const Argv& argv, RunOptions& o) {
     o.seed = o.seed_given ? cli::parse_count_arg(*args.get("--seed"), "run", "--seed")
                           : cli::random_seed();
     o.verbose = args.has("--verbose");
-    o.rec.path = recording_path(args.get("--output"));
+    o.rec.path = recording_path(args.get("--output"), "run");
     o.rec.command = command_line(o.command);
     if (auto d = args.get("--sample"))
         o.rec.sample_ns = cli::parse_duration_arg(*d, "run", "--sample");

@@ -118,6 +118,10 @@ void exec_target(const std::vector<std::string>& argv, const LaunchEnv& env) {
     sigprocmask(SIG_SETMASK, &env.sigmask, nullptr);
     cli::restore_inherited_signals();
     if (env.stdout_to_stderr) dup2(2, 1);
+    if (env.output_fd >= 0) {
+        dup2(env.output_fd, 1);
+        dup2(env.output_fd, 2);
+    }
     if (env.preload) {
         std::string preload = env.shim;
         if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;

@@ -27,6 +27,7 @@ struct LaunchEnv {
     sigset_t sigmask;              // the signal mask the target starts with
     bool stdout_to_stderr = false; // keep stdout for the caller's own output (a report)
     bool preload = true; // false: in the session (FAULTLINE_SESSION) but not under the shim
+    int output_fd = -1;  // >= 0: stdout and stderr go there (an experiment's log)
 };
 
 // In a forked child: sets the signal mask, LD_PRELOAD, FAULTLINE_SESSION

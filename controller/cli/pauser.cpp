@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <ctime>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace faultline {
@@ -37,12 +38,21 @@ void on_resume_now(int) {
 
 } // namespace
 
-pid_t start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t duration_ns,
+Pause start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t duration_ns,
                   const std::string& name) {
-    int64_t until = monotonic_ns() + duration_ns;
-    pid_t dog = fork();
-    if (dog == 0) watchdog(seg, procs, until, name);
-    return dog;
+    Pause p{-1, procs, monotonic_ns(), name};
+    int64_t until = p.start_ns + duration_ns;
+    p.watchdog = fork();
+    if (p.watchdog == 0) watchdog(seg, procs, until, name);
+    return p;
+}
+
+bool resume_after_watchdog(Segment& seg, const Pause& pause, int wait_status) {
+    if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return false;
+    for (auto& p : pause.procs) kill(p.pid, SIGCONT);
+    segment_push_pause(&seg, pause.start_ns, monotonic_ns() - pause.start_ns,
+                       int32_t(pause.procs.size()), pause.name);
+    return true;
 }
 
 void end_pause_now(pid_t watchdog) {

@@ -14,13 +14,27 @@
 
 namespace faultline {
 
-// Starts the watchdog; returns its pid (the caller reaps it), or -1.
+// A pause under way: its watchdog and what it froze.
+struct Pause {
+    pid_t watchdog = -1;
+    std::vector<ProcessView> procs;
+    int64_t start_ns = 0;
+    std::string name;
+};
+
+// Starts the watchdog (watchdog -1 when fork failed; the caller reaps it).
 // `name` names the pause's window in the report.
-pid_t start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t duration_ns,
+Pause start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t duration_ns,
                   const std::string& name = "pause");
 
 // Asks a watchdog to resume the processes now: sends it kResumeSignal.
 void end_pause_now(pid_t watchdog);
 constexpr int kResumeSignal = SIGUSR1;
+
+// After the watchdog ended with `wait_status`: when it did not finish its
+// job (killed: SIGKILL, the OOM killer), the caller resumes the processes
+// itself with SIGCONT and records the pause, as long as it lasted, in the
+// watchdog's stead. True in that case (the caller says so).
+bool resume_after_watchdog(Segment& seg, const Pause& pause, int wait_status);
 
 } // namespace faultline

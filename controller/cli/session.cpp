@@ -96,6 +96,9 @@ std::vector<Rule> parse_rule_texts(const std::vector<std::string>& texts, const 
         ParseError err;
         if (!parse_rules(text, some.data(), some.size(), n, err))
             fail(command, "rule '" + text + "': '" + err.token + "': " + err.why);
+        // "" or " ; ": a rule that says nothing is a mistake (an unset shell
+        // variable), never "no rules".
+        if (n == 0) fail(command, "rule '" + text + "': empty: give a rule, e.g. 'mem.fail p=1%'");
         rules.insert(rules.end(), some.begin(), some.begin() + long(n));
     }
     if (rules.size() > kMaxRules) fail(command, "too many rules (63 at most)");

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace faultline {
@@ -28,7 +29,23 @@ Supervisor::Supervisor(const char* command, Signals signals)
     : command_(command), mode_(signals),
       stop_(signals == Signals::Relay ? std::initializer_list<int>{SIGINT, SIGQUIT, SIGTERM, SIGHUP}
                                       : std::initializer_list<int>{SIGINT, SIGTERM, SIGHUP}),
-      children_(command, &stop_) {}
+      children_(command, &stop_) {
+    // A target's end, exact, as we reap it: the recording's exits, and
+    // whether one died before we stopped it.
+    children_.on_reaped(
+        [this](pid_t pid, Children::Kind kind, const std::string& comm, int status) {
+            if (kind != Children::Kind::Target) return;
+            // A stop signal passed on (Ctrl-C, SIGTERM to run) ended it:
+            // ours, not a death.
+            if (stop_.requested() && !stopping_) {
+                stopping_ = true;
+                if (recorder_) recorder_->stopping();
+            }
+            if (!stopping_ && (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status))))
+                target_failed_ = true;
+            if (recorder_) recorder_->process_ended(int32_t(pid), comm, status);
+        });
+}
 
 Supervisor::~Supervisor() {
     finish();
@@ -133,6 +150,8 @@ void Supervisor::finish() noexcept {
         }
         armed_.clear();
     }
+    stopping_ = true;
+    if (recorder_) recorder_->stopping(); // what ends from now on, we stopped
     children_.stop(kStopGraceNs);
     if (created_ && stop_attached_) stop_attached();
     if (recorder_) {

@@ -54,6 +54,12 @@ class Supervisor {
     std::vector<uint32_t> arm(std::vector<Rule>& rules);
     void disarm(const std::vector<uint32_t>& ids);
 
+    // The rules `ids`, just armed, continue the window before them (an
+    // experiment's next ramp step or phase; docs/metrics.md "Windows").
+    void continue_window(const std::vector<uint32_t>& ids) {
+        if (recorder_) recorder_->continue_window(ids);
+    }
+
     // Starts recording the session (its baseline too: call it before the
     // targets start).
     void record(const RecorderOptions& opt);
@@ -83,6 +89,10 @@ class Supervisor {
     // to it (a daemon, a killed script's orphans).
     void stop_attached_at_end() { stop_attached_ = true; }
 
+    // A target ended by itself, before the teardown, killed by a signal or
+    // with a non-zero status.
+    bool target_failed() const { return target_failed_; }
+
     // The teardown, once. Never throws.
     void finish() noexcept;
 
@@ -98,6 +108,7 @@ class Supervisor {
     std::unique_ptr<Recorder> recorder_;
     std::vector<uint32_t> armed_;
     bool created_ = false, stop_attached_ = false, finished_ = false;
+    bool stopping_ = false, target_failed_ = false;
 };
 
 } // namespace faultline

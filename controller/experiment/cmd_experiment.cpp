@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace faultline {
@@ -39,7 +40,27 @@ std::string ns_text(int64_t ns) {
     return std::to_string(ns) + "ns";
 }
 
-int start_probe(const Experiment& x, const std::string& session) {
+// Where the experiment's programs and probe write: FILE.log next to the
+// recording FILE.db (or the recording's path + ".log"), appended to, one
+// header line per experiment. Stdout is the report's alone.
+std::string log_path(const std::string& recording) {
+    std::string base = recording;
+    if (base.size() > 3 && base.compare(base.size() - 3, 3, ".db") == 0)
+        base.resize(base.size() - 3);
+    return base + ".log";
+}
+
+int open_log(const std::string& path, const std::string& header) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) fail("experiment", path + ": " + strerror(errno));
+    std::string line = "== " + header + "\n";
+    if (write(fd, line.data(), line.size()) < 0) {
+        // Nothing to do: the programs' own writes will fail the same way.
+    }
+    return fd;
+}
+
+int start_probe(const Experiment& x, const std::string& session, int log_fd) {
     std::vector<std::string> argv = {self_path(), "probe",   "-s",
                                      session,     "--every", ns_text(x.steady.every_ns)};
     if (x.steady.timeout_ns) {
@@ -51,6 +72,8 @@ int start_probe(const Experiment& x, const std::string& session) {
     int pid = fork();
     if (pid != 0) return pid;
     cli::restore_inherited_signals();
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -63,8 +86,8 @@ void say(const char* fmt, const std::string& a, const std::string& b = "") {
 }
 
 // The file's processes, under the shim (or only in the session: shim =
-// false). Their output goes to stderr: stdout is the report's.
-void start_processes(Supervisor& sup, const Experiment& x, const std::string& session) {
+// false). Their output goes to the log: stdout is the report's.
+void start_processes(Supervisor& sup, const Experiment& x, const std::string& session, int log_fd) {
     if (x.processes.empty()) return;
     std::string shim = find_shim("experiment");
     for (auto& p : x.processes) {
@@ -74,7 +97,7 @@ void start_processes(Supervisor& sup, const Experiment& x, const std::string& se
                 fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
         sigset_t none;
         sigemptyset(&none);
-        sup.launch(p.command, LaunchEnv{shim, session, p.inherit, none, true, p.shim});
+        sup.launch(p.command, LaunchEnv{shim, session, p.inherit, none, true, p.shim, log_fd});
     }
 }
 
@@ -83,6 +106,7 @@ void start_processes(Supervisor& sup, const Experiment& x, const std::string& se
 // True when the targets exited first.
 bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
     bool has_targets = !x.processes.empty();
+    bool armed_before = false; // the phase before armed rules: this one continues its window
     for (const Phase& ph : x.phases) {
         if (sup.stop_signal()) return false;
         if (!quiet)
@@ -93,10 +117,23 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
         int64_t start = monotonic_ns();
         // A GC pause or a VM stall: the session's processes stopped for
         // pause_ns from the phase's start (the probe, outside, goes on).
-        pid_t pauser = ph.pause_ns ? start_pause(sup.session().segment(), sup.session().processes(),
-                                                 ph.pause_ns, phase_rule_name(ph.name))
-                                   : -1;
+        Pause pause;
+        if (ph.pause_ns)
+            pause = start_pause(sup.session().segment(), sup.session().processes(), ph.pause_ns,
+                                phase_rule_name(ph.name));
+        pid_t pauser = pause.watchdog;
         sup.adopt(pauser, Children::Kind::Watchdog);
+        // A watchdog that ended before its time: killed, or done. Killed, the
+        // processes it froze are resumed here at once.
+        auto watchdog_ended = [&](std::optional<int> status) {
+            if (!status) return;
+            pauser = -1;
+            if (resume_after_watchdog(sup.session().segment(), pause, *status))
+                fprintf(stderr,
+                        "faultline: experiment: phase %s: the pause's watchdog was killed; "
+                        "its processes were resumed\n",
+                        ph.name.c_str());
+        };
         unsigned steps = ph.ramp ? ph.ramp->steps : 1;
         bool ended = false;
         for (unsigned k = 0; k < steps && !sup.stop_signal() && !ended; ++k) {
@@ -106,9 +143,14 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
                 for (Rule& r : rules) r = with_probability(r, p);
             }
             std::vector<uint32_t> ids = sup.arm(rules);
+            // A ramp's next step, or the phase right after one with rules:
+            // one window with what came before (a live disable A; enable B
+            // is two).
+            if (k > 0 || armed_before) sup.continue_window(ids);
             int64_t step_end = start + ph.duration_ns * int64_t(k + 1) / int64_t(steps);
             while (!sup.stop_signal() && monotonic_ns() < step_end) {
                 bool more = sup.poll();
+                if (pauser > 0) watchdog_ended(sup.children().poll(pauser));
                 if (has_targets && !sup.children().targets_running()) {
                     ended = true;
                     break;
@@ -121,9 +163,10 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
             }
             sup.disarm(ids);
         }
+        armed_before = !ph.rules.empty();
         if (pauser > 0) {
             end_pause_now(pauser); // the phase was cut short
-            sup.children().wait(pauser);
+            watchdog_ended(sup.children().wait(pauser));
         }
         if (ended) return true;
     }
@@ -133,7 +176,7 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
 // Prints the report of the recording; the exit code of its verdicts (an
 // interrupted run is inconclusive).
 int report(const Experiment& x, const std::string& path, const std::string& session,
-           ReportFormat format, bool interrupted) {
+           ReportFormat format, bool interrupted, bool target_died) {
     Timeline t = load_timeline(path, session, "experiment");
     MetricOptions opt;
     opt.recovery_window_s = x.steady.recovery_window_s;
@@ -144,7 +187,9 @@ int report(const Experiment& x, const std::string& path, const std::string& sess
         deviated = deviated || w.verdict == "deviated";
         inconclusive = inconclusive || w.verdict == "inconclusive";
     }
-    if (deviated) return cli::kCheckFailed;
+    // A target that died (a signal, a non-zero exit) fails the experiment,
+    // whatever its tolerances.
+    if (deviated || target_died) return cli::kCheckFailed;
     if (inconclusive) return cli::kUsage;
     return cli::kOk;
 }
@@ -179,7 +224,7 @@ int cmd_experiment(const Argv& argv) {
         seed = cli::random_seed();
     auto given = args.get("--output");
     if (!given && !x.output.empty()) given = x.output;
-    std::string path = recording_path(given);
+    std::string path = recording_path(given, "experiment");
     if (path == "none") fail("experiment", "-o none: an experiment needs its recording to report");
 
     // The session: ours, or the file's live one. From here on every way out
@@ -208,9 +253,13 @@ int cmd_experiment(const Argv& argv) {
                 x.name.empty() ? x.path.c_str() : x.name.c_str(), name.c_str(),
                 (unsigned long long)seg.seed, path.c_str());
 
+    std::string log = log_path(path);
+    int log_fd = open_log(log, "experiment " + x.path + ", session " + name);
+    fprintf(stderr, "faultline: experiment: the output of its programs and probe goes to %s\n",
+            log.c_str());
     sup.arm(x.rules);
-    start_processes(sup, x, name);
-    if (!x.steady.probe.empty()) sup.adopt(start_probe(x, name), Children::Kind::Probe);
+    start_processes(sup, x, name, log_fd);
+    if (!x.steady.probe.empty()) sup.adopt(start_probe(x, name, log_fd), Children::Kind::Probe);
 
     bool ended_early = false;
     try {
@@ -225,7 +274,9 @@ int cmd_experiment(const Argv& argv) {
     if (sup.stop_signal() && !quiet) fprintf(stderr, "faultline: experiment: interrupted\n");
     sup.finish();
 
-    return report(x, path, name, format, sup.stop_signal() != 0);
+    if (sup.target_failed())
+        fprintf(stderr, "faultline: experiment: a target died (see the report's exits)\n");
+    return report(x, path, name, format, sup.stop_signal() != 0, sup.target_failed());
 }
 
 } // namespace faultline

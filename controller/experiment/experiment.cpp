@@ -146,6 +146,7 @@ class Checker {
             ParseError err;
             if (!parse_rules(text, some.data(), some.size(), count, err))
                 fail_at(e.source(), "rule '" + text + "': '" + err.token + "': " + err.why);
+            if (count == 0) fail_at(e.source(), "rule '" + text + "': empty");
             out.insert(out.end(), some.begin(), some.begin() + long(count));
         }
         if (out.size() > kMaxRules) fail_at(n.source(), what + ": more than 63 rules");

@@ -56,7 +56,7 @@ int cmd_record(const Argv& argv) {
     if (!args.parse(argv)) return cli::kOk;
     if (!args.positionals().empty()) args.usage_error("unexpected '" + args.positionals()[0] + "'");
     RecorderOptions opt;
-    opt.path = recording_path(args.get("--output"));
+    opt.path = recording_path(args.get("--output"), "record");
     if (opt.path == "none") args.usage_error("-o none: record needs a file");
     if (auto d = args.get("--sample"))
         opt.sample_ns = cli::parse_duration_arg(*d, "record", "--sample");

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace faultline {
@@ -21,9 +22,18 @@ const char* kind_text(uint8_t k) {
     return k < kKindCount ? kind_name(Kind(k)) : "?";
 }
 
+// How a process looks in /proc/PID/stat: its state, parent, start time
+// and, once it is a zombie, its wait status (field 52, Linux >= 3.5).
+struct ProcState {
+    char state = '?';
+    int32_t ppid = 0;
+    unsigned long long start_ticks = 0;
+    int exit_code = -1; // -1: not readable
+};
+
 // /proc/PID/{statm,stat,fd}: resident set, CPU time, open fds. False when the
 // process is gone.
-bool read_process(int32_t pid, ProcessRow& out) {
+bool read_process(int32_t pid, ProcessRow& out, ProcState& ps) {
     char path[64], buf[1024];
     auto slurp = [&](const char* what) -> ssize_t {
         snprintf(path, sizeof path, "/proc/%d/%s", int(pid), what);
@@ -44,9 +54,17 @@ bool read_process(int32_t pid, ProcessRow& out) {
     unsigned long long utime = 0, stime = 0;
     // After ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14)
     // stime(15)
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                     &stime) != 2)
+    if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ps.state,
+                     &ps.ppid, &utime, &stime) != 4)
         return false;
+    // Field 22 (starttime), and the last one, 52 (exit_code).
+    unsigned field = 2;
+    for (const char* q = p + 1; *q; ++q) {
+        if (*q != ' ') continue;
+        ++field;
+        if (field == 22) ps.start_ticks = strtoull(q + 1, nullptr, 10);
+        if (field == 52) ps.exit_code = int(strtol(q + 1, nullptr, 10));
+    }
     out.cpu_ms = int64_t((utime + stime) * 1000 / (unsigned long long)(ticks > 0 ? ticks : 100));
     snprintf(path, sizeof path, "/proc/%d/fd", int(pid));
     out.fds = -1; // another user's process: not readable
@@ -78,7 +96,8 @@ constexpr int64_t kCalibration = 100'000'000; // ns of both clocks behind the fa
 
 } // namespace
 
-std::string recording_path(const std::optional<std::string>& output) {
+std::string recording_path(const std::optional<std::string>& output, const char* command) {
+    if (output && output->empty()) cli::fail(command, "-o '': an empty file name");
     if (output) return *output;
     if (const char* env = getenv("FAULTLINE_DB"); env && *env) return env;
     return "faultline.db";
@@ -97,6 +116,10 @@ Recorder::Recorder(Segment& seg, const RecorderOptions& opt, const char* command
         segment_stop_recording(&seg_, int32_t(getpid()));
         throw;
     }
+    // The rings from their tails: what a recorder killed before us read and
+    // did not commit is read again.
+    events_read_ = seg_.events.tail.load(std::memory_order_acquire);
+    outcomes_read_ = seg_.outcomes.tail.load(std::memory_order_acquire);
     // Counters from now on: what happened before is not this recording's.
     segment_sum_threads(&seg_, *prev_);
     for (unsigned h = 0; h < kMaxHooks; ++h) {
@@ -157,7 +180,7 @@ bool Recorder::drain() {
             symbols_.backtrace(tr.pid, tr.ips, std::min(tr.frames, kTraceFrames));
     Event e;
     bool cut = false;
-    for (unsigned n = 1; ok_ && seg_.events.pop(e); ++n) {
+    for (unsigned n = 1; ok_ && seg_.events.peek(e, events_read_); ++n) {
         EventRow row{seconds(e.t_ns), e.pid, e.tid, "?", e.rule_id, kind_text(e.kind), e.value};
         if (e.hook < kHookCount) row.function = kHooks[e.hook].name;
         auto trace = e.traced ? traces_.find({e.tid, e.t_ns}) : traces_.end();
@@ -170,25 +193,29 @@ bool Recorder::drain() {
             cut = true;
             break;
         }
+        // What was read stays in the ring until committed: a flood between
+        // two samples is committed early, before the ring fills.
+        if (n % 1024 == 0 &&
+            events_read_ - seg_.events.tail.load(std::memory_order_relaxed) > kEventCapacity / 4)
+            flush();
     }
     // Traces whose events were dropped are orphans: forget them.
     if (traces_.size() > kTraceCapacity) traces_.clear();
     // A record claimed and never published (its writer was killed between
     // the two) would block the ring: give up on it after a second.
-    if (seg_.events.pending() > 0) {
-        uint64_t tail = seg_.events.tail.load(std::memory_order_relaxed);
+    if (seg_.events.head.load(std::memory_order_acquire) != events_read_) {
         int64_t now = monotonic_ns();
-        if (tail != stuck_at_) {
-            stuck_at_ = tail;
+        if (events_read_ != stuck_at_) {
+            stuck_at_ = events_read_;
             stuck_since_ns_ = now;
         } else if (now - stuck_since_ns_ > 1'000'000'000) {
-            seg_.events.skip_stuck();
+            seg_.events.skip_stuck(events_read_);
         }
     } else {
         stuck_at_ = ~uint64_t(0); // the next record claimed starts the clock afresh
     }
     OutcomeRecord o;
-    while (ok_ && seg_.outcomes.pop(o)) {
+    while (ok_ && seg_.outcomes.peek(o, outcomes_read_)) {
         if (o.kind == OutcomeKind::Pause) {
             record_pause(o);
             continue;
@@ -244,6 +271,7 @@ void Recorder::track_rules() {
             r.family = kFamilyNames[unsigned(kind_family(s.rule.kind))];
             // A window is when the rule could act: from the end of start=.
             r.armed_s = seconds(s.armed_ns + s.rule.start_ns);
+            r.joins = joining_.erase(s.id) > 0;
             t = RuleTrack{word, s.id, true, false};
             if (!db_->add_rule(r)) failed("storing a rule");
         }
@@ -310,19 +338,74 @@ void Recorder::sample() {
     sample_processes(t);
     // One transaction per sample: a recorder killed at any moment leaves
     // every earlier sample committed.
+    flush();
+}
+
+// Commits, then frees in the rings what the transaction stored: an event or
+// an outcome leaves the ring only once it is in the file, so that a recorder
+// killed before a commit leaves them to the next one (or they stay counted
+// in the ring's drops).
+void Recorder::flush() {
+    if (!ok_) return;
     if (in_tx_ && !db_->commit()) return failed("committing");
+    seg_.events.release(events_read_);
+    seg_.outcomes.release(outcomes_read_);
     in_tx_ = db_->begin();
 }
 
+// Each attached process's figures; and the end of those seen alive before
+// that are gone now (a zombie or no more), unless they are faultline's own
+// children, whose exact status process_ended() gets from their reaping.
 void Recorder::sample_processes(double t) {
+    std::map<int32_t, Alive> now;
     for (auto& p : seg_.processes) {
         int32_t pid = p.pid.load(std::memory_order_acquire);
         if (!pid) continue;
         ProcessRow row;
         row.pid = pid;
         row.comm = std::string(p.comm, strnlen(p.comm, sizeof p.comm));
-        if (read_process(pid, row) && !db_->add_process(t, row)) return failed("storing a sample");
+        ProcState ps;
+        if (!read_process(pid, row, ps)) continue;
+        if (ps.state == 'Z' || ps.state == 'X') continue; // ended: below
+        now[pid] = Alive{row.comm, ps.start_ticks};
+        if (!db_->add_process(t, row)) return failed("storing a sample");
     }
+    for (auto& [pid, was] : alive_) {
+        auto it = now.find(pid);
+        if (it != now.end() && it->second.start_ticks == was.start_ticks) continue;
+        ProcessRow row;
+        ProcState ps;
+        bool there = read_process(pid, row, ps) && ps.start_ticks == was.start_ticks;
+        if (there && ps.state != 'Z' && ps.state != 'X')
+            continue;                                        // alive, detached (an exec'd CLI)
+        if (there && ps.ppid == int32_t(getpid())) continue; // ours: reaped, then told
+        int status = there ? ps.exit_code : -1;
+        note_exit(pid, was.comm, t, status >= 0 ? std::optional<int>(status) : std::nullopt, false);
+    }
+    for (auto& [pid, a] : now) alive_[pid] = a;
+    std::erase_if(alive_, [&](auto& kv) { return ended_.count(kv.first) > 0; });
+}
+
+void Recorder::note_exit(int32_t pid, const std::string& comm, double t,
+                         std::optional<int> wait_status, bool target) {
+    if (!ok_ || !ended_.insert(pid).second) return;
+    ExitRow e{t, pid, comm, -1, 0, false, target, stopping_};
+    if (wait_status) {
+        int w = *wait_status;
+        if (WIFEXITED(w)) e.status = WEXITSTATUS(w);
+        if (WIFSIGNALED(w)) {
+            e.signal = WTERMSIG(w);
+            e.core = WCOREDUMP(w);
+        }
+    }
+    if (!db_->add_exit(e)) failed("storing an exit");
+}
+
+void Recorder::process_ended(int32_t pid, const std::string& comm, int wait_status) {
+    if (finished_) return;
+    auto it = alive_.find(pid);
+    std::string name = comm.empty() && it != alive_.end() ? it->second.comm : comm;
+    note_exit(pid, name, seconds(monotonic_ns()), wait_status, true);
 }
 
 void Recorder::finish() {
@@ -340,7 +423,12 @@ void Recorder::finish() {
                                  seg_.events.dropped.load(std::memory_order_relaxed),
                                  seg_.outcomes.dropped.load(std::memory_order_relaxed)))
         failed("closing the session");
-    if (in_tx_) db_->commit();
+    if (in_tx_ && ok_ && db_->commit()) {
+        seg_.events.release(events_read_);
+        seg_.outcomes.release(outcomes_read_);
+    } else if (in_tx_) {
+        db_->commit();
+    }
     in_tx_ = false;
     if (ok_) segment_stop_recording(&seg_, int32_t(getpid()));
 }

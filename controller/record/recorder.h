@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -26,8 +27,10 @@ struct RecorderOptions {
 };
 
 // Where a recording goes: `output` (-o) when given, else $FAULTLINE_DB, else
-// ./faultline.db. "none" means nowhere (for the callers that allow it).
-std::string recording_path(const std::optional<std::string>& output);
+// ./faultline.db. "none" means nowhere (for the callers that allow it). An
+// empty -o is refused (exit 2, naming `command`): it is an unset variable,
+// not a file.
+std::string recording_path(const std::optional<std::string>& output, const char* command);
 
 class Recorder {
   public:
@@ -46,6 +49,18 @@ class Recorder {
 
     int64_t poll_interval_ns() const { return 5'000'000; }
 
+    // A target that faultline reaped (run, experiment): its exact end, now.
+    // `comm` as /proc had it before the reaping ("" when not read).
+    void process_ended(int32_t pid, const std::string& comm, int wait_status);
+    // From now on, processes that end were stopped by faultline (the end of
+    // a run or an experiment), not deaths.
+    void stopping() { stopping_ = true; }
+    // The rules `ids`, just armed, continue the window of those before them
+    // (an experiment's next ramp step or phase): recorded as joined.
+    void continue_window(const std::vector<uint32_t>& ids) {
+        joining_.insert(ids.begin(), ids.end());
+    }
+
   private:
     struct RuleTrack {
         uint64_t word = 0; // state word last seen
@@ -59,8 +74,11 @@ class Recorder {
     void sample();
     void sample_processes(double t);
     void calibrate_call_clock(int64_t now);
+    void flush(); // commit, then free what was stored in the rings
     void failed(const char* what);
     void record_pause(const OutcomeRecord& o);
+    void note_exit(int32_t pid, const std::string& comm, double t, std::optional<int> wait_status,
+                   bool target);
 
     Segment& seg_;
     RecorderOptions opt_;
@@ -70,12 +88,24 @@ class Recorder {
     RuleTrack rules_[kMaxRules];
     std::unique_ptr<ThreadTotals> prev_, cur_;
     uint64_t prev_errors_[kMaxHooks] = {}, prev_injected_[kMaxHooks] = {};
+    // The rings' read cursors: read, stored, not yet released (flush()).
+    uint64_t events_read_ = 0, outcomes_read_ = 0;
     int64_t stuck_since_ns_ = 0;
     // The time-stamp counter against CLOCK_MONOTONIC when recording began
     // (common/tsc.h); tsc0_ 0: not used, or calibrated already.
     uint64_t tsc0_ = 0;
     int64_t tsc_mono0_ = 0;
     uint64_t stuck_at_ = ~uint64_t(0); // none: the ring was empty
+    // The session's processes seen alive at the last sample, and those whose
+    // end is recorded.
+    struct Alive {
+        std::string comm;
+        unsigned long long start_ticks = 0;
+    };
+    std::map<int32_t, Alive> alive_;
+    std::set<int32_t> ended_;
+    bool stopping_ = false;
+    std::set<uint32_t> joining_; // rule ids to record as joined
     Symbolizer symbols_;
     uint32_t next_pause_id_ = 1'000'000;                         // pauses' ids in the rules table
     std::map<std::tuple<int32_t, int64_t>, std::string> traces_; // (tid, t_ns) → backtrace

@@ -24,7 +24,7 @@ constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-INSERT OR IGNORE INTO meta VALUES ('schema', '2');
+INSERT OR IGNORE INTO meta VALUES ('schema', '3');
 CREATE TABLE IF NOT EXISTS sessions(
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, seed TEXT, command TEXT,
     started_wall_ns INTEGER, recorded_from_s REAL, ended_s REAL,
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS rules(
     session INTEGER NOT NULL, rule_id INTEGER NOT NULL, name TEXT, text TEXT,
     family TEXT, kind TEXT, armed_s REAL, retired_s REAL,
     seen INTEGER DEFAULT 0, matched INTEGER DEFAULT 0, injected INTEGER DEFAULT 0,
-    PRIMARY KEY(session, rule_id));
+    joined INTEGER DEFAULT 0, PRIMARY KEY(session, rule_id));
 CREATE TABLE IF NOT EXISTS events(
     session INTEGER NOT NULL, t_s REAL, pid INTEGER, tid INTEGER, function TEXT,
     rule_id INTEGER, kind TEXT, value INTEGER, backtrace TEXT);
@@ -56,14 +56,22 @@ CREATE TABLE IF NOT EXISTS latency(
 CREATE TABLE IF NOT EXISTS processes(
     session INTEGER NOT NULL, t_s REAL, pid INTEGER, comm TEXT, rss_kb INTEGER,
     cpu_ms INTEGER, fds INTEGER);
+CREATE TABLE IF NOT EXISTS exits(
+    session INTEGER NOT NULL, t_s REAL, pid INTEGER, comm TEXT, status INTEGER, signal INTEGER,
+    core INTEGER, target INTEGER, stopped INTEGER);
 CREATE INDEX IF NOT EXISTS events_by_session ON events(session, t_s);
 CREATE INDEX IF NOT EXISTS samples_by_session ON samples(session, t_s);
 )sql";
 
 // Schema 2 added sessions.version (the faultline that recorded it). A file
 // of schema 1 gets the column when a newer recorder opens it; its old
-// sessions keep NULL there, and readers never need the column.
-constexpr int kSchemaVersion = 2;
+// sessions keep NULL there, and readers never need the column. Schema 3
+// added the `exits` table (kSchema creates it in an older file; its old
+// sessions have no rows there, and readers of a file without it read none)
+// and rules.joined (an experiment's rule continuing the window before it:
+// the rules of older sessions get 1, as their reports joined any rule armed
+// within 10 ms of a window's end).
+constexpr int kSchemaVersion = 3;
 
 struct Stmt {
     sqlite3_stmt* st = nullptr;
@@ -72,30 +80,79 @@ struct Stmt {
 
 // Brings a file of an older schema up to kSchemaVersion. Two recorders may
 // race here: a column the other one just added is not an error.
-int migrate(sqlite3* db, char** err) {
-    bool has_version = false;
+// Adds `column` (with its type and default, `decl`) to `table` unless it
+// is there; then runs `then` (SQL for the rows that predate it), if any.
+int add_column(sqlite3* db, const char* table, const char* column, const char* decl,
+               const char* then, char** err) {
+    bool has = false;
     {
         Stmt st;
-        int rc = sqlite3_prepare_v2(db,
-                                    "SELECT 1 FROM pragma_table_info('sessions') WHERE name = "
-                                    "'version'",
-                                    -1, &st.st, nullptr);
+        std::string q = std::string("SELECT 1 FROM pragma_table_info('") + table +
+                        "') WHERE name = '" + column + "'";
+        int rc = sqlite3_prepare_v2(db, q.c_str(), -1, &st.st, nullptr);
         if (rc != SQLITE_OK) return rc;
         rc = sqlite3_step(st.st);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) return rc;
-        has_version = rc == SQLITE_ROW;
+        has = rc == SQLITE_ROW;
     }
-    if (!has_version) {
-        int rc =
-            sqlite3_exec(db, "ALTER TABLE sessions ADD COLUMN version TEXT", nullptr, nullptr, err);
-        if (rc != SQLITE_OK && !(*err && strstr(*err, "duplicate column"))) return rc;
-        sqlite3_free(*err);
-        *err = nullptr;
-    }
+    if (has) return SQLITE_OK;
+    std::string alter = std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + decl;
+    int rc = sqlite3_exec(db, alter.c_str(), nullptr, nullptr, err);
+    if (rc != SQLITE_OK && !(*err && strstr(*err, "duplicate column"))) return rc;
+    sqlite3_free(*err);
+    *err = nullptr;
+    return then ? sqlite3_exec(db, then, nullptr, nullptr, err) : SQLITE_OK;
+}
+
+int migrate(sqlite3* db, char** err) {
+    if (int rc = add_column(db, "sessions", "version", "TEXT", nullptr, err); rc != SQLITE_OK)
+        return rc;
+    if (int rc = add_column(db, "rules", "joined", "INTEGER DEFAULT 0",
+                            "UPDATE rules SET joined = 1", err);
+        rc != SQLITE_OK)
+        return rc;
     std::string bump = "UPDATE meta SET value = '" + std::to_string(kSchemaVersion) +
                        "' WHERE key = 'schema' AND CAST(value AS INTEGER) < " +
                        std::to_string(kSchemaVersion);
     return sqlite3_exec(db, bump.c_str(), nullptr, nullptr, err);
+}
+
+// Why the open file `db` is not one to record into or read, or "": a file
+// with tables but no faultline schema in `meta` (another program's database),
+// or one of a newer schema than this faultline knows. An empty file is fine.
+std::string foreign_file(sqlite3* db) {
+    auto one = [&](const char* sql, std::string& out) {
+        Stmt st;
+        int rc = sqlite3_prepare_v2(db, sql, -1, &st.st, nullptr);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st.st);
+        if (rc == SQLITE_ROW) {
+            const unsigned char* t = sqlite3_column_text(st.st, 0);
+            out = t ? reinterpret_cast<const char*>(t) : "";
+            return SQLITE_OK;
+        }
+        return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    };
+    std::string tables, schema;
+    for (int attempt = 0;; ++attempt) {
+        int rc = one("SELECT count(*) FROM sqlite_master WHERE type = 'table'", tables);
+        if ((rc & 0xff) == SQLITE_BUSY && attempt < 100) {
+            timespec nap{0, 50'000'000};
+            nanosleep(&nap, nullptr);
+            continue;
+        }
+        if (rc != SQLITE_OK) return sqlite3_errmsg(db); // "file is not a database"
+        break;
+    }
+    if (tables == "0") return "";
+    if (one("SELECT value FROM meta WHERE key = 'schema'", schema) != SQLITE_OK || schema.empty())
+        return "not a faultline recording (a SQLite database without faultline's schema); "
+               "give another -o";
+    long v = strtol(schema.c_str(), nullptr, 10);
+    if (v < 1) return "not a faultline recording (schema '" + schema + "'); give another -o";
+    if (v > kSchemaVersion)
+        return "recorded by a newer faultline (schema " + schema + ", this one knows up to " +
+               std::to_string(kSchemaVersion) + ")";
+    return "";
 }
 
 Family family_named(const std::string& name) {
@@ -119,6 +176,11 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
     // in one directory) race to create it and to switch it to WAL, and SQLite
     // answers that race with SQLITE_BUSY without waiting: try again, for up
     // to 5 s.
+    if (std::string why = foreign_file(db_); !why.empty()) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        fail(command, path + ": " + why);
+    }
     char* err = nullptr;
     int rc = SQLITE_OK;
     for (int attempt = 0; attempt < 100; ++attempt) {
@@ -138,7 +200,7 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
         fail(command, path + ": " + why);
     }
     rule_ = prepare("INSERT OR REPLACE INTO rules(session, rule_id, name, text, family, kind, "
-                    "armed_s) VALUES (?,?,?,?,?,?,?)");
+                    "armed_s, joined) VALUES (?,?,?,?,?,?,?,?)");
     retire_ = prepare("UPDATE rules SET retired_s = ? WHERE session = ? AND rule_id = ?");
     update_rule_ = prepare(
         "UPDATE rules SET seen = ?, matched = ?, injected = ? WHERE session = ? AND rule_id = ?");
@@ -148,23 +210,31 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
     sample_ = prepare("INSERT INTO samples VALUES (?,?,?,?,?,?,?,?,?,?)");
     latency_ = prepare("INSERT INTO latency VALUES (?,?,?,?,?,?)");
     process_ = prepare("INSERT INTO processes VALUES (?,?,?,?,?,?,?)");
-    if (!process_) {
+    exit_ = prepare("INSERT INTO exits VALUES (?,?,?,?,?,?,?,?,?)");
+    if (!process_ || !exit_) {
+        // Tables of the right names and the wrong columns (a damaged file):
+        // refused like a foreign one. The destructor does not run for a
+        // constructor that throws: close here, once.
         std::string why = error_;
-        this->~RecordingDb();
-        db_ = nullptr;
-        fail(command, path + ": " + why);
+        close();
+        fail(command, path + ": not a faultline recording (" + why + ")");
     }
 }
 
 RecordingDb::~RecordingDb() {
+    close();
+}
+
+void RecordingDb::close() noexcept {
     for (sqlite3_stmt* st : {rule_, retire_, update_rule_, event_, outcome_, sample_time_, sample_,
-                             latency_, process_})
+                             latency_, process_, exit_})
         sqlite3_finalize(st);
     rule_ = retire_ = update_rule_ = event_ = outcome_ = sample_time_ = sample_ = latency_ =
-        process_ = nullptr;
+        process_ = exit_ = nullptr;
     if (db_) {
         sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr); // if one is open
         sqlite3_close(db_);
+        db_ = nullptr;
     }
 }
 
@@ -238,6 +308,7 @@ bool RecordingDb::add_rule(const RuleRow& r) {
     text(rule_, 5, r.family);
     text(rule_, 6, r.kind);
     real(rule_, 7, r.armed_s);
+    i64(rule_, 8, r.joins);
     return step(rule_);
 }
 
@@ -331,6 +402,25 @@ bool RecordingDb::add_process(double t_s, const ProcessRow& p) {
     return step(process_);
 }
 
+bool RecordingDb::add_exit(const ExitRow& e) {
+    i64(exit_, 1, session_);
+    real(exit_, 2, e.t_s);
+    i64(exit_, 3, e.pid);
+    text(exit_, 4, e.comm);
+    if (e.status >= 0)
+        i64(exit_, 5, e.status);
+    else
+        sqlite3_bind_null(exit_, 5);
+    if (e.signal > 0)
+        i64(exit_, 6, e.signal);
+    else
+        sqlite3_bind_null(exit_, 6);
+    i64(exit_, 7, e.core);
+    i64(exit_, 8, e.target);
+    i64(exit_, 9, e.stopped);
+    return step(exit_);
+}
+
 bool RecordingDb::end_session(double ended_s, uint64_t dropped_events, uint64_t dropped_outcomes) {
     Stmt st{prepare("UPDATE sessions SET ended_s = ?, dropped_events = ?, dropped_outcomes = ? "
                     "WHERE id = ?")};
@@ -355,6 +445,10 @@ class Reader {
             fail(command, path + ": " + why);
         }
         sqlite3_busy_timeout(db_, 2000);
+        if (std::string why = foreign_file(db_); !why.empty()) {
+            sqlite3_close(db_);
+            fail(command, path + ": " + why);
+        }
     }
     ~Reader() { sqlite3_close(db_); }
 
@@ -412,22 +506,30 @@ int64_t load_session(Reader& db, const std::string& path, const std::string& nam
     return session;
 }
 
+// A file of schema 2 or older, opened read-only, has no rules.joined: its
+// rules join as they always did (1).
 void load_rules(Reader& db, int64_t session, Timeline& t) {
-    db.each("SELECT rule_id, name, text, family, armed_s, COALESCE(retired_s, -1), injected "
-            "FROM rules WHERE session = ?1 ORDER BY armed_s, rule_id",
-            session, [&](sqlite3_stmt* st) {
-                RuleSpan r;
-                r.id = uint32_t(sqlite3_column_int64(st, 0));
-                r.name = column_text(st, 1);
-                r.text = column_text(st, 2);
-                std::string family = column_text(st, 3);
-                r.pause = family == "pause";
-                r.family = family_named(family);
-                r.armed_s = sqlite3_column_double(st, 4);
-                r.retired_s = sqlite3_column_double(st, 5);
-                r.injected = uint64_t(sqlite3_column_int64(st, 6));
-                t.rules.push_back(std::move(r));
-            });
+    bool has_joined = false;
+    db.each("SELECT 1 FROM pragma_table_info('rules') WHERE name = 'joined' AND ?1 = ?1", session,
+            [&](sqlite3_stmt*) { has_joined = true; });
+    std::string sql = std::string("SELECT rule_id, name, text, family, armed_s, "
+                                  "COALESCE(retired_s, -1), injected, ") +
+                      (has_joined ? "COALESCE(joined, 0)" : "1") +
+                      " FROM rules WHERE session = ?1 ORDER BY armed_s, rule_id";
+    db.each(sql.c_str(), session, [&](sqlite3_stmt* st) {
+        RuleSpan r;
+        r.id = uint32_t(sqlite3_column_int64(st, 0));
+        r.name = column_text(st, 1);
+        r.text = column_text(st, 2);
+        std::string family = column_text(st, 3);
+        r.pause = family == "pause";
+        r.family = family_named(family);
+        r.armed_s = sqlite3_column_double(st, 4);
+        r.retired_s = sqlite3_column_double(st, 5);
+        r.injected = uint64_t(sqlite3_column_int64(st, 6));
+        r.joins = sqlite3_column_int(st, 7) != 0;
+        t.rules.push_back(std::move(r));
+    });
 }
 
 void load_outcomes(Reader& db, int64_t session, Timeline& t) {
@@ -504,6 +606,29 @@ void load_processes(Reader& db, int64_t session, Timeline& t) {
             });
 }
 
+// A file of schema 2 or older, opened read-only, has no `exits` table: no
+// exits recorded.
+void load_exits(Reader& db, int64_t session, Timeline& t) {
+    bool has = false;
+    db.each("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exits' AND ?1 = ?1",
+            session, [&](sqlite3_stmt*) { has = true; });
+    if (!has) return;
+    db.each("SELECT t_s, pid, comm, COALESCE(status, -1), COALESCE(signal, 0), core, target, "
+            "stopped FROM exits WHERE session = ?1 ORDER BY t_s, pid",
+            session, [&](sqlite3_stmt* st) {
+                ProcessExit e;
+                e.t_s = sqlite3_column_double(st, 0);
+                e.pid = int32_t(sqlite3_column_int(st, 1));
+                e.comm = column_text(st, 2);
+                e.status = sqlite3_column_int(st, 3);
+                e.signal = sqlite3_column_int(st, 4);
+                e.core = sqlite3_column_int(st, 5) != 0;
+                e.target = sqlite3_column_int(st, 6) != 0;
+                e.stopped = sqlite3_column_int(st, 7) != 0;
+                t.exits.push_back(std::move(e));
+            });
+}
+
 } // namespace
 
 Timeline load_timeline(const std::string& path, const std::string& name, const char* command) {
@@ -516,6 +641,7 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
     load_sample_counters(db, session, at, t);
     load_sample_latency(db, session, at, t);
     load_processes(db, session, t);
+    load_exits(db, session, t);
     if (t.end_s <= 0 && !t.samples.empty()) t.end_s = t.samples.back().t_s;
     return t;
 }

@@ -26,6 +26,7 @@ struct RuleRow {
     uint32_t id = 0;
     std::string name, text, family, kind;
     double armed_s = 0;
+    bool joins = false; // an experiment's next ramp step or phase (timeline.h)
 };
 
 struct EventRow {
@@ -50,6 +51,15 @@ struct ProcessRow {
     std::string comm;
     int64_t rss_kb, cpu_ms;
     int fds;
+};
+
+struct ExitRow {
+    double t_s;
+    int32_t pid;
+    std::string comm;
+    int status; // -1: none (killed) or not known
+    int signal; // 0: none or not known
+    bool core, target, stopped;
 };
 
 struct OutcomeRow {
@@ -82,12 +92,14 @@ class RecordingDb {
     bool add_sample(double t_s, const SampleRow& r);
     bool add_latency(double t_s, const char* family, unsigned bucket, uint64_t count);
     bool add_process(double t_s, const ProcessRow& p);
+    bool add_exit(const ExitRow& e);
     bool end_session(double ended_s, uint64_t dropped_events, uint64_t dropped_outcomes);
 
     const std::string& error() const { return error_; }
     int64_t session_id() const { return session_; }
 
   private:
+    void close() noexcept;
     bool step(sqlite3_stmt* st);
     sqlite3_stmt* prepare(const char* sql);
 
@@ -96,7 +108,7 @@ class RecordingDb {
     std::string error_;
     sqlite3_stmt *rule_ = nullptr, *retire_ = nullptr, *update_rule_ = nullptr, *event_ = nullptr,
                  *outcome_ = nullptr, *sample_time_ = nullptr, *sample_ = nullptr,
-                 *latency_ = nullptr, *process_ = nullptr;
+                 *latency_ = nullptr, *process_ = nullptr, *exit_ = nullptr;
 };
 
 // Reading: the session named `name` (latest of that name), or the latest

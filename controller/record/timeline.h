@@ -22,6 +22,9 @@ struct RuleSpan {
     double retired_s = -1; // < 0: still armed when the recording ended
     uint64_t injected = 0; // the rule's final injection count
     bool pause = false;    // a `faultline pause` (injected: processes stopped): no family
+    // Armed by an experiment as the next step of its ramp or its next phase,
+    // back to back with the rules before: continues their window.
+    bool joins = false;
 };
 
 // An outcome reported from outside the target: `faultline mark` or one run
@@ -56,6 +59,22 @@ struct ProcessSample {
     int fds = 0;
 };
 
+// A process of the session that ended (recording_db's `exits`).
+struct ProcessExit {
+    double t_s = 0; // when it was reaped or noticed gone
+    int32_t pid = 0;
+    std::string comm;
+    int status = -1;      // its exit status; -1: killed by a signal, or not known
+    int signal = 0;       // the signal that killed it; 0: none, or not known
+    bool core = false;    // it dumped core
+    bool target = false;  // started by run or experiment (its status is exact)
+    bool stopped = false; // stopped by faultline at the end (not a death)
+    bool known() const { return status >= 0 || signal > 0; }
+    // A death that says the program failed: killed by a signal, or a
+    // target that exited non-zero; never one faultline stopped.
+    bool failure() const { return !stopped && (signal > 0 || (target && status > 0)); }
+};
+
 struct Timeline {
     std::string session;
     uint64_t seed = 0;
@@ -65,6 +84,7 @@ struct Timeline {
     std::vector<Outcome> outcomes;        // by time
     std::vector<Sample> samples;          // by time
     std::vector<ProcessSample> processes; // by time
+    std::vector<ProcessExit> exits;       // by time
 };
 
 } // namespace faultline

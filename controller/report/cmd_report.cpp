@@ -56,7 +56,7 @@ int cmd_report(const Argv& argv) {
     if (auto d = args.get("--recovery-window"))
         opt.recovery_window_s =
             double(cli::parse_duration_arg(*d, "report", "--recovery-window")) / 1e9;
-    std::string path = recording_path(args.get("--output"));
+    std::string path = recording_path(args.get("--output"), "report");
     if (access(path.c_str(), R_OK) != 0)
         fail("report", path + ": " + strerror(errno) + " (record with faultline run -o FILE)");
     Timeline t = load_timeline(path, args.get("--session").value_or(""), "report");

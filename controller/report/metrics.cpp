@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 namespace faultline {
@@ -39,9 +40,9 @@ struct Window {
     std::vector<size_t> rules; // indexes into Timeline::rules
 };
 
-// A rule armed this soon after the window's last retirement (the steps of
-// an experiment's ramp, or its next phase, disarmed and armed back to back)
-// continues the window.
+// A rule that joins (an experiment's next ramp step or phase, armed as the
+// last one is disarmed) armed this soon after the window's end continues
+// it; any other rule only when it overlaps or touches the window.
 constexpr double kRearmGap_s = 0.010;
 
 std::vector<Window> fault_windows(const Timeline& t) {
@@ -56,14 +57,16 @@ std::vector<Window> fault_windows(const Timeline& t) {
         bool open = r.retired_s < 0;
         double end = open ? t.end_s : std::clamp(r.retired_s, start, std::max(t.end_s, start));
         bool rearmed = false;
-        if (!out.empty())
+        if (!out.empty() && r.joins)
             for (size_t j : out.back().rules)
                 rearmed = rearmed || (t.rules[j].name == r.name && t.rules[j].retired_s >= 0 &&
                                       start >= t.rules[j].retired_s &&
                                       start - t.rules[j].retired_s <= kRearmGap_s);
         // Back to back (an experiment's next phase armed as the last is
-        // disarmed) is one continuous fault period.
-        if (!out.empty() && (start <= out.back().end + kRearmGap_s || rearmed)) {
+        // disarmed) is one continuous fault period; a live `disable A;
+        // enable B` is two.
+        double gap = r.joins ? kRearmGap_s : 0;
+        if (!out.empty() && (start <= out.back().end + gap || rearmed)) {
             Window& w = out.back();
             w.end = std::max(w.end, end);
             w.open = w.open || open;
@@ -239,13 +242,34 @@ std::string seconds(double x) {
     return buf;
 }
 
+void judge_tolerances(WindowReport& w, const Tolerances& tol);
+
 void judge(WindowReport& w, const Tolerances& tol) {
+    // A process that died of a signal, or a target that failed, is what the
+    // users saw whatever the figures say: deviated whenever it is judged.
+    std::vector<std::string> deaths;
+    for (const ProcessExit& e : w.exits)
+        if (e.failure())
+            deaths.push_back("process " + std::to_string(e.pid) + " (" + e.comm + ") " +
+                             exit_text(e) + " at " + seconds(e.t_s));
+    if (!deaths.empty() && tol.any()) {
+        w.deviations = deaths;
+        w.verdict = "deviated";
+        if (w.injected == 0) w.deviations.push_back("no rule of this window injected a fault");
+        judge_tolerances(w, tol);
+        return;
+    }
     if (w.injected == 0) {
         w.verdict = "inconclusive";
         w.deviations.push_back("no rule of this window injected a fault");
         return;
     }
     if (!tol.any()) return;
+    judge_tolerances(w, tol);
+    w.verdict = w.deviations.empty() ? "held" : "deviated";
+}
+
+void judge_tolerances(WindowReport& w, const Tolerances& tol) {
     if (tol.min_success) {
         if (!w.success_rate)
             w.deviations.push_back("no operations to measure the success rate (minimum " +
@@ -268,13 +292,12 @@ void judge(WindowReport& w, const Tolerances& tol) {
     if (tol.max_throughput_drop) {
         if (!w.throughput_change)
             w.deviations.push_back("no throughput change to measure: the baseline has no "
-                                   "operations (maximum drop " +
+                                   "successful operations (maximum drop " +
                                    percent(*tol.max_throughput_drop) + ")");
         else if (*w.throughput_change < -*tol.max_throughput_drop)
             w.deviations.push_back("throughput dropped " + percent(-*w.throughput_change) +
                                    ", more than the allowed " + percent(*tol.max_throughput_drop));
     }
-    w.verdict = w.deviations.empty() ? "held" : "deviated";
 }
 
 std::vector<LeakSuspect> leak_suspects(const Timeline& t, double mb_per_min) {
@@ -314,6 +337,18 @@ std::vector<LeakSuspect> leak_suspects(const Timeline& t, double mb_per_min) {
 }
 
 } // namespace
+
+std::string exit_text(const ProcessExit& e) {
+    if (e.signal > 0) {
+        const char* abbrev = sigabbrev_np(e.signal);
+        std::string s = "killed by signal " + std::to_string(e.signal);
+        if (abbrev) s += std::string(" (SIG") + abbrev + ")";
+        if (e.core) s += ", core dumped";
+        return s;
+    }
+    if (e.status >= 0) return "exited with status " + std::to_string(e.status);
+    return "ended (status not known)";
+}
 
 std::optional<double> histogram_percentile_ms(const LatencyHistogram& h, double q) {
     uint64_t total = 0;
@@ -420,7 +455,10 @@ void measure_window(const Window& src, const Tally& y, double covered_from, doub
     // bounds by up to a sampling interval at each edge.
     double length = src.end - src.start;
     if (!from_outcomes && covered_from >= 0) length = covered_to - covered_from;
-    if (length > 0) w.ops_per_s = double(y.ops) / length;
+    if (length > 0) {
+        w.ops_per_s = double(y.ops) / length;
+        w.goodput_per_s = double(y.ops - w.failed) / length;
+    }
     w.p50_ms = y.percentile(0.5);
     w.p99_ms = y.percentile(0.99);
 }
@@ -439,6 +477,28 @@ std::vector<WindowReport> window_reports(const Timeline& t, const std::vector<Wi
     return out;
 }
 
+// Each exit into the window that holds its time, as an outcome would be;
+// its window's name, or "" between windows. A window without operations
+// that comes after a death (a failure) has failed: success 0, not none.
+void place_exits(const Timeline& t, const std::vector<Window>& all, Report& r) {
+    auto inside = [&](double x) { return std::clamp(x, 0.0, std::max(t.end_s, 0.0)); };
+    std::optional<double> first_death;
+    for (const ProcessExit& e : t.exits) {
+        std::string where;
+        for (size_t w = 0; w < all.size(); ++w)
+            if (outcome_in(inside(e.t_s), all[w].start, all[w].end, all[w].end >= t.end_s)) {
+                r.windows[w].exits.push_back(e);
+                where = r.windows[w].name;
+                break;
+            }
+        r.exits.push_back(e);
+        r.exit_windows.push_back(where);
+        if (e.failure() && (!first_death || e.t_s < *first_death)) first_death = e.t_s;
+    }
+    for (WindowReport& w : r.windows)
+        if (w.ops == 0 && first_death && *first_death < w.end_s) w.success_rate = 0.0;
+}
+
 // The baseline's rate counts from its first operation: a program's
 // start-up (an interpreter loading, a server binding) is not its pace.
 // `covered_to`: the end of the time the baseline's samples cover.
@@ -450,8 +510,10 @@ void rate_from_first_operation(WindowReport& base, const std::vector<OpRecord>& 
             // A sample's operations happened after the previous sample.
             double first = from_outcomes ? rec.t : prev_t;
             double length = (from_outcomes ? base.end_s : covered_to) - first;
-            if (first > base.start_s && first < base.end_s && length > 0)
+            if (first > base.start_s && first < base.end_s && length > 0) {
                 base.ops_per_s = double(base.ops) / length;
+                base.goodput_per_s = double(base.ops - base.failed) / length;
+            }
             break;
         }
         prev_t = rec.t;
@@ -460,13 +522,15 @@ void rate_from_first_operation(WindowReport& base, const std::vector<OpRecord>& 
 
 // What the fault windows are measured against.
 struct Baseline {
-    std::optional<double> rate; // ops/s; none when the baseline had none
-    Steady steady;              // what a window's recovery waits for
+    std::optional<double> rate;    // ops/s; none when the baseline had none
+    std::optional<double> goodput; // successful ops/s; none when it had none
+    Steady steady;                 // what a window's recovery waits for
 };
 
 Baseline baseline_of(const WindowReport& base, const MetricOptions& opt) {
     Baseline b;
     if (base.ops_per_s && *base.ops_per_s > 0) b.rate = base.ops_per_s;
+    if (base.goodput_per_s && *base.goodput_per_s > 0) b.goodput = base.goodput_per_s;
     b.steady.min_success = base.success_rate.value_or(1.0) - opt.success_margin;
     if (b.rate) b.steady.min_rate = opt.throughput_floor * *b.rate;
     return b;
@@ -479,7 +543,10 @@ void judge_fault_windows(Report& r, double end_s, const std::vector<OpRecord>& r
                          const MetricOptions& opt) {
     for (size_t i = 1; i < r.windows.size(); ++i) {
         WindowReport& w = r.windows[i];
-        if (base.rate && w.ops_per_s) w.throughput_change = *w.ops_per_s / *base.rate - 1;
+        // Goodput: failed operations are no throughput (a paced client
+        // whose requests half fail keeps its pace and halves its goodput).
+        if (base.goodput && w.goodput_per_s)
+            w.throughput_change = *w.goodput_per_s / *base.goodput - 1;
         if (!w.open && w.end_s < end_s) {
             double limit = i + 1 < r.windows.size() ? r.windows[i + 1].start_s : end_s;
             w.recovery_s = recovery(records, from_outcomes, w.end_s, limit, opt.recovery_window_s,
@@ -536,6 +603,7 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
     std::vector<Window> windows = report_windows(t);
     WindowTallies tallies = tally_windows(t, windows, collect);
     r.windows = window_reports(t, windows, tallies, collect);
+    place_exits(t, windows, r);
 
     std::vector<OpRecord> records = collect.records();
     rate_from_first_operation(r.windows.front(), records, collect.from_outcomes(),

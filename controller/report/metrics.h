@@ -37,10 +37,12 @@ struct WindowReport {
     uint64_t dropped = 0;
     std::optional<double> success_rate;      // 0..1; none without operations
     std::optional<double> recovery_s;        // none: never recovered (or baseline)
-    std::optional<double> throughput_change; // fraction: -0.25 is a 25% drop
+    std::optional<double> throughput_change; // goodput against the baseline's: -0.25 is 25% less
     std::optional<double> ops_per_s;         // none for a window of zero length
+    std::optional<double> goodput_per_s;     // successful operations per second, likewise
     bool open = false;                       // a rule was still armed when the recording ended
     std::optional<double> p50_ms, p99_ms;
+    std::vector<ProcessExit> exits;      // processes of the session that ended in it
     std::string verdict;                 // "", "held", "deviated", "inconclusive"
     std::vector<std::string> deviations; // which tolerance failed, in words
 };
@@ -69,6 +71,8 @@ struct Report {
     std::vector<WindowReport> windows; // baseline first
     std::vector<SeriesPoint> series;
     std::vector<LeakSuspect> leaks;
+    std::vector<ProcessExit> exits;        // every one, by time
+    std::vector<std::string> exit_windows; // the name of the window holding each ("" none)
     double end_s = 0;
     bool judged = false; // tolerances were given (Tolerances::any)
 };
@@ -78,6 +82,10 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
 // 0 when every window held or no tolerance was given, 1 when one deviated,
 // 2 when one was inconclusive and none deviated.
 int report_exit_code(const Report& r);
+
+// How a process ended, in words: "killed by signal 6 (SIGABRT), core
+// dumped", "exited with status 3", "ended (status not known)".
+std::string exit_text(const ProcessExit& e);
 
 // Percentile (0..1) of a histogram, interpolated inside the bucket, in ms.
 std::optional<double> histogram_percentile_ms(const LatencyHistogram& h, double q);

@@ -86,6 +86,31 @@ std::string show_leak(const LeakSuspect& l) {
            printf_str("%.1f MB/min", l.mb_per_min);
 }
 
+// "  2.3 s  pid 1234 (python3) killed by signal 6 (SIGABRT), core dumped
+// [db-down]"
+std::string show_exit(const ProcessExit& e, const std::string& window) {
+    std::string s = printf_str("%.1f s", e.t_s) + "  pid " + std::to_string(e.pid) + " (" + e.comm +
+                    ")" + (e.target ? ", a target," : "") + " " + exit_text(e);
+    if (e.stopped) s += ", stopped by faultline";
+    return s + (window.empty() ? "" : "  [" + window + "]");
+}
+
+std::string json_exit(const ProcessExit& e) {
+    return "{\"pid\": " + std::to_string(e.pid) + ", \"comm\": " + cli::json_string(e.comm) +
+           ", \"t_s\": " + num(e.t_s) +
+           ", \"status\": " + (e.status >= 0 ? std::to_string(e.status) : "null") +
+           ", \"signal\": " + (e.signal > 0 ? std::to_string(e.signal) : "null") +
+           ", \"core_dumped\": " + (e.core ? "true" : "false") +
+           ", \"target\": " + (e.target ? "true" : "false") +
+           ", \"stopped\": " + (e.stopped ? "true" : "false") + "}";
+}
+
+std::string json_exits(const std::vector<ProcessExit>& v) {
+    std::string o = "[";
+    for (size_t i = 0; i < v.size(); ++i) o += (i ? ", " : "") + json_exit(v[i]);
+    return o + "]";
+}
+
 struct Column {
     const char* title;
     bool right; // numbers align right
@@ -139,6 +164,9 @@ std::string format_table(const Report& r) {
             first = false;
             out += w.name + ": " + d + "\n";
         }
+    if (!r.exits.empty()) out += "\nprocesses that ended:\n";
+    for (size_t i = 0; i < r.exits.size(); ++i)
+        out += "  " + show_exit(r.exits[i], r.exit_windows[i]) + "\n";
     if (!r.leaks.empty()) out += "\nsuspected leaks:\n";
     for (const LeakSuspect& l : r.leaks) out += "  " + show_leak(l) + "\n";
     return out;
@@ -178,6 +206,7 @@ std::string format_json(const Report& r) {
         o += ", \"ops\": " + std::to_string(w.ops);
         o += ", \"failed\": " + std::to_string(w.failed);
         o += ", \"ops_per_s\": " + json_num(w.ops_per_s);
+        o += ", \"goodput_per_s\": " + json_num(w.goodput_per_s);
         o += ", \"success_rate\": " + json_num(w.success_rate);
         o += ", \"recovery_s\": " + json_num(w.recovery_s);
         o += ", \"throughput_change\": " + json_num(w.throughput_change);
@@ -186,9 +215,18 @@ std::string format_json(const Report& r) {
         o += ", \"dropped\": " + std::to_string(w.dropped);
         o += std::string(", \"open\": ") + (w.open ? "true" : "false");
         o += ", \"verdict\": " + (w.verdict.empty() ? "null" : cli::json_string(w.verdict));
+        o += ", \"exits\": " + json_exits(w.exits);
         o += ", \"deviations\": " + json_strings(w.deviations) + "}";
     }
     o += r.windows.empty() ? "],\n" : "\n  ],\n";
+    o += "  \"exits\": [";
+    for (size_t i = 0; i < r.exits.size(); ++i) {
+        std::string e = json_exit(r.exits[i]);
+        e.pop_back();
+        o += (i ? ",\n    " : "\n    ") + e + ", \"window\": " +
+             (r.exit_windows[i].empty() ? "null" : cli::json_string(r.exit_windows[i])) + "}";
+    }
+    o += r.exits.empty() ? "],\n" : "\n  ],\n";
     o += "  \"leaks\": [";
     for (size_t i = 0; i < r.leaks.size(); ++i) {
         const LeakSuspect& l = r.leaks[i];
@@ -503,6 +541,12 @@ std::string format_html(const Report& r) {
         for (const std::string& d : w.deviations)
             devs += "<li>" + xml(w.name + ": " + d) + "</li>\n";
     if (!devs.empty()) o += "<ul class=\"deviations\">\n" + devs + "</ul>\n";
+    if (!r.exits.empty()) {
+        o += "<h2>Processes that ended</h2>\n<ul class=\"exits\">\n";
+        for (size_t i = 0; i < r.exits.size(); ++i)
+            o += "<li>" + xml(show_exit(r.exits[i], r.exit_windows[i])) + "</li>\n";
+        o += "</ul>\n";
+    }
     if (!r.leaks.empty()) {
         o += "<h2>Suspected leaks</h2>\n<ul class=\"leaks\">\n";
         for (const LeakSuspect& l : r.leaks) o += "<li>" + xml(show_leak(l)) + "</li>\n";

@@ -92,3 +92,61 @@ TOML
 expect_eq "the experiment exits 0" 0 "$?"
 w=$("$PYTHON" -c 'import json,sys; w=json.load(open(sys.argv[1]))["windows"]; print(w[1]["name"], w[1]["injected"], round(w[1]["end_s"]-w[1]["start_s"],1))' "$TEST_TMP/exp.json" 2>&1)
 expect_eq "its window: gc-pause, 1 process, 0.3 s" "gc-pause 1 0.3" "$w"
+
+# A watchdog killed mid-pause (kill -9, the OOM killer) is noticed: the
+# pausing CLI resumes the processes itself at once (not after the 3 s asked,
+# not never), says so and exits 1; the pause is recorded as long as it lasted.
+name4=$name-dog
+out4=$TEST_TMP/pause4.out
+db4=$TEST_TMP/dog.db
+"$FAULTLINE" run -o "$db4" -s "$name4" -- "$PYTHON" "$TEST_TMP/ticker.py" 3 >"$out4" 2>&1 &
+run4=$!
+check "the ticker of the killed watchdog starts" wait_until grep -q ready "$out4"
+sleep 0.3
+"$FAULTLINE" pause -s "$name4" --for 3s 2>"$TEST_TMP/dog.err" &
+pause4=$!
+dog_of() { pgrep -P "$1" -x faultline >/dev/null; }
+check "the pause's watchdog runs" wait_until dog_of "$pause4"
+dog=$(pgrep -P "$pause4" -x faultline)
+sleep 0.5
+kill -9 "${dog:-0}"
+killed_at=$(date +%s%N)
+wait "$pause4"
+rc=$?
+took=$((($(date +%s%N) - killed_at) / 1000000))
+expect_eq "pause exits 1 when its watchdog was killed" 1 "$rc"
+check "it returned at once ($took ms after the kill)" test "$took" -lt 300
+expect_match "and says why" "watchdog .* killed by signal 9; 1 process\(es\) resumed" "$(cat "$TEST_TMP/dog.err")"
+wait "$run4"
+expect_eq "the ticker finished: faultline run exits 0" 0 "$?"
+g=$(sed -n 's/^gap //p' "$out4" | head -1)
+check "python3's gap is the 0.5 s until the kill, not 3 s ($g s)" between 0.45 "${g:-9}" 0.8
+w=$("$FAULTLINE" report -o "$db4" --format json | "$PYTHON" -c 'import json,sys; w=json.load(sys.stdin)["windows"]; print(len(w), w[-1]["name"], w[-1]["end_s"]-w[-1]["start_s"])' 2>&1)
+check "the pause is recorded as long as it lasted ($w)" between 0.45 "${w##* }" 0.8
+
+# The same in an experiment phase: the experiment notices at once, resumes,
+# and its report's window is as long as the pause lasted.
+cat >"$TEST_TMP/dog.toml" <<TOML
+[target]
+command = ["$PYTHON", "$TEST_TMP/ticker.py", "3"]
+[[phase]]
+name = "warm up"
+duration = "600ms"
+[[phase]]
+name = "long pause"
+duration = "2s"
+pause = "2s"
+TOML
+"$FAULTLINE" experiment "$TEST_TMP/dog.toml" -o "$TEST_TMP/dogx.db" -s "$name-dogx" --quiet --format json \
+    >"$TEST_TMP/dogx.json" 2>"$TEST_TMP/dogx.err" &
+exp=$!
+check "the experiment's watchdog runs" wait_until dog_of "$exp"
+dog=$(pgrep -P "$exp" -x faultline)
+sleep 0.4
+kill -9 "${dog:-0}"
+wait "$exp"
+expect_match "the experiment says the watchdog was killed" "watchdog was killed; its processes were resumed" \
+    "$(cat "$TEST_TMP/dogx.err")"
+w=$("$PYTHON" -c 'import json,sys; w=json.load(open(sys.argv[1]))["windows"]; print(w[1]["name"], w[1]["end_s"]-w[1]["start_s"])' "$TEST_TMP/dogx.json" 2>&1)
+expect_match "its window is named after the phase" "^long-pause " "$w"
+check "and lasts the 0.4 s until the kill, not 2 s ($w)" between 0.35 "${w##* }" 0.7

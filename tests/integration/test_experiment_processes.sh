@@ -25,6 +25,6 @@ check "the experiment ends within its phase plus the stop grace ($took ms)" test
 orphan=$(cat "$pidfile" 2>/dev/null)
 check "the script's background child was recorded" test -n "$orphan"
 check "and it does not outlive the experiment" bash -c "! kill -0 $orphan 2>/dev/null"
-expect_match "shim = false: in the session, LD_PRELOAD not set" "loader - $name" "$(cat "$TEST_TMP/procs.err")"
-expect_match "shim = false: not faulted (100 MiB allocated under mem.fail min=64MiB)" "loader allocated" "$(cat "$TEST_TMP/procs.err")"
+expect_match "shim = false: in the session, LD_PRELOAD not set" "loader - $name" "$(cat "$TEST_TMP/procs.log")"
+expect_match "shim = false: not faulted (100 MiB allocated under mem.fail min=64MiB)" "loader allocated" "$(cat "$TEST_TMP/procs.log")"
 check "no session left behind" test ! -e "/dev/shm/faultline.$name"

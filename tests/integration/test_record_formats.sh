@@ -78,8 +78,8 @@ for i, x in enumerate(w):
     wrong = [k for k in keys if k in x and (isinstance(x[k], bool) or not isinstance(x[k], keys[k]))]
     chk(not missing and not wrong, "json: window %d has every core key with its type (missing %s, wrong %s)" % (i, missing, wrong))
 # Nothing beyond the core keys and the others docs/metrics.md lists.
-doc_top = {"source", "families", "end_s", "judged", "leaks"}
-doc_window = {"rule_ids", "ops", "failed", "ops_per_s", "dropped", "open", "deviations"}
+doc_top = {"source", "families", "end_s", "judged", "leaks", "exits"}
+doc_window = {"rule_ids", "ops", "failed", "ops_per_s", "goodput_per_s", "dropped", "open", "exits", "deviations"}
 extra = set(r) - set(top) - doc_top
 chk(not extra and doc_top <= set(r),
     "json: exactly docs/metrics.md's top-level keys (unexpected %s, missing %s)" % (sorted(extra), sorted(doc_top - set(r))))

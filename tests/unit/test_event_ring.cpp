@@ -127,3 +127,77 @@ TEST_CASE("event ring: 4 writers and a reader; every record read once or dropped
     CHECK(total_read > 0);
     delete r;
 }
+
+TEST_CASE("event ring: peek reads without freeing; release frees; a new reader reads again") {
+    auto* r = new Ring<4>{};
+    for (uint64_t i = 0; i < 4; ++i) CHECK(r->push([&](Rec& x) { x.n = i; }));
+    Rec out{};
+    uint64_t pos = r->tail.load();
+    REQUIRE(r->peek(out, pos));
+    CHECK(out.n == 0);
+    REQUIRE(r->peek(out, pos));
+    CHECK(out.n == 1);
+    // Read, not released: the ring is still full for writers.
+    CHECK_FALSE(r->push([](Rec& x) { x.n = 99; }));
+    CHECK(r->dropped.load() == 1);
+    // A reader killed here: the next one starts at the tail and reads 0 again.
+    uint64_t again = r->tail.load();
+    REQUIRE(r->peek(out, again));
+    CHECK(out.n == 0);
+    r->release(pos); // 0 and 1 stored for good
+    CHECK(r->tail.load() == 2);
+    CHECK(r->push([](Rec& x) { x.n = 4; }));
+    CHECK(r->push([](Rec& x) { x.n = 5; }));
+    CHECK_FALSE(r->push([](Rec&) {}));
+    for (uint64_t want = 2; want < 6; ++want) {
+        REQUIRE(r->peek(out, pos));
+        CHECK(out.n == want);
+    }
+    CHECK_FALSE(r->peek(out, pos));
+    r->release(pos);
+    CHECK(r->pending() == 0);
+    delete r;
+}
+
+TEST_CASE("event ring: a stuck record skipped at the read cursor is freed only with the others") {
+    auto* r = new Ring<4>{};
+    r->head.store(1); // position 0 claimed by a writer that died
+    CHECK(r->push([](Rec& x) { x.n = 1; }));
+    Rec out{};
+    uint64_t pos = 0;
+    CHECK_FALSE(r->peek(out, pos));
+    r->skip_stuck(pos);
+    CHECK(pos == 1);
+    CHECK(r->dropped.load() == 1);
+    REQUIRE(r->peek(out, pos));
+    CHECK(out.n == 1);
+    // Nothing released yet: positions 2 and 3 free, then full (the abandoned
+    // slot 0 is not free for the next lap before release()).
+    CHECK(r->push([](Rec& x) { x.n = 2; }));
+    CHECK(r->push([](Rec& x) { x.n = 3; }));
+    CHECK_FALSE(r->push([](Rec&) {}));
+    r->release(pos);
+    CHECK(r->push([](Rec& x) { x.n = 4; })); // position 4: slot 0 again
+    for (uint64_t want = 2; want < 5; ++want) {
+        REQUIRE(r->peek(out, pos));
+        CHECK(out.n == want);
+    }
+    delete r;
+}
+
+TEST_CASE("event ring: a writer that wakes up after a skip at the read cursor drops its record") {
+    auto* r = new Ring<4>{};
+    Ring<4>* ring = r;
+    uint64_t pos = 0;
+    bool published = r->push([&](Rec& x) {
+        x.n = 1;
+        ring->skip_stuck(pos);
+    });
+    CHECK_FALSE(published);
+    CHECK(r->dropped.load() == 1);
+    Rec out{};
+    CHECK_FALSE(r->peek(out, pos));
+    r->release(pos);
+    CHECK(r->pending() == 0);
+    delete r;
+}

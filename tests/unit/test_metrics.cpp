@@ -102,6 +102,7 @@ TEST_CASE("a rule re-armed back to back (a ramp's steps) is one window, named on
         r.armed_s = 2 + k + (k ? 0.0001 : 0); // each step armed just after the last retired
         r.retired_s = 3 + k;
         r.injected = 10;
+        r.joins = k > 0; // the experiment said so
         t.rules.push_back(r);
     }
     Report r = compute_report(t, {});
@@ -117,6 +118,34 @@ TEST_CASE("a rule re-armed back to back (a ramp's steps) is one window, named on
         Report q = compute_report(t, {});
         CHECK(q.windows.size() == 3);
     }
+    SUBCASE("the same steps armed live (not joined) are four windows") {
+        for (RuleSpan& rule : t.rules) rule.joins = false;
+        Report q = compute_report(t, {});
+        CHECK(q.windows.size() == 5);
+    }
+}
+
+TEST_CASE("live toggles back to back: disable A; enable B 1 ms later is two windows") {
+    Timeline t;
+    t.end_s = 10;
+    t.rules.push_back(rule(1, "A", Family::Net, 2, 4));
+    t.rules.push_back(rule(2, "B", Family::Net, 4.001, 6));
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 3);
+    CHECK(r.windows[1].name == "A");
+    CHECK(r.windows[2].name == "B");
+    CHECK(r.windows[2].start_s == doctest::Approx(4.001));
+    // An experiment's next phase, armed as A is disarmed, continues A's.
+    t.rules[1].joins = true;
+    r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 2);
+    CHECK(r.windows[1].name == "A+B");
+    // Rules that overlap are one window, joined or not.
+    t.rules[1].joins = false;
+    t.rules[1].armed_s = 3.5;
+    r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 2);
+    CHECK(r.windows[1].name == "A+B");
 }
 
 TEST_CASE("a session without rules is one baseline window") {
@@ -147,7 +176,10 @@ TEST_CASE("success rate from marks: every 4th fails in the fault window") {
     CHECK(fault.ops == 100);
     CHECK(fault.failed == 25);
     CHECK(fault.success_rate == doctest::Approx(0.75));
-    CHECK(fault.throughput_change == doctest::Approx(0.0));
+    // The same pace, a quarter of it failed: goodput is 25% lower.
+    CHECK(fault.ops_per_s == doctest::Approx(*base.ops_per_s));
+    CHECK(fault.goodput_per_s == doctest::Approx(7.5));
+    CHECK(fault.throughput_change == doctest::Approx(-0.25));
     REQUIRE(fault.recovery_s);
     CHECK(*fault.recovery_s == doctest::Approx(0.0)); // all ok right after the fault
     CHECK(fault.injected == 25);
@@ -438,7 +470,7 @@ TEST_CASE("verdicts and exit codes") {
         Tolerances tol;
         tol.min_success = 0.7;
         tol.max_recovery_s = 2;
-        tol.max_throughput_drop = 0.1;
+        tol.max_throughput_drop = 0.26; // goodput: -25%
         Report r = compute_report(t, tol);
         CHECK(window(r, "db-down").verdict == "held");
         CHECK(window(r, "db-down").deviations.empty());
@@ -575,4 +607,121 @@ TEST_CASE("leak suspects: RSS slope by least squares") {
     MetricOptions opt;
     opt.leak_mb_per_min = 5;
     CHECK(compute_report(t, {}, opt).leaks.size() == 2);
+}
+
+namespace {
+
+ProcessExit death(double t, int32_t pid, int status, int signal, bool target = false,
+                  bool stopped = false) {
+    ProcessExit e;
+    e.t_s = t;
+    e.pid = pid;
+    e.comm = "svc";
+    e.status = status;
+    e.signal = signal;
+    e.target = target;
+    e.stopped = stopped;
+    return e;
+}
+
+} // namespace
+
+TEST_CASE("deaths: each exit in the window holding its time; a failure deviates when judged") {
+    Timeline t = fault_10_20();
+    marks(t, 300, [](int) { return true; });
+    t.exits.push_back(death(5, 100, 0, 0));           // baseline: exited 0
+    t.exits.push_back(death(12.5, 101, -1, 6, true)); // the fault window: SIGABRT
+    t.exits.push_back(death(25, 102, -1, 9));         // between windows: none
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 2);
+    REQUIRE(r.windows[0].exits.size() == 1);
+    CHECK(r.windows[0].exits[0].pid == 100);
+    REQUIRE(r.windows[1].exits.size() == 1);
+    CHECK(r.windows[1].exits[0].pid == 101);
+    REQUIRE(r.exits.size() == 3);
+    CHECK(r.exit_windows == std::vector<std::string>{"baseline", "db-down", ""});
+    // Unjudged: figures only (every mark ok), no verdict, exit 0.
+    CHECK(r.windows[1].verdict == "");
+    CHECK(report_exit_code(r) == 0);
+    // Judged by a tolerance the figures pass: the death deviates.
+    Tolerances tol;
+    tol.min_success = 0.5;
+    r = compute_report(t, tol);
+    CHECK(r.windows[1].verdict == "deviated");
+    REQUIRE(r.windows[1].deviations.size() == 1);
+    CHECK(r.windows[1].deviations[0] == "process 101 (svc) killed by signal 6 (SIGABRT) at 12.5 s");
+    CHECK(report_exit_code(r) == 1);
+    CHECK(r.windows[0].verdict == ""); // the baseline is never judged
+}
+
+TEST_CASE("deaths: what is not a failure does not deviate") {
+    Timeline t = fault_10_20();
+    marks(t, 300, [](int) { return true; });
+    t.exits.push_back(death(11, 200, 3, 0));               // not a target: its status is its own
+    t.exits.push_back(death(12, 201, 0, 0, true));         // a target that exited 0
+    t.exits.push_back(death(13, 202, -1, 0));              // status not known
+    t.exits.push_back(death(14, 203, -1, 15, true, true)); // stopped by faultline
+    Tolerances tol;
+    tol.min_success = 0.5;
+    Report r = compute_report(t, tol);
+    CHECK(r.windows[1].exits.size() == 4);
+    CHECK(r.windows[1].verdict == "held");
+    // A target that exited non-zero does.
+    t.exits.push_back(death(15, 204, 2, 0, true));
+    r = compute_report(t, tol);
+    CHECK(r.windows[1].verdict == "deviated");
+    CHECK(r.windows[1].deviations.at(0) == "process 204 (svc) exited with status 2 at 15.0 s");
+}
+
+TEST_CASE("deaths: a window without operations after a death failed") {
+    Timeline t;
+    t.end_s = 30;
+    t.rules.push_back(rule(1, "a", Family::Net, 10, 15));
+    t.rules.push_back(rule(2, "b", Family::Net, 20, 25));
+    // Operations until the service died at 12 s, none after.
+    marks(t, 120, [](int) { return true; });
+    t.exits.push_back(death(12, 300, -1, 11, true));
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 3);
+    CHECK(r.windows[1].ops == 20);
+    CHECK(r.windows[1].success_rate == doctest::Approx(1.0));
+    CHECK(r.windows[2].ops == 0);
+    REQUIRE(r.windows[2].success_rate);
+    CHECK(*r.windows[2].success_rate == 0.0);
+    // Without the death, the same window has no success rate at all.
+    t.exits.clear();
+    r = compute_report(t, {});
+    CHECK_FALSE(r.windows[2].success_rate);
+    CHECK(exit_text(death(1, 1, -1, 6)) == "killed by signal 6 (SIGABRT)");
+    ProcessExit core = death(1, 1, -1, 11);
+    core.core = true;
+    CHECK(exit_text(core) == "killed by signal 11 (SIGSEGV), core dumped");
+    CHECK(exit_text(death(1, 1, -1, 0)) == "ended (status not known)");
+}
+
+TEST_CASE("goodput: a paced loop whose operations half fail reads -50%, its pace unchanged") {
+    // 10 operations a second throughout; from 10 to 20 s every other fails.
+    Timeline t = fault_10_20();
+    marks(t, 300, [](int i) { return !(i >= 100 && i < 200 && i % 2 == 1); });
+    Report r = compute_report(t, {});
+    const WindowReport& base = r.windows[0];
+    const WindowReport& fault = window(r, "db-down");
+    CHECK(base.goodput_per_s == doctest::Approx(10));
+    CHECK(fault.ops_per_s == doctest::Approx(10));
+    CHECK(fault.goodput_per_s == doctest::Approx(5));
+    CHECK(fault.throughput_change == doctest::Approx(-0.5));
+    Tolerances tol;
+    tol.max_throughput_drop = 0.4;
+    r = compute_report(t, tol);
+    CHECK(window(r, "db-down").verdict == "deviated");
+    CHECK(window(r, "db-down").deviations.at(0) ==
+          "throughput dropped 50.0%, more than the allowed 40.0%");
+}
+
+TEST_CASE("goodput: a baseline without a success has no goodput to compare with") {
+    Timeline t = fault_10_20();
+    marks(t, 300, [](int i) { return i >= 100; }); // the baseline fails throughout
+    Report r = compute_report(t, {});
+    CHECK(r.windows[0].goodput_per_s == doctest::Approx(0));
+    CHECK_FALSE(window(r, "db-down").throughput_change);
 }

@@ -369,7 +369,8 @@ TEST_CASE("json: the report object of docs/recording.md") {
     CHECK(f["injected"].n == 25);
     CHECK(f["success_rate"].n == doctest::Approx(0.75));
     CHECK(f["recovery_s"].n == doctest::Approx(0));
-    CHECK(f["throughput_change"].n == doctest::Approx(0));
+    CHECK(f["throughput_change"].n == doctest::Approx(-0.25)); // goodput: a quarter failed
+    CHECK(f["goodput_per_s"].n == doctest::Approx(0.75 * f["ops_per_s"].n));
     CHECK(f["p50_ms"].n == 5); // probe durations 1..10 ms, ten of each
     CHECK(f["p99_ms"].n == 10);
     CHECK(f["verdict"].type == Json::Null);
@@ -469,7 +470,7 @@ TEST_CASE("table: the seed's columns, aligned") {
     CHECK(table[2].find("100.0%") != std::string::npos);
     CHECK(table[3].find("| db-down ") == 0);
     CHECK(table[3].find("75.0%") != std::string::npos);
-    CHECK(table[3].find("+0.0%") != std::string::npos);
+    CHECK(table[3].find("-25.0%") != std::string::npos);
     CHECK(table[3].find("deviated") != std::string::npos);
     CHECK(table[4].find("inconclusive") != std::string::npos);
     CHECK(t.find("db-down: success rate 75.0% is below the minimum 90.0%") != std::string::npos);
@@ -588,4 +589,61 @@ TEST_CASE("svg: large rates get short axis labels") {
     CHECK(s.find("e+") == std::string::npos);
     CHECK(s.find(">10k<") != std::string::npos); // 15k + 10% headroom: a 20k axis
     CHECK(s.find(">20k<") != std::string::npos);
+}
+
+TEST_CASE("exits: in their window's json, all of them at the top with their window, under the "
+          "table") {
+    Timeline t;
+    t.session = "s";
+    t.end_s = 10;
+    RuleSpan a;
+    a.id = 1;
+    a.name = "oom";
+    a.text = "mem.fail";
+    a.armed_s = 2;
+    a.retired_s = 6;
+    a.injected = 3;
+    t.rules = {a};
+    ProcessExit killed;
+    killed.t_s = 4;
+    killed.pid = 77;
+    killed.comm = "svc \"x\"";
+    killed.signal = 6;
+    killed.core = true;
+    killed.target = true;
+    ProcessExit later;
+    later.t_s = 8; // after the window: in none
+    later.pid = 78;
+    later.comm = "child";
+    later.status = 0;
+    t.exits = {killed, later};
+    Tolerances tol;
+    tol.min_success = 0.0;
+    Report r = compute_report(t, tol);
+    Json j = parse_json(format_report(r, ReportFormat::Json));
+    const Json& w = j["windows"];
+    REQUIRE(w.a.size() == 2);
+    CHECK(w[0]["exits"].a.empty());
+    REQUIRE(w[1]["exits"].a.size() == 1);
+    const Json& e = w[1]["exits"][0];
+    CHECK(e["pid"].n == 77);
+    CHECK(e["comm"].s == "svc \"x\"");
+    CHECK(e["t_s"].n == 4);
+    CHECK(e["status"].type == Json::Null);
+    CHECK(e["signal"].n == 6);
+    CHECK(e["core_dumped"].b);
+    CHECK(e["target"].b);
+    CHECK(w[1]["verdict"].s == "deviated");
+    REQUIRE(j["exits"].a.size() == 2);
+    CHECK(j["exits"][0]["window"].s == "oom");
+    CHECK(j["exits"][1]["window"].type == Json::Null);
+    CHECK(j["exits"][1]["status"].n == 0);
+    CHECK(j["exits"][1]["signal"].type == Json::Null);
+    std::string table = format_report(r, ReportFormat::Table);
+    CHECK(table.find("processes that ended:\n"
+                     "  4.0 s  pid 77 (svc \"x\"), a target, killed by signal 6 (SIGABRT), core "
+                     "dumped  [oom]\n"
+                     "  8.0 s  pid 78 (child) exited with status 0\n") != std::string::npos);
+    CHECK(table.find("oom: process 77 (svc \"x\") killed by signal 6 (SIGABRT), core dumped at "
+                     "4.0 s") != std::string::npos);
 }
