@@ -97,7 +97,7 @@ bool parse_options(const Argv& argv, Options& o) {
     if (args.has("--max-runs") && o.max_runs == 0) fail("sweep", "--max-runs: at least 1");
     o.probe = args.get("--probe").value_or("");
     if (args.has("--probe") && o.probe.empty()) fail("sweep", "--probe: empty command");
-    o.output = recording_path(args.get("--output"));
+    o.output = recording_path(args.get("--output"), "sweep");
     o.format = args.get("--format").value_or("table");
     if (!valid_format(o.format)) fail("sweep", "--format: '" + o.format + "': table, json or html");
     o.verbose = args.has("--verbose");
