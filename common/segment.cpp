@@ -136,7 +136,7 @@ Segment* segment_create(std::string_view name, uint64_t seed, SegmentError& err)
     return seg;
 }
 
-Segment* segment_open(std::string_view name, SegmentError& err) {
+Segment* segment_open(std::string_view name, SegmentError& err, Opener who) {
     char path[80];
     if (!segment_shm_name(name, path, sizeof path)) {
         err = SegmentError::BadName;
@@ -144,7 +144,10 @@ Segment* segment_open(std::string_view name, SegmentError& err) {
     }
     int fd = shm_open(path, O_RDWR | O_CLOEXEC, 0);
     if (fd < 0) {
-        err = errno == ENOENT ? SegmentError::NotFound : SegmentError::System;
+        // Mode 0600: EACCES is another user's segment.
+        err = errno == ENOENT   ? SegmentError::NotFound
+              : errno == EACCES ? SegmentError::WrongOwner
+                                : SegmentError::System;
         return nullptr;
     }
     struct stat st;
@@ -153,7 +156,7 @@ Segment* segment_open(std::string_view name, SegmentError& err) {
         close(fd);
         return nullptr;
     }
-    if (st.st_uid != geteuid()) {
+    if (st.st_uid != geteuid() && !(who == Opener::OwnerOrRoot && geteuid() == 0)) {
         close(fd);
         err = SegmentError::WrongOwner;
         return nullptr;

@@ -226,9 +226,15 @@ const char* segment_error_text(SegmentError e);
 
 // Creates /dev/shm/faultline.NAME (mode 0600, O_EXCL) and initialises it.
 Segment* segment_create(std::string_view name, uint64_t seed, SegmentError& err);
+// Who may open a session's segment besides its owner: nobody (the shim: a
+// process never takes rules from a segment another user can write), or also
+// root (the controller: root controls any user's session, a service running
+// as `postgres` included).
+enum class Opener { OwnerOnly, OwnerOrRoot };
+
 // Maps an existing segment after checking owner, mode, magic, version, size.
 // Waits up to ~200 ms for a creator that has not finished initialising.
-Segment* segment_open(std::string_view name, SegmentError& err);
+Segment* segment_open(std::string_view name, SegmentError& err, Opener who = Opener::OwnerOnly);
 // Checks a mapped header (the owner/mode checks need the fd: segment_open).
 SegmentError segment_check_header(const Segment* seg, size_t mapped);
 // A private, anonymous segment shared only with forked children (the shim's

@@ -14,7 +14,7 @@ using cli::fail;
 
 Session Session::open(const std::string& name, const char* command) {
     SegmentError err;
-    Segment* seg = segment_open(name, err);
+    Segment* seg = segment_open(name, err, Opener::OwnerOrRoot);
     if (!seg) fail(command, "session '" + name + "': " + segment_error_text(err));
     return Session(seg, name);
 }
@@ -115,7 +115,7 @@ std::vector<SessionInfo> list_sessions() {
         SessionInfo info;
         info.name = file.substr(10);
         SegmentError err;
-        Segment* seg = segment_open(info.name, err);
+        Segment* seg = segment_open(info.name, err, Opener::OwnerOrRoot);
         if (!seg) {
             info.problem = segment_error_text(err);
         } else {

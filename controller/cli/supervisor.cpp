@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <pwd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,11 +60,23 @@ void Supervisor::create(const std::string& name, uint64_t seed) {
 
 void Supervisor::join(const std::string& name) {
     session_.emplace(Session::open(name, command_));
+    // Root may control another user's session, but what it starts would not
+    // join it: the shim takes rules only from its own user's segments.
+    uint32_t owner = session_->segment().owner_uid;
+    if (owner != uint32_t(geteuid())) {
+        session_.reset();
+        const passwd* pw = getpwuid(owner);
+        fail(command_, "session '" + name + "' belongs to " +
+                           (pw ? std::string(pw->pw_name) : "uid " + std::to_string(owner)) +
+                           ": programs started by another user do not join it (control it "
+                           "with enable, disable, list, status, record; start programs as " +
+                           (pw ? std::string(pw->pw_name) : "its owner") + ")");
+    }
 }
 
 bool Supervisor::join_or_create(const std::string& name, uint64_t seed) {
     SegmentError err;
-    if (Segment* existing = segment_open(name, err)) {
+    if (Segment* existing = segment_open(name, err, Opener::OwnerOrRoot)) {
         bool stale = segment_is_stale(existing);
         segment_unmap(existing);
         if (!stale) {

@@ -36,7 +36,7 @@ void settle_pending_connect(int fd, SocketState& s, int64_t now) {
     }
     if (partitioned(s, kOnConnect, now)) return;
     int64_t delayed = s.delay_until.load(std::memory_order_acquire);
-    if (delayed > now) return; // a delay still runs
+    if (delayed > now) return;                 // a delay still runs
     if (delayed) hold_until(s.delay_until, 0); // it was the connect's: paid now
     uint32_t len = s.pending_len;
     drop_pending_connect(s);
