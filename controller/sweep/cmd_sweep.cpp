@@ -143,34 +143,63 @@ class Progress {
     int64_t shown_ns_ = 0;
 };
 
-// Runs each finding's first run once more: what its reproducer would do.
+// Did the reproducer's run end as the finding says? Its status is faultline
+// run's: 128+N when its target died of signal N; timeout(1)'s 124 for a hang.
+bool ends_as(const Finding& f, const RunResult& r) {
+    int st = r.status;
+    switch (f.outcome) {
+    case sweep::Outcome::Hung:
+        return r.timed_out || (WIFEXITED(st) && WEXITSTATUS(st) == 124);
+    case sweep::Outcome::Crashed:
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 128 + f.signal) return true;
+        if (WIFSIGNALED(st) && WTERMSIG(st) == f.signal) return true;
+        for (const Crash& c : r.crashes)
+            if (c.signal == f.signal) return true;
+        return false;
+    case sweep::Outcome::Sanitizer:
+        return !r.sanitizer.empty();
+    case sweep::Outcome::ProbeFailed:
+        return r.probe_ran && !(WIFEXITED(r.probe_status) && WEXITSTATUS(r.probe_status) == 0);
+    default:
+        return false;
+    }
+}
+
+// Runs each finding's reproducer as printed, by sh, in the same directory,
+// stdin from /dev/null: what a user who copies it will see. Only a crash no
+// exit status shows (a child's) is watched through a site table.
 void check_findings(Sweep& s, Runner& runner) {
     if (s.findings.empty()) return;
-    fprintf(stderr, "faultline: sweep: checking that the %zu findings reproduce\n",
-            s.findings.size());
+    fprintf(stderr, "faultline: sweep: running the %zu reproducers\n", s.findings.size());
     Sweep again;
     again.options = s.options;
     again.options.max_runs = 0;
     again.options.budget_ns = 0;
     again.sites = s.sites;
-    again.timeout_ns = s.timeout_ns;
+    again.timeout_ns = s.timeout_ns + 10'000'000'000; // timeout(1) -k 5 and faultline's own
     for (const Finding& f : s.findings) {
-        Run r = s.runs[f.runs.front()];
-        r.result = RunResult{};
-        r.outcome = sweep::Outcome::NotRun;
+        const Run& first = s.runs[f.runs.front()];
+        Run r;
+        r.site = first.site;
+        r.rule = first.rule;
+        r.shell = f.reproduce;
+        r.crash_table = f.outcome == sweep::Outcome::Crashed && !WIFSIGNALED(first.result.status);
         again.runs.push_back(std::move(r));
     }
-    runner.run_all(again, monotonic_ns(), [&](size_t run, size_t) {
-        again.runs[run].outcome = classify(again.runs[run].result);
-    });
+    runner.run_all(again, monotonic_ns(), [](size_t, size_t) {});
     for (size_t i = 0; i < s.findings.size(); ++i) {
         Finding& f = s.findings[i];
-        const Run& r = again.runs[i];
-        if (!r.result.ran) continue; // stopped meanwhile
+        const RunResult& r = again.runs[i].result;
+        if (!r.ran) continue; // stopped meanwhile
         f.checked = true;
-        f.again = r.outcome;
-        f.reproduced = r.outcome == f.outcome &&
-                       (f.outcome != sweep::Outcome::Crashed || run_signal(r.result) == f.signal);
+        f.reproduced = ends_as(f, r);
+        f.again = r.timed_out ? "still running after " +
+                                    std::to_string(again.timeout_ns / 1'000'000'000) + " s"
+                              : status_text(r.status);
+        for (const Crash& c : r.crashes)
+            if (!WIFSIGNALED(r.status))
+                f.again += ", " + c.comm + " (pid " + std::to_string(c.pid) + ") killed by " +
+                           signal_name(c.signal);
     }
 }
 

@@ -109,6 +109,26 @@ bool Runner::start(Active& a, const std::string& rule, uint32_t families) {
     std::string table = a.base + ".sites";
     a.table = site_table_create(table.c_str(), rule.empty() ? families : 0);
     if (!a.table) cli::fail("sweep", table + ": " + strerror(errno), cli::kCheckFailed);
+    start_child(a, options_.command, &table);
+    return true;
+}
+
+void Runner::start_shell(Active& a, const std::string& line, bool crash_table) {
+    unsigned n = ++sessions_;
+    a.base = scratch_ + "/run-" + std::to_string(n);
+    std::string table = a.base + ".sites";
+    if (crash_table) {
+        a.table = site_table_create(table.c_str(), 0);
+        if (!a.table) cli::fail("sweep", table + ": " + strerror(errno), cli::kCheckFailed);
+    }
+    start_child(a, {"/bin/sh", "-c", line}, crash_table ? &table : nullptr);
+}
+
+// Forks CMD (under the shim in a.session, or as it is when a.session is
+// empty) in a process group of its own, stdin from /dev/null, stdout and
+// stderr to a.base's files, FAULTLINE_SWEEP naming `table` when given.
+void Runner::start_child(Active& a, const std::vector<std::string>& argv,
+                         const std::string* table) {
     LaunchEnv env{shim_, a.session, true, sigmask_, false, true};
     pid_t pid = fork();
     if (pid < 0) cli::fail("sweep", std::string("fork: ") + strerror(errno), cli::kCheckFailed);
@@ -119,14 +139,21 @@ bool Runner::start(Active& a, const std::string& rule, uint32_t families) {
         redirect(a.base + ".err", O_WRONLY | O_CREAT | O_TRUNC, 2);
         stop_.restore();
         children_.restore_sigchld();
-        setenv("FAULTLINE_SWEEP", table.c_str(), 1);
-        exec_target(options_.command, env);
+        if (table) setenv("FAULTLINE_SWEEP", table->c_str(), 1);
+        if (a.session.empty()) {
+            sigprocmask(SIG_SETMASK, &sigmask_, nullptr);
+            std::vector<char*> args;
+            for (auto& word : argv) args.push_back(const_cast<char*>(word.c_str()));
+            args.push_back(nullptr);
+            execv(args[0], args.data());
+            _exit(127);
+        }
+        exec_target(argv, env);
     }
     setpgid(pid, pid);
     children_.add(pid, Children::Kind::Target);
     a.pid = pid;
     a.started = monotonic_ns();
-    return true;
 }
 
 void Runner::start_probe(Active& a) {
@@ -168,9 +195,11 @@ void Runner::finish(Active& a, bool killed, bool timed_out) {
     std::string err = read_head(a.base + ".err", kStderrKept);
     r.sanitizer = sanitizer_line(err);
     r.stderr_tail = last_lines(err, kTailLines);
-    std::vector<RuleView> rules = a.seg->rules();
-    r.injected = rules.empty() ? 0 : rules.front().counters.injected;
-    r.crashes = read_crashes(*a.table, symbols_);
+    if (a.seg) {
+        std::vector<RuleView> rules = a.seg->rules();
+        r.injected = rules.empty() ? 0 : rules.front().counters.injected;
+    }
+    if (a.table) r.crashes = read_crashes(*a.table, symbols_);
 }
 
 RunResult Runner::profile(Sweep& sweep, int64_t timeout_ns) {
@@ -212,7 +241,7 @@ void Runner::run_all(Sweep& sweep, int64_t started_ns,
     auto release = [&](Active& a) {
         site_table_unmap(a.table);
         for (const char* ext : {".sites", ".out", ".err", ".probe"}) unlink((a.base + ext).c_str());
-        segment_unlink(a.session);
+        if (a.seg) segment_unlink(a.session);
         a.seg.reset();
     };
     auto complete = [&](size_t i, bool killed, bool timed_out) {
@@ -243,7 +272,11 @@ void Runner::run_all(Sweep& sweep, int64_t started_ns,
                 }
                 auto a = std::make_unique<Active>();
                 a->run = next;
-                start(*a, sweep.runs[next].rule, 0);
+                const Run& run = sweep.runs[next];
+                if (run.shell.empty())
+                    start(*a, run.rule, 0);
+                else
+                    start_shell(*a, run.shell, run.crash_table);
                 a->deadline = a->started + sweep.timeout_ns;
                 active.push_back(std::move(a));
                 ++next;

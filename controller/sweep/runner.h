@@ -39,6 +39,8 @@ class Runner {
   private:
     struct Active;
     bool start(Active& a, const std::string& rule, uint32_t families);
+    void start_shell(Active& a, const std::string& line, bool crash_table);
+    void start_child(Active& a, const std::vector<std::string>& argv, const std::string* table);
     void finish(Active& a, bool killed, bool timed_out);
     void start_probe(Active& a);
 

@@ -59,6 +59,11 @@ const char* outcome_name(Outcome o); // "handled", "crashed", ... "not-run"
 struct Run {
     size_t site = 0; // index into the sweep's sites
     std::string rule;
+    // Instead of arming `rule` in a session of the sweep's: this command
+    // line, run by sh (a finding's reproducer, checked as printed), with the
+    // site table only when `crash_table` (a crash only a child's table saw).
+    std::string shell;
+    bool crash_table = false;
     RunResult result;
     Outcome outcome = Outcome::NotRun;
 };
@@ -74,10 +79,11 @@ struct Finding {
     std::string reproduce;    // a `faultline run` command line
     std::vector<size_t> runs; // indexes into the sweep's runs, the first reproduces it
     std::string detail;       // the sanitizer's line, or the run's stderr tail
-    // Its first run again, once the sweep is done: the same outcome (and
-    // signal)? Checked: false when the check was not made (a stopped sweep).
+    // Its reproducer, run as printed once the sweep is done: did it end the
+    // same way? Checked: false when the check was not made (a stopped
+    // sweep). `again`: how it ended ("exit 2", "killed by SIGSEGV").
     bool checked = false, reproduced = false;
-    Outcome again = Outcome::NotRun;
+    std::string again;
 };
 
 struct Options {

@@ -114,9 +114,8 @@ std::string table(const Sweep& s) {
         }
         out += "   reproduce: " + f.reproduce + "\n";
         if (f.checked)
-            out += f.reproduced ? "   (reproduced once more)\n"
-                                : "   (once more it was " + std::string(outcome_name(f.again)) +
-                                      ": not deterministic)\n";
+            out += f.reproduced ? "   (reproduced: " + f.again + ")\n"
+                                : "   (did not reproduce: " + f.again + ")\n";
     }
     return out;
 }
@@ -155,6 +154,7 @@ std::string json(const Sweep& s) {
                ", \"crash_stack\": " + json_list(f.crash_stack) +
                ", \"reproduce\": " + cli::json_string(f.reproduce) +
                ", \"reproduced\": " + (f.checked ? (f.reproduced ? "true" : "false") : "null") +
+               ", \"reproducer_ended\": " + (f.checked ? cli::json_string(f.again) : "null") +
                ", \"sites\": " + std::to_string(f.runs.size()) +
                ", \"detail\": " + cli::json_string(f.detail) + "}";
     }

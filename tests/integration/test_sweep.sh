@@ -44,7 +44,7 @@ check "no handled site is a finding" \
     bash -c '! grep -E "^\S+ \S+ \S+ (checked_malloc|checked_dns|checked_step)\(|\| checked_connect\(" <<<"$1"' _ "$found"
 check "the crash stack starts where it crashed" \
     has '^crashed SIGSEGV malloc \S*unchecked_malloc\(\)\+0x[0-9a-f]+ \(planted_errors\) .*\| \S*unchecked_malloc\(\)'
-check "every finding reproduced once more" "$PYTHON" -c '
+check "every finding's reproducer, run as printed by the sweep, did it again" "$PYTHON" -c '
 import json, sys
 sys.exit(not all(f["reproduced"] is True for f in json.load(open(sys.argv[1]))["findings"]))' "$TEST_TMP/basic.json"
 check "progress and the plan went to stderr" grep -q 'sweep: .* sites, .* runs' "$TEST_TMP/basic.err"
@@ -128,6 +128,10 @@ expect_eq "fork: exit 1 although the parent exits 0" 1 $?
 found=$(findings "$TEST_TMP/fork.json")
 check "fork: the child's crash is found, with its stack" \
     has '^crashed SIGSEGV malloc \S*child_work\(\).* \| \S*child_work\(\)'
+check "fork: its reproducer does it again (in the child)" "$PYTHON" -c '
+import json, sys
+f = json.load(open(sys.argv[1]))["findings"][0]
+sys.exit(not (f["reproduced"] is True and "killed by SIGSEGV" in f["reproducer_ended"]))' "$TEST_TMP/fork.json"
 
 # --- a site the fault run never reaches is unreached, not handled -----------------
 rm -f "$TEST_TMP/marker"
