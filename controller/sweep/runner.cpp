@@ -228,22 +228,52 @@ RunResult Runner::profile(Sweep& sweep, int64_t timeout_ns) {
     sweep.sites = read_sites(*a.table, symbols_);
     sweep.dropped_sites = a.table->dropped.load();
     for (const Site& s : sweep.sites) sweep.profile_calls += s.calls;
-    site_table_unmap(a.table);
-    for (const char* ext : {".sites", ".out", ".err"}) unlink((a.base + ext).c_str());
-    segment_unlink(a.session);
+    release(a);
     return a.result;
+}
+
+// One look at a run in flight: still going, or how it ended. A CMD that
+// ended hands over to the probe, when there is one, with a timeout of its
+// own; a probe still running at its deadline is killed and counts as failed.
+Runner::Step Runner::step(Active& a, int64_t now, int64_t timeout_ns) {
+    if (a.probe > 0) {
+        auto st = children_.poll(a.probe);
+        if (!st) return now >= a.deadline ? Step::Ended : Step::Running;
+        a.result.probe_status = *st;
+        a.result.probe_ran = true;
+        a.probe = -1;
+        return Step::Ended;
+    }
+    auto st = children_.poll(a.pid);
+    if (!st) return now >= a.deadline ? Step::TimedOut : Step::Running;
+    a.result.status = *st;
+    a.result.duration_s = double(now - a.started) / 1e9;
+    a.ended = true;
+    if (options_.probe.empty()) return Step::Ended;
+    kill(-a.pid, SIGKILL); // the probe checks what CMD left, not its leftovers
+    start_probe(a);
+    a.deadline = now + timeout_ns;
+    return Step::Running;
+}
+
+void Runner::release(Active& a) {
+    site_table_unmap(a.table);
+    for (const char* ext : {".sites", ".out", ".err", ".probe"}) unlink((a.base + ext).c_str());
+    if (a.seg) segment_unlink(a.session);
+    a.seg.reset();
+}
+
+// Why the sweep stops starting runs now, or null.
+const char* Runner::stop_reason(int64_t now, int64_t started_ns) const {
+    if (stop_.requested()) return "signal";
+    if (options_.budget_ns && now - started_ns >= options_.budget_ns) return "budget";
+    return nullptr;
 }
 
 void Runner::run_all(Sweep& sweep, int64_t started_ns,
                      const std::function<void(size_t run, size_t count)>& progress) {
     std::vector<std::unique_ptr<Active>> active;
     size_t next = 0, done = 0;
-    auto release = [&](Active& a) {
-        site_table_unmap(a.table);
-        for (const char* ext : {".sites", ".out", ".err", ".probe"}) unlink((a.base + ext).c_str());
-        if (a.seg) segment_unlink(a.session);
-        a.seg.reset();
-    };
     auto complete = [&](size_t i, bool killed, bool timed_out) {
         Active& a = *active[i];
         finish(a, killed, timed_out);
@@ -255,12 +285,7 @@ void Runner::run_all(Sweep& sweep, int64_t started_ns,
     };
     try {
         for (;;) {
-            int64_t now = monotonic_ns();
-            const char* stop = stop_.requested() ? "signal"
-                               : options_.budget_ns && now - started_ns >= options_.budget_ns
-                                   ? "budget"
-                                   : nullptr;
-            if (stop) {
+            if (const char* stop = stop_reason(monotonic_ns(), started_ns)) {
                 sweep.stopped_by = stop_.requested() ? signal_name(stop_.received()) : stop;
                 while (!active.empty()) complete(active.size() - 1, true, false);
                 break;
@@ -272,54 +297,27 @@ void Runner::run_all(Sweep& sweep, int64_t started_ns,
                 }
                 auto a = std::make_unique<Active>();
                 a->run = next;
-                const Run& run = sweep.runs[next];
+                const Run& run = sweep.runs[next++];
                 if (run.shell.empty())
                     start(*a, run.rule, 0);
                 else
                     start_shell(*a, run.shell, run.crash_table);
                 a->deadline = a->started + sweep.timeout_ns;
                 active.push_back(std::move(a));
-                ++next;
             }
             if (active.empty()) break;
-            now = monotonic_ns();
+            int64_t now = monotonic_ns();
             for (size_t i = active.size(); i-- > 0;) {
-                Active& a = *active[i];
-                if (a.probe > 0) {
-                    if (auto st = children_.poll(a.probe)) {
-                        a.result.probe_status = *st;
-                        a.result.probe_ran = true;
-                        a.probe = -1;
-                        complete(i, false, false);
-                    } else if (now >= a.deadline) {
-                        complete(i, false, false); // the probe hung: killed, a failed probe
-                    }
-                    continue;
-                }
-                if (auto st = children_.poll(a.pid)) {
-                    a.result.status = *st;
-                    a.result.duration_s = double(now - a.started) / 1e9;
-                    a.ended = true;
-                    if (!options_.probe.empty()) {
-                        kill(-a.pid, SIGKILL); // the probe checks what CMD left, not its leftovers
-                        start_probe(a);
-                        a.deadline = now + sweep.timeout_ns;
-                        continue;
-                    }
-                    complete(i, false, false);
-                } else if (now >= a.deadline) {
-                    complete(i, false, true);
-                }
+                Step st = step(*active[i], now, sweep.timeout_ns);
+                if (st != Step::Running) complete(i, false, st == Step::TimedOut);
             }
             sleep_ms(1);
         }
     } catch (...) {
-        while (!active.empty()) {
-            Active& a = *active.back();
-            if (a.pid > 0) kill(-a.pid, SIGKILL);
-            if (a.probe > 0) kill(-a.probe, SIGKILL);
-            release(a);
-            active.pop_back();
+        for (auto& a : active) {
+            if (a->pid > 0) kill(-a->pid, SIGKILL);
+            if (a->probe > 0) kill(-a->probe, SIGKILL);
+            release(*a);
         }
         throw;
     }

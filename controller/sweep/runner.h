@@ -38,6 +38,10 @@ class Runner {
 
   private:
     struct Active;
+    enum class Step { Running, Ended, TimedOut };
+    Step step(Active& a, int64_t now, int64_t timeout_ns);
+    void release(Active& a);
+    const char* stop_reason(int64_t now, int64_t started_ns) const;
     bool start(Active& a, const std::string& rule, uint32_t families);
     void start_shell(Active& a, const std::string& line, bool crash_table);
     void start_child(Active& a, const std::vector<std::string>& argv, const std::string* table);
