@@ -28,6 +28,14 @@ bool outcome_in(double t, double a, double b, bool closed) {
     return t >= a && (t < b || (closed && t <= b));
 }
 
+// When an outcome's operation began: an outcome is reported as it ends, so
+// one with a duration (a probe run, a mark given --duration) began that long
+// before. It belongs, wherever it is placed (windows, recovery spans, the
+// timeline), to the time it began: a pause holds the requests it stalled.
+double outcome_time(const Outcome& o) {
+    return o.duration_ms >= 0 ? o.t_s - o.duration_ms / 1000 : o.t_s;
+}
+
 // One operation record: an outcome (ops = 1) or a sample's calls.
 struct OpRecord {
     double t = 0;
@@ -161,7 +169,8 @@ class Collector {
     std::vector<OpRecord> records() const {
         std::vector<OpRecord> out;
         if (outcomes_) {
-            for (const Outcome& o : t_.outcomes) out.push_back({o.t_s, 1, o.ok ? 0u : 1u});
+            for (const Outcome& o : t_.outcomes)
+                out.push_back({outcome_time(o), 1, o.ok ? 0u : 1u});
         } else {
             for (const Sample& s : t_.samples) {
                 OpRecord r{s.t_s, 0, 0};
@@ -404,7 +413,8 @@ WindowTallies tally_windows(const Timeline& t, const std::vector<Window>& all,
     y.covered_to.assign(all.size(), -1);
     for (const Outcome& o : t.outcomes)
         for (size_t w = 0; w < all.size(); ++w)
-            if (outcome_in(inside(o.t_s), all[w].start, all[w].end, all[w].end >= t.end_s)) {
+            if (outcome_in(inside(outcome_time(o)), all[w].start, all[w].end,
+                           all[w].end >= t.end_s)) {
                 collect.add_outcome(y.tally[w], o);
                 break;
             }
@@ -567,7 +577,7 @@ std::vector<SeriesPoint> timeline_series(const Timeline& t, const Collector& col
     auto clamp_index = [n](double k) { return size_t(std::clamp(k, 0.0, double(n) - 1)); };
     if (n > 0) {
         for (const Outcome& o : t.outcomes)
-            collect.add_outcome(buckets[clamp_index(std::floor(o.t_s / width))], o);
+            collect.add_outcome(buckets[clamp_index(std::floor(outcome_time(o) / width))], o);
         // (a, b]: a sample taken at a bucket's end belongs to it.
         for (const Sample& s : t.samples)
             collect.add_sample(buckets[clamp_index(std::ceil(s.t_s / width - 1e-9) - 1)], s);

@@ -429,7 +429,7 @@ TEST_CASE("window latency: probes give exact percentiles, else the histograms") 
     Timeline t = fault_10_20();
     for (int i = 1; i <= 100; ++i) { // 100 probes in the fault window, 1..100 ms
         Outcome o;
-        o.t_s = 10 + i * 0.05;
+        o.t_s = 10.1 + i * 0.05; // reported as it ends: it began inside the window
         o.ok = true;
         o.probe = true;
         o.duration_ms = 101 - i; // out of order on purpose
@@ -724,4 +724,46 @@ TEST_CASE("goodput: a baseline without a success has no goodput to compare with"
     Report r = compute_report(t, {});
     CHECK(r.windows[0].goodput_per_s == doctest::Approx(0));
     CHECK_FALSE(window(r, "db-down").throughput_change);
+}
+
+TEST_CASE("an outcome with a duration belongs to the window that holds its start") {
+    // A paced client, a request every 0.1 s (at 0.05, 0.15...) taking 5 ms,
+    // and a 300 ms pause from 10 s: the requests sent during it are
+    // answered when it ends, so they are all reported after the window.
+    Timeline t;
+    t.end_s = 20;
+    RuleSpan pause = rule(1, "gc pause", Family::Mem, 10, 10.3, 1);
+    pause.pause = true;
+    t.rules.push_back(pause);
+    for (int i = 0; i < 199; ++i) {
+        double start = 0.05 + i / 10.0;
+        double end = start + 0.005;
+        if (start >= 10 && start < 10.3) end = 10.305; // stalled by the pause
+        Outcome o;
+        o.t_s = end;
+        o.ok = true;
+        o.duration_ms = (end - start) * 1000;
+        t.outcomes.push_back(o);
+    }
+    // A mark without a duration is an instant: reported at 10.32 s, after the pause.
+    Outcome instant;
+    instant.t_s = 10.32;
+    instant.ok = false;
+    t.outcomes.push_back(instant);
+
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 2);
+    const WindowReport& w = window(r, "gc pause");
+    CHECK(w.ops == 3); // those sent at 10.05, 10.15 and 10.25 s
+    CHECK(w.failed == 0);
+    REQUIRE(w.p50_ms);
+    CHECK(*w.p50_ms == doctest::Approx(155));
+    REQUIRE(w.p99_ms);
+    CHECK(*w.p99_ms == doctest::Approx(255));
+    CHECK(r.windows[0].ops == 100); // sent from 0.05 to 9.95 s
+    // Recovery spans count operations from when they began too: the
+    // failed mark at 10.32 s is in [10.3, 11.3) and [10.32, 11.32); the
+    // first request after it, sent at 10.35 s, starts a steady span.
+    REQUIRE(w.recovery_s);
+    CHECK(*w.recovery_s == doctest::Approx(0.05));
 }
