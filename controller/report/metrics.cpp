@@ -86,18 +86,23 @@ std::vector<Window> fault_windows(const Timeline& t) {
     return out;
 }
 
-// The families whose calls are the operations (docs/metrics.md).
-std::vector<unsigned> measured_families(const Timeline& t) {
+// The families whose calls are the operations of a window whose rules are
+// `rules` (indexes into Timeline::rules; all of them for the session's
+// families) (docs/metrics.md): the families its rules act on, or every
+// family with calls when it has none but pauses.
+std::vector<unsigned> measured_families(const Timeline& t, const std::vector<size_t>& rules) {
     std::array<uint64_t, kFamilyCount> calls{};
     for (const Sample& s : t.samples)
         for (unsigned f = 0; f < kFamilyCount; ++f) calls[f] += s.calls[f];
     std::array<bool, kFamilyCount> pick{};
-    bool faults = std::any_of(t.rules.begin(), t.rules.end(), [](auto& r) { return !r.pause; });
+    bool faults =
+        std::any_of(rules.begin(), rules.end(), [&](size_t i) { return !t.rules[i].pause; });
     if (!faults) {
         for (unsigned f = 0; f < kFamilyCount; ++f) pick[f] = calls[f] > 0;
     } else {
         const auto db = unsigned(Family::Db), vfs = unsigned(Family::Vfs);
-        for (const RuleSpan& r : t.rules) {
+        for (size_t i : rules) {
+            const RuleSpan& r = t.rules[i];
             if (r.pause) continue; // stops every family alike
             unsigned f = unsigned(r.family);
             if (f >= kFamilyCount) continue;
@@ -473,20 +478,6 @@ void measure_window(const Window& src, const Tally& y, double covered_from, doub
     w.p99_ms = y.percentile(0.99);
 }
 
-std::vector<WindowReport> window_reports(const Timeline& t, const std::vector<Window>& all,
-                                         const WindowTallies& y, const Collector& collect) {
-    std::vector<WindowReport> out;
-    for (size_t i = 0; i < all.size(); ++i) {
-        WindowReport w;
-        describe_window(t, all[i], w);
-        if (i == 0) w.name = "baseline";
-        measure_window(all[i], y.tally[i], y.covered_from[i], y.covered_to[i],
-                       collect.from_outcomes(), w);
-        out.push_back(std::move(w));
-    }
-    return out;
-}
-
 // Each exit into the window that holds its time, as an outcome would be;
 // its window's name, or "" between windows. A window without operations
 // that comes after a death (a failure) has failed: success 0, not none.
@@ -546,24 +537,41 @@ Baseline baseline_of(const WindowReport& base, const MetricOptions& opt) {
     return b;
 }
 
-// Each fault window against the baseline: its throughput change, its
-// recovery (before the next window, or the end), its verdict.
-void judge_fault_windows(Report& r, double end_s, const std::vector<OpRecord>& records,
-                         bool from_outcomes, const Baseline& base, const Tolerances& tol,
-                         const MetricOptions& opt) {
-    for (size_t i = 1; i < r.windows.size(); ++i) {
-        WindowReport& w = r.windows[i];
-        // Goodput: failed operations are no throughput (a paced client
-        // whose requests half fail keeps its pace and halves its goodput).
-        if (base.goodput && w.goodput_per_s)
-            w.throughput_change = *w.goodput_per_s / *base.goodput - 1;
-        if (!w.open && w.end_s < end_s) {
-            double limit = i + 1 < r.windows.size() ? r.windows[i + 1].start_s : end_s;
-            w.recovery_s = recovery(records, from_outcomes, w.end_s, limit, opt.recovery_window_s,
-                                    base.steady);
-        }
-        judge(w, tol);
-    }
+// The session's figures measured in one set of families: what each window
+// collected, the operations in time order, and the baseline in them.
+struct Measurement {
+    Collector collect;
+    WindowTallies tallies;
+    std::vector<OpRecord> records;
+    WindowReport baseline;
+};
+
+Measurement measure(const Timeline& t, const std::vector<Window>& all,
+                    std::vector<unsigned> families) {
+    Measurement m{Collector(t, std::move(families)), {}, {}, {}};
+    m.tallies = tally_windows(t, all, m.collect);
+    m.records = m.collect.records();
+    describe_window(t, all[0], m.baseline);
+    m.baseline.name = "baseline";
+    measure_window(all[0], m.tallies.tally[0], m.tallies.covered_from[0], m.tallies.covered_to[0],
+                   m.collect.from_outcomes(), m.baseline);
+    rate_from_first_operation(m.baseline, m.records, m.collect.from_outcomes(),
+                              m.tallies.covered_to[0]);
+    return m;
+}
+
+// A fault window against the baseline measured in the same families: its
+// throughput change, its recovery (before `limit`: the next window, or the
+// end), its verdict.
+void judge_fault_window(WindowReport& w, double end_s, double limit, const Measurement& m,
+                        const Baseline& base, const Tolerances& tol, const MetricOptions& opt) {
+    // Goodput: failed operations are no throughput (a paced client whose
+    // requests half fail keeps its pace and halves its goodput).
+    if (base.goodput && w.goodput_per_s) w.throughput_change = *w.goodput_per_s / *base.goodput - 1;
+    if (!w.open && w.end_s < end_s)
+        w.recovery_s = recovery(m.records, m.collect.from_outcomes(), w.end_s, limit,
+                                opt.recovery_window_s, base.steady);
+    judge(w, tol);
 }
 
 // The timeline's points. At most 5000 of them: a long recording widens
@@ -605,23 +613,54 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
     r.end_s = t.end_s;
     r.judged = tol.any();
 
-    std::vector<unsigned> families = measured_families(t);
-    for (unsigned f : families) r.families.push_back(kFamilyNames[f]);
-    Collector collect(t, families);
-    r.source = collect.from_outcomes() ? "outcomes" : "calls";
-
     std::vector<Window> windows = report_windows(t);
-    WindowTallies tallies = tally_windows(t, windows, collect);
-    r.windows = window_reports(t, windows, tallies, collect);
+    // The session's families (those of all its rules) measure the baseline
+    // and the timeline; each fault window is measured in its own rules'
+    // families, against the baseline measured in the same ones.
+    std::vector<size_t> every(t.rules.size());
+    for (size_t i = 0; i < every.size(); ++i) every[i] = i;
+    std::vector<std::vector<unsigned>> families(windows.size());
+    families[0] = measured_families(t, every);
+    for (size_t i = 1; i < windows.size(); ++i)
+        families[i] = measured_families(t, windows[i].rules);
+    std::map<std::vector<unsigned>, Measurement> by_families;
+    auto measured = [&](const std::vector<unsigned>& f) -> const Measurement& {
+        auto it = by_families.find(f);
+        if (it == by_families.end()) it = by_families.emplace(f, measure(t, windows, f)).first;
+        return it->second;
+    };
+    auto names = [](const std::vector<unsigned>& f) {
+        std::vector<std::string> out;
+        for (unsigned k : f) out.push_back(kFamilyNames[k]);
+        return out;
+    };
+    const Measurement& session = measured(families[0]);
+    r.families = names(families[0]);
+    r.source = session.collect.from_outcomes() ? "outcomes" : "calls";
+
+    r.windows.push_back(session.baseline);
+    r.windows[0].families = r.families;
+    for (size_t i = 1; i < windows.size(); ++i) {
+        const Measurement& m = measured(families[i]);
+        WindowReport w;
+        describe_window(t, windows[i], w);
+        measure_window(windows[i], m.tallies.tally[i], m.tallies.covered_from[i],
+                       m.tallies.covered_to[i], m.collect.from_outcomes(), w);
+        w.families = names(families[i]);
+        r.windows.push_back(std::move(w));
+    }
     place_exits(t, windows, r);
 
-    std::vector<OpRecord> records = collect.records();
-    rate_from_first_operation(r.windows.front(), records, collect.from_outcomes(),
-                              tallies.covered_to[0]);
-    Baseline base = baseline_of(r.windows.front(), opt);
-    judge_fault_windows(r, t.end_s, records, collect.from_outcomes(), base, tol, opt);
+    for (size_t i = 1; i < r.windows.size(); ++i) {
+        const Measurement& m = measured(families[i]);
+        WindowReport b = m.baseline;
+        // A baseline without operations after a death failed (place_exits).
+        if (b.ops == 0 && r.windows[0].ops == 0) b.success_rate = r.windows[0].success_rate;
+        double limit = i + 1 < r.windows.size() ? r.windows[i + 1].start_s : t.end_s;
+        judge_fault_window(r.windows[i], t.end_s, limit, m, baseline_of(b, opt), tol, opt);
+    }
 
-    r.series = timeline_series(t, collect, opt.bucket_s);
+    r.series = timeline_series(t, session.collect, opt.bucket_s);
     r.leaks = leak_suspects(t, opt.leak_mb_per_min);
     return r;
 }

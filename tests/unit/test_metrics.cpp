@@ -767,3 +767,74 @@ TEST_CASE("an outcome with a duration belongs to the window that holds its start
     REQUIRE(w.recovery_s);
     CHECK(*w.recovery_s == doctest::Approx(0.05));
 }
+
+TEST_CASE("each window is measured in the families of its own rules") {
+    // 40 s sampled every 0.1 s: 100 net calls a sample, 20 from 10 to 20 s
+    // (a net rule), and 1000 allocations a sample throughout, 100 of them
+    // failing from 25 to 30 s.
+    Timeline t;
+    t.end_s = 40;
+    t.rules.push_back(rule(1, "net-slow", Family::Net, 10, 20));
+    for (int i = 1; i <= 400; ++i) {
+        Sample s = calls_sample(i / 10.0, Family::Net, i > 100 && i <= 200 ? 20 : 100);
+        s.calls[unsigned(Family::Mem)] = 1000;
+        s.errors[unsigned(Family::Mem)] = i > 250 && i <= 300 ? 100 : 0;
+        s.latency[unsigned(Family::Net)]
+                 [latency_bucket(i > 100 && i <= 200 ? 50'000'000 : 1'000'000)] = 1;
+        t.samples.push_back(s);
+    }
+    Report alone = compute_report(t, {});
+    const WindowReport& net_alone = window(alone, "net-slow");
+    CHECK(net_alone.families == std::vector<std::string>{"net"});
+    CHECK(net_alone.ops == 2000);
+    REQUIRE(net_alone.throughput_change);
+    CHECK(*net_alone.throughput_change == doctest::Approx(-0.8));
+
+    // Arming an unrelated mem rule later changes nothing of the net window.
+    t.rules.push_back(rule(2, "oom", Family::Mem, 25, 30));
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 3);
+    CHECK(r.families == std::vector<std::string>{"mem", "net"});
+    CHECK(r.windows[0].families == r.families); // the baseline: the session's families
+    CHECK(r.windows[0].ops == 100 * 1100);
+    const WindowReport& net = window(r, "net-slow");
+    CHECK(net.families == std::vector<std::string>{"net"});
+    CHECK(net.ops == 2000);
+    CHECK(net.failed == 0);
+    REQUIRE(net.throughput_change);
+    CHECK(*net.throughput_change == doctest::Approx(-0.8));
+    REQUIRE(net.recovery_s);
+    CHECK(*net.recovery_s == doctest::Approx(*net_alone.recovery_s));
+    REQUIRE(net.p50_ms);
+    CHECK(*net.p50_ms == doctest::Approx(50).epsilon(0.25));
+    // The mem window in allocations alone: its failures, its unchanged pace.
+    const WindowReport& mem = window(r, "oom");
+    CHECK(mem.families == std::vector<std::string>{"mem"});
+    CHECK(mem.ops == 50 * 1000);
+    CHECK(mem.failed == 50 * 100);
+    REQUIRE(mem.success_rate);
+    CHECK(*mem.success_rate == doctest::Approx(0.9));
+    REQUIRE(mem.throughput_change);
+    CHECK(*mem.throughput_change == doctest::Approx(-0.1));
+    CHECK_FALSE(mem.p50_ms); // allocations are never timed
+}
+
+TEST_CASE("a window of pauses alone is measured in every family with calls") {
+    Timeline t;
+    t.end_s = 20;
+    RuleSpan pause = rule(1, "pause", Family::Mem, 10, 11, 1);
+    pause.pause = true;
+    t.rules.push_back(pause);
+    t.rules.push_back(rule(2, "db-down", Family::Db, 15, 16));
+    for (int i = 1; i <= 200; ++i) {
+        Sample s = calls_sample(i / 10.0, Family::Net, 10);
+        s.calls[unsigned(Family::Db)] = 5;
+        t.samples.push_back(s);
+    }
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 3);
+    CHECK(r.windows[1].families == std::vector<std::string>{"net", "db"});
+    CHECK(r.windows[1].ops == 10 * 15);
+    CHECK(r.windows[2].families == std::vector<std::string>{"db"});
+    CHECK(r.windows[2].ops == 10 * 5);
+}
