@@ -314,38 +314,93 @@ void judge_tolerances(WindowReport& w, const Tolerances& tol) {
     }
 }
 
+// The leak check (docs/metrics.md, "Suspected leaks") on one process's RSS
+// samples (time, MB), in time order.
+constexpr double kLeakMinSpan_s = 10;  // a shorter life proves nothing
+constexpr double kLeakWarmUp = 0.25;   // the first quarter of its span is skipped
+constexpr size_t kLeakFitPoints = 400; // Theil-Sen on at most this many samples
+constexpr unsigned kLeakQuarters = 4;  // monotone: each quarter's median above the last
+
+using Points = std::vector<std::pair<double, double>>;
+
+double median(std::vector<double> v) {
+    size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + long(mid), v.end());
+    double hi = v[mid];
+    if (v.size() % 2) return hi;
+    return (*std::max_element(v.begin(), v.begin() + long(mid)) + hi) / 2;
+}
+
+// Theil-Sen: the median of the slopes (MB/s) between every two samples of
+// different times (at most kLeakFitPoints, picked evenly); none without two.
+std::optional<double> theil_sen(const Points& xy) {
+    Points p;
+    size_t n = std::min(xy.size(), kLeakFitPoints);
+    for (size_t k = 0; k < n; ++k) p.push_back(xy[n < 2 ? 0 : k * (xy.size() - 1) / (n - 1)]);
+    std::vector<double> slopes;
+    for (size_t i = 0; i < p.size(); ++i)
+        for (size_t j = i + 1; j < p.size(); ++j)
+            if (p[j].first > p[i].first)
+                slopes.push_back((p[j].second - p[i].second) / (p[j].first - p[i].first));
+    if (slopes.empty()) return std::nullopt;
+    return median(std::move(slopes));
+}
+
+// The samples at times in [a, b) (the last span also holds b).
+Points between(const Points& xy, double a, double b, bool last) {
+    Points out;
+    for (auto& pt : xy)
+        if (pt.first >= a && (pt.first < b || (last && pt.first <= b))) out.push_back(pt);
+    return out;
+}
+
+// The slope in MB/min that makes a suspected leak, or none.
+std::optional<double> leak_slope(const Points& xy, double mb_per_min) {
+    if (xy.size() < 3) return std::nullopt;
+    double lo = xy.front().first, hi = xy.back().first;
+    if (hi - lo < kLeakMinSpan_s) return std::nullopt;
+    // Skip the warm-up: start-up, a cache filling, shared buffers touched.
+    double from = lo + kLeakWarmUp * (hi - lo);
+    Points fit = between(xy, from, hi, true);
+    if (fit.size() < 3) return std::nullopt;
+    auto slope = theil_sen(fit);
+    if (!slope || *slope * 60 <= mb_per_min) return std::nullopt;
+    // Sustained: the last half grows as fast...
+    auto late = theil_sen(between(fit, (from + hi) / 2, hi, true));
+    if (!late || *late * 60 <= mb_per_min) return std::nullopt;
+    // ...and the growth is monotone: each quarter's median RSS above the
+    // previous one's.
+    std::optional<double> prev;
+    for (unsigned q = 0; q < kLeakQuarters; ++q) {
+        double a = from + (hi - from) * q / kLeakQuarters;
+        double b = from + (hi - from) * (q + 1) / kLeakQuarters;
+        Points part = between(fit, a, b, q + 1 == kLeakQuarters);
+        if (part.empty()) continue; // sampled too sparsely to tell
+        std::vector<double> rss;
+        for (auto& pt : part) rss.push_back(pt.second);
+        double m = median(std::move(rss));
+        if (prev && m <= *prev) return std::nullopt;
+        prev = m;
+    }
+    return *slope * 60;
+}
+
 std::vector<LeakSuspect> leak_suspects(const Timeline& t, double mb_per_min) {
-    struct Points {
+    struct Samples {
         std::string comm;
-        std::vector<std::pair<double, double>> xy;
+        Points xy;
     };
-    std::map<int32_t, Points> by_pid;
+    std::map<int32_t, Samples> by_pid;
     for (const ProcessSample& p : t.processes) {
-        Points& s = by_pid[p.pid];
+        Samples& s = by_pid[p.pid];
         s.comm = p.comm;
         s.xy.emplace_back(p.t_s, p.rss_mb);
     }
     std::vector<LeakSuspect> out;
-    for (const auto& [pid, s] : by_pid) {
-        if (s.xy.size() < 3) continue;
-        double lo = s.xy.front().first, hi = lo, mx = 0, my = 0;
-        for (auto [x, y] : s.xy) {
-            lo = std::min(lo, x);
-            hi = std::max(hi, x);
-            mx += x;
-            my += y;
-        }
-        if (hi - lo < 10) continue;
-        mx /= double(s.xy.size());
-        my /= double(s.xy.size());
-        double sxy = 0, sxx = 0;
-        for (auto [x, y] : s.xy) {
-            sxy += (x - mx) * (y - my);
-            sxx += (x - mx) * (x - mx);
-        }
-        if (sxx <= 0) continue;
-        double per_min = sxy / sxx * 60;
-        if (per_min > mb_per_min) out.push_back({pid, s.comm, per_min});
+    for (auto& [pid, s] : by_pid) {
+        std::stable_sort(s.xy.begin(), s.xy.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        if (auto slope = leak_slope(s.xy, mb_per_min)) out.push_back({pid, s.comm, *slope});
     }
     return out;
 }

@@ -579,7 +579,7 @@ TEST_CASE("series: buckets over the whole recording") {
     CHECK_FALSE(q.series[0].success);
 }
 
-TEST_CASE("leak suspects: RSS slope by least squares") {
+TEST_CASE("leak suspects: a robust RSS slope") {
     Timeline t;
     t.end_s = 30;
     auto proc = [&](int32_t pid, double at, double rss) {
@@ -837,4 +837,75 @@ TEST_CASE("a window of pauses alone is measured in every family with calls") {
     CHECK(r.windows[1].ops == 10 * 15);
     CHECK(r.windows[2].families == std::vector<std::string>{"db"});
     CHECK(r.windows[2].ops == 10 * 5);
+}
+
+namespace {
+
+// One process's RSS, sampled every second for `seconds`.
+template <class Rss> Timeline rss_curve(double seconds, Rss rss) {
+    Timeline t;
+    t.end_s = seconds;
+    for (int i = 0; i <= int(seconds); ++i) {
+        ProcessSample p;
+        p.t_s = i;
+        p.pid = 7;
+        p.comm = "svc";
+        p.rss_mb = rss(double(i));
+        t.processes.push_back(p);
+    }
+    return t;
+}
+
+// Deterministic noise in [-1, 1] MB.
+double wobble(double x) {
+    return std::sin(x * 12.9898) * 1.0;
+}
+
+} // namespace
+
+TEST_CASE("leak suspects: a warming cache is not a leak, steady growth is") {
+    SUBCASE("a cache that fills fast, then stays (least squares read 57 MB/min)") {
+        Timeline t = rss_curve(
+            120, [](double x) { return 100 + 200 * (1 - std::exp(-x / 15)) + wobble(x); });
+        CHECK(compute_report(t, {}).leaks.empty());
+    }
+    SUBCASE("shared buffers touched at a steady pace for 40 s, then full") {
+        // 300 MB/min while filling; least squares over the 120 s read 78 MB/min.
+        Timeline t =
+            rss_curve(120, [](double x) { return 50 + 5 * std::min(x, 40.0) + wobble(x); });
+        CHECK(compute_report(t, {}).leaks.empty());
+    }
+    SUBCASE("growth that stops in the last half (least squares: 18.6 MB/min)") {
+        Timeline t =
+            rss_curve(120, [](double x) { return 50 + 0.5 * std::min(x, 70.0) + wobble(x); });
+        CHECK(compute_report(t, {}).leaks.empty());
+    }
+    SUBCASE("growth given back before the end (a burst; least squares: 10.6 MB/min)") {
+        Timeline t = rss_curve(120, [](double x) { return x < 100 ? 50 + 0.5 * x : 60.0; });
+        CHECK(compute_report(t, {}).leaks.empty());
+    }
+    SUBCASE("a steady leak after a warm-up") {
+        // 100 MB in the first 10 s (start-up), then 20 MB/min to the end
+        // (least squares, the start-up included: 32 MB/min).
+        Timeline t = rss_curve(120, [](double x) {
+            return 100 + 10 * std::min(x, 10.0) + std::max(x - 10, 0.0) / 3 + wobble(x);
+        });
+        Report r = compute_report(t, {});
+        REQUIRE(r.leaks.size() == 1);
+        CHECK(r.leaks[0].pid == 7);
+        CHECK(r.leaks[0].mb_per_min == doctest::Approx(20).epsilon(0.1));
+        // Below the threshold it is not one.
+        MetricOptions opt;
+        opt.leak_mb_per_min = 25;
+        CHECK(compute_report(t, {}, opt).leaks.empty());
+    }
+    SUBCASE("a steady leak with outliers: the slope is the leak's, not theirs") {
+        Timeline t = rss_curve(120, [](double x) {
+            double spike = int(x) % 17 == 0 ? 400 : 0; // a transient buffer now and then
+            return 100 + x / 2 + spike;
+        });
+        Report r = compute_report(t, {});
+        REQUIRE(r.leaks.size() == 1);
+        CHECK(r.leaks[0].mb_per_min == doctest::Approx(30).epsilon(0.05));
+    }
 }
