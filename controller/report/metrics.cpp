@@ -28,6 +28,14 @@ bool outcome_in(double t, double a, double b, bool closed) {
     return t >= a && (t < b || (closed && t <= b));
 }
 
+// When an outcome's operation began: an outcome is reported as it ends, so
+// one with a duration (a probe run, a mark given --duration) began that long
+// before. It belongs, wherever it is placed (windows, recovery spans, the
+// timeline), to the time it began: a pause holds the requests it stalled.
+double outcome_time(const Outcome& o) {
+    return o.duration_ms >= 0 ? o.t_s - o.duration_ms / 1000 : o.t_s;
+}
+
 // One operation record: an outcome (ops = 1) or a sample's calls.
 struct OpRecord {
     double t = 0;
@@ -78,18 +86,23 @@ std::vector<Window> fault_windows(const Timeline& t) {
     return out;
 }
 
-// The families whose calls are the operations (docs/metrics.md).
-std::vector<unsigned> measured_families(const Timeline& t) {
+// The families whose calls are the operations of a window whose rules are
+// `rules` (indexes into Timeline::rules; all of them for the session's
+// families) (docs/metrics.md): the families its rules act on, or every
+// family with calls when it has none but pauses.
+std::vector<unsigned> measured_families(const Timeline& t, const std::vector<size_t>& rules) {
     std::array<uint64_t, kFamilyCount> calls{};
     for (const Sample& s : t.samples)
         for (unsigned f = 0; f < kFamilyCount; ++f) calls[f] += s.calls[f];
     std::array<bool, kFamilyCount> pick{};
-    bool faults = std::any_of(t.rules.begin(), t.rules.end(), [](auto& r) { return !r.pause; });
+    bool faults =
+        std::any_of(rules.begin(), rules.end(), [&](size_t i) { return !t.rules[i].pause; });
     if (!faults) {
         for (unsigned f = 0; f < kFamilyCount; ++f) pick[f] = calls[f] > 0;
     } else {
         const auto db = unsigned(Family::Db), vfs = unsigned(Family::Vfs);
-        for (const RuleSpan& r : t.rules) {
+        for (size_t i : rules) {
+            const RuleSpan& r = t.rules[i];
             if (r.pause) continue; // stops every family alike
             unsigned f = unsigned(r.family);
             if (f >= kFamilyCount) continue;
@@ -161,7 +174,8 @@ class Collector {
     std::vector<OpRecord> records() const {
         std::vector<OpRecord> out;
         if (outcomes_) {
-            for (const Outcome& o : t_.outcomes) out.push_back({o.t_s, 1, o.ok ? 0u : 1u});
+            for (const Outcome& o : t_.outcomes)
+                out.push_back({outcome_time(o), 1, o.ok ? 0u : 1u});
         } else {
             for (const Sample& s : t_.samples) {
                 OpRecord r{s.t_s, 0, 0};
@@ -300,38 +314,93 @@ void judge_tolerances(WindowReport& w, const Tolerances& tol) {
     }
 }
 
+// The leak check (docs/metrics.md, "Suspected leaks") on one process's RSS
+// samples (time, MB), in time order.
+constexpr double kLeakMinSpan_s = 10;  // a shorter life proves nothing
+constexpr double kLeakWarmUp = 0.25;   // the first quarter of its span is skipped
+constexpr size_t kLeakFitPoints = 400; // Theil-Sen on at most this many samples
+constexpr unsigned kLeakQuarters = 4;  // monotone: each quarter's median above the last
+
+using Points = std::vector<std::pair<double, double>>;
+
+double median(std::vector<double> v) {
+    size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + long(mid), v.end());
+    double hi = v[mid];
+    if (v.size() % 2) return hi;
+    return (*std::max_element(v.begin(), v.begin() + long(mid)) + hi) / 2;
+}
+
+// Theil-Sen: the median of the slopes (MB/s) between every two samples of
+// different times (at most kLeakFitPoints, picked evenly); none without two.
+std::optional<double> theil_sen(const Points& xy) {
+    Points p;
+    size_t n = std::min(xy.size(), kLeakFitPoints);
+    for (size_t k = 0; k < n; ++k) p.push_back(xy[n < 2 ? 0 : k * (xy.size() - 1) / (n - 1)]);
+    std::vector<double> slopes;
+    for (size_t i = 0; i < p.size(); ++i)
+        for (size_t j = i + 1; j < p.size(); ++j)
+            if (p[j].first > p[i].first)
+                slopes.push_back((p[j].second - p[i].second) / (p[j].first - p[i].first));
+    if (slopes.empty()) return std::nullopt;
+    return median(std::move(slopes));
+}
+
+// The samples at times in [a, b) (the last span also holds b).
+Points between(const Points& xy, double a, double b, bool last) {
+    Points out;
+    for (auto& pt : xy)
+        if (pt.first >= a && (pt.first < b || (last && pt.first <= b))) out.push_back(pt);
+    return out;
+}
+
+// The slope in MB/min that makes a suspected leak, or none.
+std::optional<double> leak_slope(const Points& xy, double mb_per_min) {
+    if (xy.size() < 3) return std::nullopt;
+    double lo = xy.front().first, hi = xy.back().first;
+    if (hi - lo < kLeakMinSpan_s) return std::nullopt;
+    // Skip the warm-up: start-up, a cache filling, shared buffers touched.
+    double from = lo + kLeakWarmUp * (hi - lo);
+    Points fit = between(xy, from, hi, true);
+    if (fit.size() < 3) return std::nullopt;
+    auto slope = theil_sen(fit);
+    if (!slope || *slope * 60 <= mb_per_min) return std::nullopt;
+    // Sustained: the last half grows as fast...
+    auto late = theil_sen(between(fit, (from + hi) / 2, hi, true));
+    if (!late || *late * 60 <= mb_per_min) return std::nullopt;
+    // ...and the growth is monotone: each quarter's median RSS above the
+    // previous one's.
+    std::optional<double> prev;
+    for (unsigned q = 0; q < kLeakQuarters; ++q) {
+        double a = from + (hi - from) * q / kLeakQuarters;
+        double b = from + (hi - from) * (q + 1) / kLeakQuarters;
+        Points part = between(fit, a, b, q + 1 == kLeakQuarters);
+        if (part.empty()) continue; // sampled too sparsely to tell
+        std::vector<double> rss;
+        for (auto& pt : part) rss.push_back(pt.second);
+        double m = median(std::move(rss));
+        if (prev && m <= *prev) return std::nullopt;
+        prev = m;
+    }
+    return *slope * 60;
+}
+
 std::vector<LeakSuspect> leak_suspects(const Timeline& t, double mb_per_min) {
-    struct Points {
+    struct Samples {
         std::string comm;
-        std::vector<std::pair<double, double>> xy;
+        Points xy;
     };
-    std::map<int32_t, Points> by_pid;
+    std::map<int32_t, Samples> by_pid;
     for (const ProcessSample& p : t.processes) {
-        Points& s = by_pid[p.pid];
+        Samples& s = by_pid[p.pid];
         s.comm = p.comm;
         s.xy.emplace_back(p.t_s, p.rss_mb);
     }
     std::vector<LeakSuspect> out;
-    for (const auto& [pid, s] : by_pid) {
-        if (s.xy.size() < 3) continue;
-        double lo = s.xy.front().first, hi = lo, mx = 0, my = 0;
-        for (auto [x, y] : s.xy) {
-            lo = std::min(lo, x);
-            hi = std::max(hi, x);
-            mx += x;
-            my += y;
-        }
-        if (hi - lo < 10) continue;
-        mx /= double(s.xy.size());
-        my /= double(s.xy.size());
-        double sxy = 0, sxx = 0;
-        for (auto [x, y] : s.xy) {
-            sxy += (x - mx) * (y - my);
-            sxx += (x - mx) * (x - mx);
-        }
-        if (sxx <= 0) continue;
-        double per_min = sxy / sxx * 60;
-        if (per_min > mb_per_min) out.push_back({pid, s.comm, per_min});
+    for (auto& [pid, s] : by_pid) {
+        std::stable_sort(s.xy.begin(), s.xy.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        if (auto slope = leak_slope(s.xy, mb_per_min)) out.push_back({pid, s.comm, *slope});
     }
     return out;
 }
@@ -404,7 +473,8 @@ WindowTallies tally_windows(const Timeline& t, const std::vector<Window>& all,
     y.covered_to.assign(all.size(), -1);
     for (const Outcome& o : t.outcomes)
         for (size_t w = 0; w < all.size(); ++w)
-            if (outcome_in(inside(o.t_s), all[w].start, all[w].end, all[w].end >= t.end_s)) {
+            if (outcome_in(inside(outcome_time(o)), all[w].start, all[w].end,
+                           all[w].end >= t.end_s)) {
                 collect.add_outcome(y.tally[w], o);
                 break;
             }
@@ -461,20 +531,6 @@ void measure_window(const Window& src, const Tally& y, double covered_from, doub
     }
     w.p50_ms = y.percentile(0.5);
     w.p99_ms = y.percentile(0.99);
-}
-
-std::vector<WindowReport> window_reports(const Timeline& t, const std::vector<Window>& all,
-                                         const WindowTallies& y, const Collector& collect) {
-    std::vector<WindowReport> out;
-    for (size_t i = 0; i < all.size(); ++i) {
-        WindowReport w;
-        describe_window(t, all[i], w);
-        if (i == 0) w.name = "baseline";
-        measure_window(all[i], y.tally[i], y.covered_from[i], y.covered_to[i],
-                       collect.from_outcomes(), w);
-        out.push_back(std::move(w));
-    }
-    return out;
 }
 
 // Each exit into the window that holds its time, as an outcome would be;
@@ -536,24 +592,41 @@ Baseline baseline_of(const WindowReport& base, const MetricOptions& opt) {
     return b;
 }
 
-// Each fault window against the baseline: its throughput change, its
-// recovery (before the next window, or the end), its verdict.
-void judge_fault_windows(Report& r, double end_s, const std::vector<OpRecord>& records,
-                         bool from_outcomes, const Baseline& base, const Tolerances& tol,
-                         const MetricOptions& opt) {
-    for (size_t i = 1; i < r.windows.size(); ++i) {
-        WindowReport& w = r.windows[i];
-        // Goodput: failed operations are no throughput (a paced client
-        // whose requests half fail keeps its pace and halves its goodput).
-        if (base.goodput && w.goodput_per_s)
-            w.throughput_change = *w.goodput_per_s / *base.goodput - 1;
-        if (!w.open && w.end_s < end_s) {
-            double limit = i + 1 < r.windows.size() ? r.windows[i + 1].start_s : end_s;
-            w.recovery_s = recovery(records, from_outcomes, w.end_s, limit, opt.recovery_window_s,
-                                    base.steady);
-        }
-        judge(w, tol);
-    }
+// The session's figures measured in one set of families: what each window
+// collected, the operations in time order, and the baseline in them.
+struct Measurement {
+    Collector collect;
+    WindowTallies tallies;
+    std::vector<OpRecord> records;
+    WindowReport baseline;
+};
+
+Measurement measure(const Timeline& t, const std::vector<Window>& all,
+                    std::vector<unsigned> families) {
+    Measurement m{Collector(t, std::move(families)), {}, {}, {}};
+    m.tallies = tally_windows(t, all, m.collect);
+    m.records = m.collect.records();
+    describe_window(t, all[0], m.baseline);
+    m.baseline.name = "baseline";
+    measure_window(all[0], m.tallies.tally[0], m.tallies.covered_from[0], m.tallies.covered_to[0],
+                   m.collect.from_outcomes(), m.baseline);
+    rate_from_first_operation(m.baseline, m.records, m.collect.from_outcomes(),
+                              m.tallies.covered_to[0]);
+    return m;
+}
+
+// A fault window against the baseline measured in the same families: its
+// throughput change, its recovery (before `limit`: the next window, or the
+// end), its verdict.
+void judge_fault_window(WindowReport& w, double end_s, double limit, const Measurement& m,
+                        const Baseline& base, const Tolerances& tol, const MetricOptions& opt) {
+    // Goodput: failed operations are no throughput (a paced client whose
+    // requests half fail keeps its pace and halves its goodput).
+    if (base.goodput && w.goodput_per_s) w.throughput_change = *w.goodput_per_s / *base.goodput - 1;
+    if (!w.open && w.end_s < end_s)
+        w.recovery_s = recovery(m.records, m.collect.from_outcomes(), w.end_s, limit,
+                                opt.recovery_window_s, base.steady);
+    judge(w, tol);
 }
 
 // The timeline's points. At most 5000 of them: a long recording widens
@@ -567,7 +640,7 @@ std::vector<SeriesPoint> timeline_series(const Timeline& t, const Collector& col
     auto clamp_index = [n](double k) { return size_t(std::clamp(k, 0.0, double(n) - 1)); };
     if (n > 0) {
         for (const Outcome& o : t.outcomes)
-            collect.add_outcome(buckets[clamp_index(std::floor(o.t_s / width))], o);
+            collect.add_outcome(buckets[clamp_index(std::floor(outcome_time(o) / width))], o);
         // (a, b]: a sample taken at a bucket's end belongs to it.
         for (const Sample& s : t.samples)
             collect.add_sample(buckets[clamp_index(std::ceil(s.t_s / width - 1e-9) - 1)], s);
@@ -595,23 +668,54 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
     r.end_s = t.end_s;
     r.judged = tol.any();
 
-    std::vector<unsigned> families = measured_families(t);
-    for (unsigned f : families) r.families.push_back(kFamilyNames[f]);
-    Collector collect(t, families);
-    r.source = collect.from_outcomes() ? "outcomes" : "calls";
-
     std::vector<Window> windows = report_windows(t);
-    WindowTallies tallies = tally_windows(t, windows, collect);
-    r.windows = window_reports(t, windows, tallies, collect);
+    // The session's families (those of all its rules) measure the baseline
+    // and the timeline; each fault window is measured in its own rules'
+    // families, against the baseline measured in the same ones.
+    std::vector<size_t> every(t.rules.size());
+    for (size_t i = 0; i < every.size(); ++i) every[i] = i;
+    std::vector<std::vector<unsigned>> families(windows.size());
+    families[0] = measured_families(t, every);
+    for (size_t i = 1; i < windows.size(); ++i)
+        families[i] = measured_families(t, windows[i].rules);
+    std::map<std::vector<unsigned>, Measurement> by_families;
+    auto measured = [&](const std::vector<unsigned>& f) -> const Measurement& {
+        auto it = by_families.find(f);
+        if (it == by_families.end()) it = by_families.emplace(f, measure(t, windows, f)).first;
+        return it->second;
+    };
+    auto names = [](const std::vector<unsigned>& f) {
+        std::vector<std::string> out;
+        for (unsigned k : f) out.push_back(kFamilyNames[k]);
+        return out;
+    };
+    const Measurement& session = measured(families[0]);
+    r.families = names(families[0]);
+    r.source = session.collect.from_outcomes() ? "outcomes" : "calls";
+
+    r.windows.push_back(session.baseline);
+    r.windows[0].families = r.families;
+    for (size_t i = 1; i < windows.size(); ++i) {
+        const Measurement& m = measured(families[i]);
+        WindowReport w;
+        describe_window(t, windows[i], w);
+        measure_window(windows[i], m.tallies.tally[i], m.tallies.covered_from[i],
+                       m.tallies.covered_to[i], m.collect.from_outcomes(), w);
+        w.families = names(families[i]);
+        r.windows.push_back(std::move(w));
+    }
     place_exits(t, windows, r);
 
-    std::vector<OpRecord> records = collect.records();
-    rate_from_first_operation(r.windows.front(), records, collect.from_outcomes(),
-                              tallies.covered_to[0]);
-    Baseline base = baseline_of(r.windows.front(), opt);
-    judge_fault_windows(r, t.end_s, records, collect.from_outcomes(), base, tol, opt);
+    for (size_t i = 1; i < r.windows.size(); ++i) {
+        const Measurement& m = measured(families[i]);
+        WindowReport b = m.baseline;
+        // A baseline without operations after a death failed (place_exits).
+        if (b.ops == 0 && r.windows[0].ops == 0) b.success_rate = r.windows[0].success_rate;
+        double limit = i + 1 < r.windows.size() ? r.windows[i + 1].start_s : t.end_s;
+        judge_fault_window(r.windows[i], t.end_s, limit, m, baseline_of(b, opt), tol, opt);
+    }
 
-    r.series = timeline_series(t, collect, opt.bucket_s);
+    r.series = timeline_series(t, session.collect, opt.bucket_s);
     r.leaks = leak_suspects(t, opt.leak_mb_per_min);
     return r;
 }

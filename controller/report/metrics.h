@@ -32,6 +32,8 @@ struct WindowReport {
     double start_s = 0, end_s = 0;
     std::vector<uint32_t> rule_ids;
     std::vector<std::string> rules; // rule texts
+    std::vector<std::string>
+        families; // whose calls are its operations (the baseline: the session's)
     uint64_t injected = 0;
     uint64_t ops = 0, failed = 0;
     uint64_t dropped = 0;

@@ -202,6 +202,7 @@ std::string format_json(const Report& r) {
         o += ", \"end_s\": " + num(w.end_s);
         o += ", \"rules\": " + json_strings(w.rules);
         o += ", \"rule_ids\": " + ids;
+        o += ", \"families\": " + json_strings(w.families);
         o += ", \"injected\": " + std::to_string(w.injected);
         o += ", \"ops\": " + std::to_string(w.ops);
         o += ", \"failed\": " + std::to_string(w.failed);

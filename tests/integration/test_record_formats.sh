@@ -79,7 +79,7 @@ for i, x in enumerate(w):
     chk(not missing and not wrong, "json: window %d has every core key with its type (missing %s, wrong %s)" % (i, missing, wrong))
 # Nothing beyond the core keys and the others docs/metrics.md lists.
 doc_top = {"source", "families", "end_s", "judged", "leaks", "exits"}
-doc_window = {"rule_ids", "ops", "failed", "ops_per_s", "goodput_per_s", "dropped", "open", "exits", "deviations"}
+doc_window = {"rule_ids", "families", "ops", "failed", "ops_per_s", "goodput_per_s", "dropped", "open", "exits", "deviations"}
 extra = set(r) - set(top) - doc_top
 chk(not extra and doc_top <= set(r),
     "json: exactly docs/metrics.md's top-level keys (unexpected %s, missing %s)" % (sorted(extra), sorted(doc_top - set(r))))
@@ -92,6 +92,8 @@ if len(w) == 2:
     chk(b["name"] == "baseline" and b["rules"] == [], "json: baseline first, without rules")
     chk(f["name"] == "busy" and f["rules"] == ["db.error rc=BUSY p=0.5 on=step name=busy"],
         "json: the fault window names its rule text (%r)" % f["rules"])
+    chk(f["families"] == ["db"] and b["families"] == r.get("families"),
+        "json: the db window is measured in db calls, the baseline in the session's (%r, %r)" % (f["families"], b["families"]))
     chk(0 <= b["start_s"] <= b["end_s"] <= f["start_s"] < f["end_s"] <= r.get("end_s", 1e9),
         "json: windows in time order (%s..%s, %s..%s)" % (b["start_s"], b["end_s"], f["start_s"], f["end_s"]))
     chk(f["injected"] > 0 and f["success_rate"] is not None and 0.2 < f["success_rate"] < 0.8,

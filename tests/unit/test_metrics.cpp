@@ -429,7 +429,7 @@ TEST_CASE("window latency: probes give exact percentiles, else the histograms") 
     Timeline t = fault_10_20();
     for (int i = 1; i <= 100; ++i) { // 100 probes in the fault window, 1..100 ms
         Outcome o;
-        o.t_s = 10 + i * 0.05;
+        o.t_s = 10.1 + i * 0.05; // reported as it ends: it began inside the window
         o.ok = true;
         o.probe = true;
         o.duration_ms = 101 - i; // out of order on purpose
@@ -579,7 +579,7 @@ TEST_CASE("series: buckets over the whole recording") {
     CHECK_FALSE(q.series[0].success);
 }
 
-TEST_CASE("leak suspects: RSS slope by least squares") {
+TEST_CASE("leak suspects: a robust RSS slope") {
     Timeline t;
     t.end_s = 30;
     auto proc = [&](int32_t pid, double at, double rss) {
@@ -724,4 +724,188 @@ TEST_CASE("goodput: a baseline without a success has no goodput to compare with"
     Report r = compute_report(t, {});
     CHECK(r.windows[0].goodput_per_s == doctest::Approx(0));
     CHECK_FALSE(window(r, "db-down").throughput_change);
+}
+
+TEST_CASE("an outcome with a duration belongs to the window that holds its start") {
+    // A paced client, a request every 0.1 s (at 0.05, 0.15...) taking 5 ms,
+    // and a 300 ms pause from 10 s: the requests sent during it are
+    // answered when it ends, so they are all reported after the window.
+    Timeline t;
+    t.end_s = 20;
+    RuleSpan pause = rule(1, "gc pause", Family::Mem, 10, 10.3, 1);
+    pause.pause = true;
+    t.rules.push_back(pause);
+    for (int i = 0; i < 199; ++i) {
+        double start = 0.05 + i / 10.0;
+        double end = start + 0.005;
+        if (start >= 10 && start < 10.3) end = 10.305; // stalled by the pause
+        Outcome o;
+        o.t_s = end;
+        o.ok = true;
+        o.duration_ms = (end - start) * 1000;
+        t.outcomes.push_back(o);
+    }
+    // A mark without a duration is an instant: reported at 10.32 s, after the pause.
+    Outcome instant;
+    instant.t_s = 10.32;
+    instant.ok = false;
+    t.outcomes.push_back(instant);
+
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 2);
+    const WindowReport& w = window(r, "gc pause");
+    CHECK(w.ops == 3); // those sent at 10.05, 10.15 and 10.25 s
+    CHECK(w.failed == 0);
+    REQUIRE(w.p50_ms);
+    CHECK(*w.p50_ms == doctest::Approx(155));
+    REQUIRE(w.p99_ms);
+    CHECK(*w.p99_ms == doctest::Approx(255));
+    CHECK(r.windows[0].ops == 100); // sent from 0.05 to 9.95 s
+    // Recovery spans count operations from when they began too: the
+    // failed mark at 10.32 s is in [10.3, 11.3) and [10.32, 11.32); the
+    // first request after it, sent at 10.35 s, starts a steady span.
+    REQUIRE(w.recovery_s);
+    CHECK(*w.recovery_s == doctest::Approx(0.05));
+}
+
+TEST_CASE("each window is measured in the families of its own rules") {
+    // 40 s sampled every 0.1 s: 100 net calls a sample, 20 from 10 to 20 s
+    // (a net rule), and 1000 allocations a sample throughout, 100 of them
+    // failing from 25 to 30 s.
+    Timeline t;
+    t.end_s = 40;
+    t.rules.push_back(rule(1, "net-slow", Family::Net, 10, 20));
+    for (int i = 1; i <= 400; ++i) {
+        Sample s = calls_sample(i / 10.0, Family::Net, i > 100 && i <= 200 ? 20 : 100);
+        s.calls[unsigned(Family::Mem)] = 1000;
+        s.errors[unsigned(Family::Mem)] = i > 250 && i <= 300 ? 100 : 0;
+        s.latency[unsigned(Family::Net)]
+                 [latency_bucket(i > 100 && i <= 200 ? 50'000'000 : 1'000'000)] = 1;
+        t.samples.push_back(s);
+    }
+    Report alone = compute_report(t, {});
+    const WindowReport& net_alone = window(alone, "net-slow");
+    CHECK(net_alone.families == std::vector<std::string>{"net"});
+    CHECK(net_alone.ops == 2000);
+    REQUIRE(net_alone.throughput_change);
+    CHECK(*net_alone.throughput_change == doctest::Approx(-0.8));
+
+    // Arming an unrelated mem rule later changes nothing of the net window.
+    t.rules.push_back(rule(2, "oom", Family::Mem, 25, 30));
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 3);
+    CHECK(r.families == std::vector<std::string>{"mem", "net"});
+    CHECK(r.windows[0].families == r.families); // the baseline: the session's families
+    CHECK(r.windows[0].ops == 100 * 1100);
+    const WindowReport& net = window(r, "net-slow");
+    CHECK(net.families == std::vector<std::string>{"net"});
+    CHECK(net.ops == 2000);
+    CHECK(net.failed == 0);
+    REQUIRE(net.throughput_change);
+    CHECK(*net.throughput_change == doctest::Approx(-0.8));
+    REQUIRE(net.recovery_s);
+    CHECK(*net.recovery_s == doctest::Approx(*net_alone.recovery_s));
+    REQUIRE(net.p50_ms);
+    CHECK(*net.p50_ms == doctest::Approx(50).epsilon(0.25));
+    // The mem window in allocations alone: its failures, its unchanged pace.
+    const WindowReport& mem = window(r, "oom");
+    CHECK(mem.families == std::vector<std::string>{"mem"});
+    CHECK(mem.ops == 50 * 1000);
+    CHECK(mem.failed == 50 * 100);
+    REQUIRE(mem.success_rate);
+    CHECK(*mem.success_rate == doctest::Approx(0.9));
+    REQUIRE(mem.throughput_change);
+    CHECK(*mem.throughput_change == doctest::Approx(-0.1));
+    CHECK_FALSE(mem.p50_ms); // allocations are never timed
+}
+
+TEST_CASE("a window of pauses alone is measured in every family with calls") {
+    Timeline t;
+    t.end_s = 20;
+    RuleSpan pause = rule(1, "pause", Family::Mem, 10, 11, 1);
+    pause.pause = true;
+    t.rules.push_back(pause);
+    t.rules.push_back(rule(2, "db-down", Family::Db, 15, 16));
+    for (int i = 1; i <= 200; ++i) {
+        Sample s = calls_sample(i / 10.0, Family::Net, 10);
+        s.calls[unsigned(Family::Db)] = 5;
+        t.samples.push_back(s);
+    }
+    Report r = compute_report(t, {});
+    REQUIRE(r.windows.size() == 3);
+    CHECK(r.windows[1].families == std::vector<std::string>{"net", "db"});
+    CHECK(r.windows[1].ops == 10 * 15);
+    CHECK(r.windows[2].families == std::vector<std::string>{"db"});
+    CHECK(r.windows[2].ops == 10 * 5);
+}
+
+namespace {
+
+// One process's RSS, sampled every second for `seconds`.
+template <class Rss> Timeline rss_curve(double seconds, Rss rss) {
+    Timeline t;
+    t.end_s = seconds;
+    for (int i = 0; i <= int(seconds); ++i) {
+        ProcessSample p;
+        p.t_s = i;
+        p.pid = 7;
+        p.comm = "svc";
+        p.rss_mb = rss(double(i));
+        t.processes.push_back(p);
+    }
+    return t;
+}
+
+// Deterministic noise in [-1, 1] MB.
+double wobble(double x) {
+    return std::sin(x * 12.9898) * 1.0;
+}
+
+} // namespace
+
+TEST_CASE("leak suspects: a warming cache is not a leak, steady growth is") {
+    SUBCASE("a cache that fills fast, then stays (least squares read 57 MB/min)") {
+        Timeline t = rss_curve(
+            120, [](double x) { return 100 + 200 * (1 - std::exp(-x / 15)) + wobble(x); });
+        CHECK(compute_report(t, {}).leaks.empty());
+    }
+    SUBCASE("shared buffers touched at a steady pace for 40 s, then full") {
+        // 300 MB/min while filling; least squares over the 120 s read 78 MB/min.
+        Timeline t =
+            rss_curve(120, [](double x) { return 50 + 5 * std::min(x, 40.0) + wobble(x); });
+        CHECK(compute_report(t, {}).leaks.empty());
+    }
+    SUBCASE("growth that stops in the last half (least squares: 18.6 MB/min)") {
+        Timeline t =
+            rss_curve(120, [](double x) { return 50 + 0.5 * std::min(x, 70.0) + wobble(x); });
+        CHECK(compute_report(t, {}).leaks.empty());
+    }
+    SUBCASE("growth given back before the end (a burst; least squares: 10.6 MB/min)") {
+        Timeline t = rss_curve(120, [](double x) { return x < 100 ? 50 + 0.5 * x : 60.0; });
+        CHECK(compute_report(t, {}).leaks.empty());
+    }
+    SUBCASE("a steady leak after a warm-up") {
+        // 100 MB in the first 10 s (start-up), then 20 MB/min to the end
+        // (least squares, the start-up included: 32 MB/min).
+        Timeline t = rss_curve(120, [](double x) {
+            return 100 + 10 * std::min(x, 10.0) + std::max(x - 10, 0.0) / 3 + wobble(x);
+        });
+        Report r = compute_report(t, {});
+        REQUIRE(r.leaks.size() == 1);
+        CHECK(r.leaks[0].pid == 7);
+        CHECK(r.leaks[0].mb_per_min == doctest::Approx(20).epsilon(0.1));
+        // Below the threshold it is not one.
+        MetricOptions opt;
+        opt.leak_mb_per_min = 25;
+        CHECK(compute_report(t, {}, opt).leaks.empty());
+    }
+    SUBCASE("a steady leak with outliers: the slope is the leak's, not theirs") {
+        Timeline t = rss_curve(120, [](double x) {
+            double spike = int(x) % 17 == 0 ? 400 : 0; // a transient buffer now and then
+            return 100 + x / 2 + spike;
+        });
+        Report r = compute_report(t, {});
+        REQUIRE(r.leaks.size() == 1);
+        CHECK(r.leaks[0].mb_per_min == doctest::Approx(30).epsilon(0.05));
+    }
 }

@@ -307,10 +307,12 @@ Report sample_report(const Tolerances& tol = {}) {
     t.rules = {a, b};
     for (int i = 0; i < 300; ++i) {
         Outcome o;
-        o.t_s = i / 10.0;
         o.ok = !(i >= 100 && i < 200 && i % 4 == 0);
         o.probe = true;
         o.duration_ms = 1 + i % 10;
+        // A probe is reported as it ends: it began 1-10 ms before. The first
+        // began at 0 (the baseline's rate counts over all of it).
+        o.t_s = i == 0 ? o.duration_ms / 1000 : i / 10.0 + 0.02;
         t.outcomes.push_back(o);
     }
     for (int i = 0; i <= 30; ++i) {
