@@ -27,7 +27,7 @@
 namespace faultline {
 
 constexpr uint64_t kSegmentMagic = 0x314e4c544c554146ull; // "FAULTLN1"
-constexpr uint32_t kAbiVersion = 4;
+constexpr uint32_t kAbiVersion = 5;
 constexpr unsigned kMaxRules = 63; // one bit each in the armed masks
 // The top bit of an armed mask: a recorder measures the family, so its hooks
 // take the slow path (counting calls, bytes, latency) even with no rule.

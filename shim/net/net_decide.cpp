@@ -8,16 +8,77 @@
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
 #include "shim/net/net_faults.h"
+#include "shim/net/net_plan.h"
 #include "shim/net/net_rules.h"
 #include "shim/net/socket_holds.h"
 
 #include <cerrno>
 #include <ctime>
 #include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 namespace faultline::shim {
+
+namespace {
+
+int recall(void* memo, unsigned slot, uint64_t word) {
+    return conn_recall(*static_cast<SocketState*>(memo), rule_key(slot, word));
+}
+
+void remember(void* memo, unsigned slot, uint64_t word, bool hit) {
+    conn_remember(*static_cast<SocketState*>(memo), rule_key(slot, word), hit);
+}
+
+// What TCP net.loss draws for: the bytes of the call, as segments.
+struct LossDraw {
+    SocketState* s;
+    NetDecision* d;
+    int fd;
+    uint32_t op;
+    size_t len;
+};
+
+uint32_t segment_of(int fd, SocketState& s) {
+    if (!s.mss) {
+        int maxseg = 0;
+        socklen_t n = sizeof maxseg;
+        int saved = errno;
+        if (fd < 0 || syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_MAXSEG, &maxseg, &n) != 0)
+            maxseg = 0;
+        errno = saved;
+        s.mss = segment_size(maxseg);
+    }
+    return s.mss;
+}
+
+// The bytes a receive will take: what is queued (FIONREAD), up to `len`;
+// nothing queued yet (a blocking receive will wait): one segment.
+size_t recv_bytes(int fd, size_t len, uint32_t mss) {
+    int queued = 0;
+    int saved = errno;
+    if (fd < 0 || syscall(SYS_ioctl, fd, FIONREAD, &queued) != 0) queued = 0;
+    errno = saved;
+    size_t n = queued > 0 ? size_t(queued) : mss;
+    return n < len ? n : len;
+}
+
+uint32_t draw(void* obj, const Rule& r, ThreadState& ts) {
+    auto& w = *static_cast<LossDraw*>(obj);
+    bool segmented = r.kind == Kind::NetLoss && is_tcp(*w.s) && (w.op & (kOnSend | kOnRecv));
+    if (!segmented) return r.p < 1.0 && next_unit(ts) >= r.p ? 0 : 1;
+    uint32_t mss = segment_of(w.fd, *w.s);
+    size_t bytes = w.op == kOnRecv ? recv_bytes(w.fd, w.len, mss) : w.len;
+    SegmentLoss l = lose_segments(r, w.s->loss_streak, bytes, mss, [&] { return next_unit(ts); });
+    w.d->segments_drawn = true;
+    w.d->loss_streak = l.streak;
+    w.d->loss_wait_ns = l.wait_ns;
+    return l.lost;
+}
+
+} // namespace
 
 NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd) {
     NetDecision d;
@@ -40,6 +101,12 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd) {
         return !d.stale;
     };
     CallContext ctx{ts, g_comm, monotonic_ns, caller_matches, call_site, hook};
+    ctx.recall = recall;
+    ctx.remember = remember;
+    ctx.memo = &s;
+    LossDraw loss{&s, &d, fd, op, len};
+    ctx.draw = draw;
+    ctx.draw_obj = &loss;
     Injection inj;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
         note_injection(*seg, ts, hook, inj.slot, effect_value(*inj.rule));

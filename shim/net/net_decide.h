@@ -23,6 +23,11 @@ struct NetDecision {
     const Rule* rule = nullptr;
     uint64_t key = 0;
     bool stale = false; // fd is no longer the socket `s` knew: forget it, judge afresh
+    // TCP net.loss drew per segment (lose_segments): the loss streak after
+    // this call, and what the lost segments cost.
+    bool segments_drawn = false;
+    uint32_t loss_streak = 0;
+    int64_t loss_wait_ns = 0;
 };
 
 // Runs the order of evaluation (core/trigger.h) over the armed net rules for

@@ -87,8 +87,10 @@ bool partition_active(const Segment* seg, uint64_t mask, const SocketState& s, u
                       int64_t now) {
     for (mask &= kRuleBits; seg && mask; mask &= mask - 1) {
         unsigned i = unsigned(__builtin_ctzll(mask));
-        const Rule* r = live_rule(seg, rule_key(i, seg->rules[i].state.load()), now);
-        if (r && r->kind == Kind::NetPartition && (!r->ops || (r->ops & op)) && fits_socket(*r, s))
+        uint64_t key = rule_key(i, seg->rules[i].state.load());
+        const Rule* r = live_rule(seg, key, now);
+        if (r && r->kind == Kind::NetPartition && (!r->ops || (r->ops & op)) &&
+            fits_socket(*r, s) && (r->per != Per::Connection || conn_recall(s, key) == 1))
             return true;
     }
     return false;

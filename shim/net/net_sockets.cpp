@@ -144,6 +144,8 @@ void socket_forget(int fd) {
     s.turn = 0;
     s.hang_rule = 0;
     s.buckets[0].rule = s.buckets[1].rule = 0;
+    for (auto& e : s.per_conn) e.store(0, std::memory_order_relaxed);
+    s.mss = 0;
 }
 
 void socket_forget_range(unsigned first, unsigned last) {

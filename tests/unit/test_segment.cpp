@@ -58,6 +58,7 @@ static_assert(offsetof(RuleSlot, armed_ns) == 24);
 static_assert(offsetof(RuleSlot, injected) == 64);
 static_assert(offsetof(RuleSlot, rule) == 88);
 static_assert(offsetof(Rule, kind) == 0);
+static_assert(offsetof(Rule, per) == 3);
 static_assert(offsetof(Rule, keys) == 8);
 static_assert(offsetof(Rule, name) == 16);
 static_assert(offsetof(Rule, text) == 48);
