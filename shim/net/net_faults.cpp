@@ -224,6 +224,15 @@ bool waited_out(int fd, SocketState& s, const NetPlan& p, int timeout_opt) {
     return false;
 }
 
+// A datagram waits to be read (a peek of one byte, not blocking).
+bool datagram_queued(int fd) {
+    char byte;
+    int saved = errno;
+    long n = syscall(SYS_recvfrom, fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT, nullptr, nullptr);
+    errno = saved;
+    return n >= 0;
+}
+
 // A non-blocking socket is asked whether it is only under a fault.
 bool nonblocking_call(int fd, bool dontwait) {
     return dontwait || fd_nonblocking(fd);
@@ -324,6 +333,11 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     case Hold::None:
         break;
     }
+    // A non-blocking receive on a datagram socket with nothing queued: the
+    // kernel's EAGAIN, without judging (or counting) a datagram not there.
+    if (!is_tcp(*s) && !peek && !real.in_kernel && nonblocking_call(fd, dontwait) &&
+        !datagram_queued(fd))
+        return transfer(*s, real, len);
     NetDecision d = decide(hook, kOnRecv, *s, len, fd);
     if (d.stale) {
         socket_forget(fd);
@@ -346,6 +360,12 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     while (p.act == Act::Drop) {
         ssize_t n = real(0, len);
         if (n < 0) return n;
+        // Non-blocking, with nothing queued behind: the kernel's own EAGAIN,
+        // without judging a datagram that is not there (nor counting it).
+        if (nonblocking && !datagram_queued(fd)) {
+            errno = EAGAIN;
+            return -1;
+        }
         d = decide(hook, kOnRecv, *s, len);
         p = d.rule ? plan_recv(*d.rule, *s, len, nonblocking, peek, now, drawn_delay(*d.rule, d))
                    : NetPlan{};

@@ -1,5 +1,7 @@
 #include "shim/net/net_rules.h"
 
+#include <cstring>
+
 namespace faultline::shim {
 
 const Rule* live_rule(const Segment* seg, uint64_t key, int64_t now) {
@@ -71,6 +73,19 @@ bool kind_applies(const Rule& r, uint32_t op, const SocketState& s, size_t len) 
     default:
         return false;
     }
+}
+
+bool acts_on_receive(const Rule& r) {
+    if (!(kind_operations(r.kind) & kOnRecv)) return false;
+    if (r.ops && !(r.ops & kOnRecv)) return false;
+    return !(r.kind == Kind::NetBandwidth && r.dir == Direction::Send);
+}
+
+bool loopback_peer(const SocketState& s) {
+    if (!s.peer_known) return false;
+    if (s.family == 4) return s.peer[0] == 127;
+    static const uint8_t kOne[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return s.family == 6 && memcmp(s.peer, kOne, 16) == 0;
 }
 
 bool hang_held(const Segment* seg, uint64_t key, int64_t now) {

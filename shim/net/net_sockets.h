@@ -58,6 +58,9 @@ struct SocketState {
     std::atomic<uint64_t> per_conn[4];
     // The segment size TCP net.loss draws per (0 until asked).
     uint32_t mss;
+    // The session's count of this socket's local port, once counted
+    // (Segment::session_ports); null before. Given back when forgotten.
+    std::atomic<uint16_t>* port_entry;
 };
 
 constexpr uint64_t kMemoBit = uint64_t(1) << 63;

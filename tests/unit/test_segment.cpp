@@ -45,6 +45,7 @@ static_assert(offsetof(Event, value) == 32);
 static_assert(offsetof(Event, traced) == 40);
 static_assert(sizeof(Trace) == 128);
 static_assert(offsetof(Segment, traces) % 64 == 0);
+static_assert(offsetof(Segment, session_ports) == sizeof(Segment) - 2 * 65536 * 2);
 static_assert(offsetof(OutcomeRecord, label) == 34);
 static_assert(kObservedBit == uint64_t(1) << kMaxRules);
 static_assert(offsetof(Segment, rules) % 64 == 0);
@@ -72,7 +73,7 @@ static_assert(sizeof(ProcessSlot) == 40);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 TEST_CASE("layout totals") {
-    CHECK(sizeof(Segment) == 9162368); // sparse: pages are touched as used
+    CHECK(sizeof(Segment) == 9424512); // sparse: pages are touched as used
     CHECK(alignof(Segment) == 64);
 }
 
