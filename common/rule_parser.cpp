@@ -19,7 +19,8 @@ constexpr uint64_t bit(RuleKey k) {
 
 constexpr uint64_t kCommonKeys = bit(kKeyName) | bit(kKeyP) | bit(kKeyAfter) | bit(kKeyEvery) |
                                  bit(kKeyNth) | bit(kKeyTimes) | bit(kKeyStart) | bit(kKeyFor) |
-                                 bit(kKeyCaller) | bit(kKeyProc) | bit(kKeyTrace) | bit(kKeySite);
+                                 bit(kKeyCaller) | bit(kKeyProc) | bit(kKeyTrace) | bit(kKeySite) |
+                                 bit(kKeyPer);
 constexpr uint64_t kMemFilters = bit(kKeyFn) | bit(kKeyMin) | bit(kKeyMax);
 constexpr uint64_t kNetFilters = bit(kKeyPeer) | bit(kKeyLport) | bit(kKeyProto) | bit(kKeyOn);
 constexpr uint64_t kDbFilters = bit(kKeySql) | bit(kKeyFile) | bit(kKeyOn);
@@ -62,7 +63,7 @@ constexpr const char* kKeyNames[kKeyCount] = {
     "name",  "p",     "after",   "every", "nth",   "times", "start",  "for",   "caller", "proc",
     "trace", "fn",    "min",     "max",   "limit", "delay", "jitter", "size",  "peer",   "lport",
     "proto", "on",    "timeout", "rto",   "rate",  "dir",   "scope",  "burst", "bytes",  "errno",
-    "host",  "error", "sql",     "file",  "rc",    "op",    "site",
+    "host",  "error", "sql",     "file",  "rc",    "op",    "site",   "per",
 };
 
 const KindSpec* find_kind(std::string_view name) {
@@ -351,6 +352,24 @@ class Parser {
                 rule_.scope = Scope::Process;
             else
                 return fail(token, "scope= is socket or process");
+            return true;
+        case kKeyPer:
+            if (v == "call") {
+                rule_.per = Per::Call;
+            } else if (v == "connection") {
+                if (spec_->family != Family::Net || rule_.kind == Kind::NetDns)
+                    return fail(token,
+                                "per=connection is for net kinds with a socket (not "
+                                "net.dns): per=call, or per=statement for db.error/db.delay");
+                rule_.per = Per::Connection;
+            } else if (v == "statement") {
+                if (spec_->family != Family::Db)
+                    return fail(token, "per=statement is for db.error and db.delay: per=call, or "
+                                       "per=connection for net kinds");
+                rule_.per = Per::Statement;
+            } else {
+                return fail(token, "per= is call, connection (net) or statement (db)");
+            }
             return true;
         case kKeyErrno:
             if (!errno_from_name(v, rule_.code)) return fail(token, "unknown errno name");

@@ -27,7 +27,7 @@
 namespace faultline {
 
 constexpr uint64_t kSegmentMagic = 0x314e4c544c554146ull; // "FAULTLN1"
-constexpr uint32_t kAbiVersion = 4;
+constexpr uint32_t kAbiVersion = 5;
 constexpr unsigned kMaxRules = 63; // one bit each in the armed masks
 // The top bit of an armed mask: a recorder measures the family, so its hooks
 // take the slow path (counting calls, bytes, latency) even with no rule.
@@ -192,6 +192,13 @@ struct alignas(64) Segment {
     EventRing<Event, kEventCapacity> events;
     EventRing<OutcomeRecord, kOutcomeCapacity> outcomes;
     EventRing<Trace, kTraceCapacity> traces;
+    // The local ports of the session's sockets, [0] TCP [1] UDP: how many
+    // sockets of the session's processes have that port (net_decide.cpp).
+    // A send to a loopback peer whose port is here has its receiver in the
+    // session, which judges the data (docs/rules.md "Both ends in the
+    // session"). Counted by the processes themselves: one that exits
+    // without closing leaves its count.
+    std::atomic<uint16_t> session_ports[2][65536];
 };
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free);

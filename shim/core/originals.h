@@ -76,6 +76,7 @@ struct NetOriginals {
     X(sqlite3_errstr)                                                                              \
     X(sqlite3_sql)                                                                                 \
     X(sqlite3_db_handle)                                                                           \
+    X(sqlite3_stmt_busy)                                                                           \
     X(sqlite3_db_filename)                                                                         \
     X(sqlite3_mprintf)                                                                             \
     X(sqlite3_vfs_find)                                                                            \

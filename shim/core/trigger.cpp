@@ -44,7 +44,13 @@ bool decide(Segment& seg, unsigned slot, uint64_t word, CallContext& ctx, int64_
             if (r.every && (n - r.after) % r.every != 0) return false;
         }
     }
-    if (r.p < 1.0 && next_unit(ctx.thread) >= r.p) return false;
+    uint64_t hits = 1;
+    if (ctx.draw) {
+        hits = ctx.draw(ctx.draw_obj, r, ctx.thread);
+        if (!hits) return false;
+    } else if (r.p < 1.0 && next_unit(ctx.thread) >= r.p) {
+        return false;
+    }
     if (r.times) {
         uint64_t k = s.taken.fetch_add(1, std::memory_order_relaxed);
         if (k >= r.times) return false;
@@ -55,8 +61,8 @@ bool decide(Segment& seg, unsigned slot, uint64_t word, CallContext& ctx, int64_
     }
     // A slot disarmed and re-armed meanwhile holds another rule's bytes: the
     // generation tells. (Retiring keeps the generation.)
-    if ((s.state.load(std::memory_order_acquire) >> 8) != (word >> 8)) return false;
-    s.injected.fetch_add(1, std::memory_order_relaxed);
+    if (!still_armed(s, word)) return false;
+    s.injected.fetch_add(hits, std::memory_order_relaxed);
     return true;
 }
 

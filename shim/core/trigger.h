@@ -33,6 +33,17 @@ struct CallContext {
     uint64_t (*site)(Hook hook) = nullptr;
     Hook hook = Hook(0);
     uint64_t site_of_call = 0; // site(hook), once asked
+    // per=connection: the decision a rule already made for what this call
+    // belongs to (its socket), kept for its life. recall: -1 not decided
+    // yet, 0 spared, 1 faulted; null: every call is judged.
+    int (*recall)(void* memo, unsigned slot, uint64_t word) = nullptr;
+    void (*remember)(void* memo, unsigned slot, uint64_t word, bool hit) = nullptr;
+    void* memo = nullptr;
+    // The p= step of a rule drawn in units (TCP net.loss: one draw per
+    // segment): the units hit, 0 for none (not injected); each counts as an
+    // injection. Null: one draw per call.
+    uint32_t (*draw)(void* obj, const Rule& r, ThreadState& ts) = nullptr;
+    void* draw_obj = nullptr;
 
     bool at_site(uint64_t want) {
         if (!site) return false;
@@ -80,6 +91,11 @@ unsigned armed_in_order(const Segment& seg, uint64_t mask, uint8_t* out);
 enum class Timing { Inactive, Active, Expired };
 Timing timing(const RuleSlot& s, CallContext& ctx, int64_t& now);
 
+// The slot still holds the rule armed with `word` (not re-armed since).
+inline bool still_armed(const RuleSlot& s, uint64_t word) {
+    return (s.state.load(std::memory_order_acquire) >> 8) == (word >> 8);
+}
+
 // The counting, probability and times= steps for a rule that matched.
 bool decide(Segment& seg, unsigned slot, uint64_t word, CallContext& ctx, int64_t& now);
 
@@ -111,7 +127,22 @@ bool pick_rule(Segment& seg, uint64_t mask, CallContext& ctx, Matches&& matches,
         if (r.caller[0] && !(ctx.caller && ctx.caller(r, i, word))) continue;
         if (r.site && !ctx.at_site(r.site)) continue;
         c.add(c.slot.matched[i]);
-        if (!detail::decide(seg, i, word, ctx, now)) continue;
+        if (r.per != Per::Call && ctx.recall) {
+            int known = ctx.recall(ctx.memo, i, word);
+            if (known == 0) continue; // spared for the connection's life
+            if (known == 1) {         // faulted for its life: no new draw
+                if (!detail::still_armed(s, word)) continue;
+                s.injected.fetch_add(1, std::memory_order_relaxed);
+                out.slot = i;
+                out.rule = &r;
+                return true;
+            }
+            bool hit = detail::decide(seg, i, word, ctx, now);
+            ctx.remember(ctx.memo, i, word, hit);
+            if (!hit) continue;
+        } else if (!detail::decide(seg, i, word, ctx, now)) {
+            continue;
+        }
         out.slot = i;
         out.rule = &r;
         return true;

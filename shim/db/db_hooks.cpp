@@ -148,6 +148,10 @@ struct DbCall {
     const char* sql;      // statement text, when known
     int sql_len;          // its length in bytes; < 0: up to its NUL
     const char* filename; // open's argument; else asked of the connection
+    // A step of an execution already under way (sqlite3_stmt_busy: stepped
+    // since prepare or reset, not run to its end): per=statement rules
+    // decided at its first step and let it through.
+    bool continuing = false;
 };
 
 // UTF-16 text as ASCII, for globs: the 16 variants are matched like the rest.
@@ -188,6 +192,7 @@ int db_decide(const DbCall& call, uint64_t mask) {
     auto matches = [&](const Rule& r, unsigned) {
         if (r.kind != Kind::DbError && r.kind != Kind::DbDelay) return false;
         if (r.ops && !(r.ops & call.op)) return false;
+        if (r.per == Per::Statement && call.continuing) return false;
         if (r.sql[0] && !sql_matches(r.sql, call.sql, call.sql_len)) return false;
         if (r.file[0]) {
             if (!file_asked) {
@@ -380,10 +385,11 @@ FL_EXPORT int sqlite3_step(sqlite3_stmt* stmt) {
     if (quiet()) return passthrough([&] { return api.sqlite3_step(stmt); });
     sqlite3* db = api.sqlite3_db_handle ? api.sqlite3_db_handle(stmt) : nullptr;
     const char* sql = api.sqlite3_sql && rule_mask(Family::Db) ? api.sqlite3_sql(stmt) : nullptr;
+    bool continuing = api.sqlite3_stmt_busy && rule_mask(Family::Db) && api.sqlite3_stmt_busy(stmt);
     int injected = 0;
     int rc = outer_call(
-        {Hook::DbStep, kOnStep, db, sql, -1, nullptr}, [&] { return api.sqlite3_step(stmt); },
-        injected);
+        {Hook::DbStep, kOnStep, db, sql, -1, nullptr, continuing},
+        [&] { return api.sqlite3_step(stmt); }, injected);
     if (injected)
         g_statements.remember(stmt, injected);
     else

@@ -137,6 +137,7 @@ int net_connect(int fd, const sockaddr* addr, socklen_t len,
     SocketState* s = socket_state(fd);
     if (!is_inet(s)) return real(fd, addr, len);
     socket_set_peer(*s, addr, len);
+    net_connecting(fd, *s);
     NetDecision d = decide(Hook::NetConnect, kOnConnect, *s, 0);
     s->turn = 1;
     if (!d.rule) return real(fd, addr, len);

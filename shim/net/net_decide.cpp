@@ -8,16 +8,107 @@
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
 #include "shim/net/net_faults.h"
+#include "shim/net/net_plan.h"
 #include "shim/net/net_rules.h"
 #include "shim/net/socket_holds.h"
 
 #include <cerrno>
 #include <ctime>
 #include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 namespace faultline::shim {
+
+namespace {
+
+int recall(void* memo, unsigned slot, uint64_t word) {
+    return conn_recall(*static_cast<SocketState*>(memo), rule_key(slot, word));
+}
+
+void remember(void* memo, unsigned slot, uint64_t word, bool hit) {
+    conn_remember(*static_cast<SocketState*>(memo), rule_key(slot, word), hit);
+}
+
+// What TCP net.loss draws for: the bytes of the call, as segments.
+struct LossDraw {
+    SocketState* s;
+    NetDecision* d;
+    int fd;
+    uint32_t op;
+    size_t len;
+};
+
+uint32_t segment_of(int fd, SocketState& s) {
+    if (!s.mss) {
+        int maxseg = 0;
+        socklen_t n = sizeof maxseg;
+        int saved = errno;
+        if (fd < 0 || syscall(SYS_getsockopt, fd, IPPROTO_TCP, TCP_MAXSEG, &maxseg, &n) != 0)
+            maxseg = 0;
+        errno = saved;
+        s.mss = segment_size(maxseg);
+    }
+    return s.mss;
+}
+
+// The bytes a receive will take: what is queued (FIONREAD), up to `len`;
+// nothing queued yet (a blocking receive will wait): one segment.
+size_t recv_bytes(int fd, size_t len, uint32_t mss) {
+    int queued = 0;
+    int saved = errno;
+    if (fd < 0 || syscall(SYS_ioctl, fd, FIONREAD, &queued) != 0) queued = 0;
+    errno = saved;
+    size_t n = queued > 0 ? size_t(queued) : mss;
+    return n < len ? n : len;
+}
+
+uint32_t draw(void* obj, const Rule& r, ThreadState& ts) {
+    auto& w = *static_cast<LossDraw*>(obj);
+    bool segmented = r.kind == Kind::NetLoss && is_tcp(*w.s) && (w.op & (kOnSend | kOnRecv));
+    if (!segmented) return r.p < 1.0 && next_unit(ts) >= r.p ? 0 : 1;
+    uint32_t mss = segment_of(w.fd, *w.s);
+    size_t bytes = w.op == kOnRecv ? recv_bytes(w.fd, w.len, mss) : w.len;
+    SegmentLoss l = lose_segments(r, w.s->loss_streak, bytes, mss, [&] { return next_unit(ts); });
+    w.d->segments_drawn = true;
+    w.d->loss_streak = l.streak;
+    w.d->loss_wait_ns = l.wait_ns;
+    return l.lost;
+}
+
+// The socket's local port, counted in the session's ports once it has one
+// (bound, connected, or after a first send: asked again until then).
+void join_session_ports(Segment& seg, int fd, SocketState& s) {
+    if (s.port_entry || fd < 0) return;
+    if (!s.local_port) {
+        sockaddr_storage a{};
+        socklen_t n = sizeof a;
+        int saved = errno;
+        long rc = syscall(SYS_getsockname, fd, &a, &n);
+        errno = saved;
+        if (rc != 0) return;
+        if (a.ss_family == AF_INET)
+            s.local_port = ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+        else if (a.ss_family == AF_INET6)
+            s.local_port = ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+        if (!s.local_port) return;
+    }
+    std::atomic<uint16_t>& e = seg.session_ports[is_tcp(s) ? 0 : 1][s.local_port];
+    uint16_t v = e.load(std::memory_order_relaxed);
+    while (v != 0xffff && !e.compare_exchange_weak(v, uint16_t(v + 1), std::memory_order_relaxed)) {
+    }
+    s.port_entry = &e;
+}
+
+// The receiver of what this socket sends is a socket of the session.
+bool receiver_in_session(const Segment& seg, const SocketState& s) {
+    return loopback_peer(s) &&
+           seg.session_ports[is_tcp(s) ? 0 : 1][s.peer_port].load(std::memory_order_relaxed);
+}
+
+} // namespace
 
 NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd) {
     NetDecision d;
@@ -29,10 +120,16 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd) {
     int saved_errno = errno;
     prepare_thread(ts);
     count_call(*seg, ts, hook);
+    join_session_ports(*seg, fd, s);
     bool asked = fd < 0;
+    int in_session = -1; // receiver_in_session, asked once and only for a send
     auto matches = [&](const Rule& r, unsigned) {
         if (r.ops && !(r.ops & op)) return false;
         if (!fits_socket(r, s) || !kind_applies(r, op, s, len)) return false;
+        if (op == kOnSend && acts_on_receive(r)) { // judged where it is received
+            if (in_session < 0) in_session = receiver_in_session(*seg, s);
+            if (in_session) return false;
+        }
         if (!asked) { // once per call, and only when a rule would act
             asked = true;
             d.stale = !still_the_socket(fd, s);
@@ -40,6 +137,12 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd) {
         return !d.stale;
     };
     CallContext ctx{ts, g_comm, monotonic_ns, caller_matches, call_site, hook};
+    ctx.recall = recall;
+    ctx.remember = remember;
+    ctx.memo = &s;
+    LossDraw loss{&s, &d, fd, op, len};
+    ctx.draw = draw;
+    ctx.draw_obj = &loss;
     Injection inj;
     if (pick_rule(*seg, mask, ctx, matches, inj)) {
         note_injection(*seg, ts, hook, inj.slot, effect_value(*inj.rule));
@@ -48,6 +151,38 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd) {
     }
     errno = saved_errno;
     return d;
+}
+
+void net_bound(int fd) {
+    ThreadState& ts = tls;
+    Segment* seg = g_segment;
+    if (!seg || ts.depth || (!sockets_table() && !armed_mask(Family::Net))) return;
+    HookScope scope(ts);
+    int saved = errno;
+    SocketState* s = socket_state(fd);
+    if (is_inet(s)) join_session_ports(*seg, fd, *s);
+    errno = saved;
+}
+
+void net_connecting(int fd, SocketState& s) {
+    Segment* seg = g_segment;
+    if (!seg || s.port_entry || !armed_mask(Family::Net) || !receiver_in_session(*seg, s)) return;
+    sockaddr_storage a{};
+    socklen_t n = sizeof a;
+    int saved = errno;
+    if (syscall(SYS_getsockname, fd, &a, &n) == 0) {
+        uint16_t port = a.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in&>(a).sin_port
+                                               : reinterpret_cast<const sockaddr_in6&>(a).sin6_port;
+        if (!port && (a.ss_family == AF_INET || a.ss_family == AF_INET6)) {
+            // Unbound: the wildcard address, port 0, as connect would pick.
+            sockaddr_storage any{};
+            any.ss_family = a.ss_family;
+            syscall(SYS_bind, fd, &any,
+                    a.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+        }
+    }
+    errno = saved;
+    join_session_ports(*seg, fd, s);
 }
 
 void count_net_call(Hook hook) {

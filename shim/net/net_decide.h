@@ -23,6 +23,11 @@ struct NetDecision {
     const Rule* rule = nullptr;
     uint64_t key = 0;
     bool stale = false; // fd is no longer the socket `s` knew: forget it, judge afresh
+    // TCP net.loss drew per segment (lose_segments): the loss streak after
+    // this call, and what the lost segments cost.
+    bool segments_drawn = false;
+    uint32_t loss_streak = 0;
+    int64_t loss_wait_ns = 0;
 };
 
 // Runs the order of evaluation (core/trigger.h) over the armed net rules for
@@ -30,6 +35,13 @@ struct NetDecision {
 // With `fd`, the first rule that would match first checks that fd is still
 // that socket (still_the_socket): when not, nothing is injected (`stale`).
 NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd = -1);
+// bind() succeeded: the socket's port is counted in the session's ports.
+void net_bound(int fd);
+// connect() to a peer of the session, before the real call: an unbound
+// socket is bound to the wildcard address and a port of the kernel's
+// choosing first, so that its port is counted before its peer's first send
+// (the accepting end may send before connect returns).
+void net_connecting(int fd, SocketState& s);
 // Counts a call that no decision is asked for (one a hold had owed).
 void count_net_call(Hook hook);
 

@@ -224,6 +224,15 @@ bool waited_out(int fd, SocketState& s, const NetPlan& p, int timeout_opt) {
     return false;
 }
 
+// A datagram waits to be read (a peek of one byte, not blocking).
+bool datagram_queued(int fd) {
+    char byte;
+    int saved = errno;
+    long n = syscall(SYS_recvfrom, fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT, nullptr, nullptr);
+    errno = saved;
+    return n >= 0;
+}
+
 // A non-blocking socket is asked whether it is only under a fault.
 bool nonblocking_call(int fd, bool dontwait) {
     return dontwait || fd_nonblocking(fd);
@@ -231,8 +240,21 @@ bool nonblocking_call(int fd, bool dontwait) {
 
 // The delay a rule draws for this call; only net.delay draws, so that the
 // thread's random stream moves as it always has.
-int64_t drawn_delay(const Rule& r) {
+// TCP net.loss: what the segments drawn lost cost.
+int64_t drawn_delay(const Rule& r, const NetDecision& d) {
+    if (r.kind == Kind::NetLoss) return d.segments_drawn ? d.loss_wait_ns : 0;
     return r.kind == Kind::NetDelay ? delay_of(r, tls) : 0;
+}
+
+// The loss streak after a call the rules were asked about: what the
+// segments drawn left, else one more for a lost call, else none.
+void update_streak(SocketState& s, const NetDecision& d, const NetPlan& p) {
+    if (d.segments_drawn)
+        s.loss_streak = d.loss_streak;
+    else if (p.lost_segment)
+        ++s.loss_streak;
+    else if (!d.rule)
+        s.loss_streak = 0;
 }
 
 } // namespace
@@ -260,13 +282,13 @@ ssize_t net_send(Hook hook, int fd, size_t len, bool dontwait, Transfer real) {
     }
     s->turn = 1;
     if (!d.rule) {
-        s->loss_streak = 0;
+        update_streak(*s, d, NetPlan{});
         return transfer(*s, real, len);
     }
     const Rule& r = *d.rule;
     bool nonblocking = nonblocking_call(fd, dontwait);
-    NetPlan p = plan_send(r, *s, len, nonblocking, monotonic_ns(), drawn_delay(r));
-    if (p.lost_segment) ++s->loss_streak;
+    NetPlan p = plan_send(r, *s, len, nonblocking, monotonic_ns(), drawn_delay(r, d));
+    update_streak(*s, d, p);
     if (p.act == Act::Drop && real.in_kernel) cannot_act(r, hook);
     if (waited_out(fd, *s, p, SO_SNDTIMEO)) return -1; // EAGAIN, EINTR
     switch (p.act) {
@@ -311,14 +333,20 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     case Hold::None:
         break;
     }
+    // A non-blocking receive on a datagram socket with nothing queued: the
+    // kernel's EAGAIN, without judging (or counting) a datagram not there.
+    if (!is_tcp(*s) && !peek && !real.in_kernel && nonblocking_call(fd, dontwait) &&
+        !datagram_queued(fd))
+        return transfer(*s, real, len);
     NetDecision d = decide(hook, kOnRecv, *s, len, fd);
     if (d.stale) {
         socket_forget(fd);
         return net_recv(hook, fd, len, dontwait, real, buf, peek);
     }
     bool nonblocking = d.rule && nonblocking_call(fd, dontwait);
-    NetPlan p = d.rule ? plan_recv(*d.rule, *s, len, nonblocking, peek, now, drawn_delay(*d.rule))
-                       : NetPlan{};
+    NetPlan p = d.rule
+                    ? plan_recv(*d.rule, *s, len, nonblocking, peek, now, drawn_delay(*d.rule, d))
+                    : NetPlan{};
     // A lost datagram is read and dropped, and the next one meets the rules
     // in turn, as if the lost ones never came (a blocking caller waits for
     // the next; an edge-triggered one still gets those queued behind, or a
@@ -332,17 +360,20 @@ ssize_t net_recv(Hook hook, int fd, size_t len, bool dontwait, Transfer real, Re
     while (p.act == Act::Drop) {
         ssize_t n = real(0, len);
         if (n < 0) return n;
+        // Non-blocking, with nothing queued behind: the kernel's own EAGAIN,
+        // without judging a datagram that is not there (nor counting it).
+        if (nonblocking && !datagram_queued(fd)) {
+            errno = EAGAIN;
+            return -1;
+        }
         d = decide(hook, kOnRecv, *s, len);
-        p = d.rule ? plan_recv(*d.rule, *s, len, nonblocking, peek, now, drawn_delay(*d.rule))
+        p = d.rule ? plan_recv(*d.rule, *s, len, nonblocking, peek, now, drawn_delay(*d.rule, d))
                    : NetPlan{};
     }
     s->turn = 0;
-    if (!d.rule) {
-        s->loss_streak = 0;
-        return transfer(*s, real, len);
-    }
+    update_streak(*s, d, p);
+    if (!d.rule) return transfer(*s, real, len);
     const Rule& r = *d.rule;
-    if (p.lost_segment) ++s->loss_streak;
     if (waited_out(fd, *s, p, SO_RCVTIMEO)) return -1; // EAGAIN, EINTR
     switch (p.act) {
     case Act::Hang:

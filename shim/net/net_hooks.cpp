@@ -182,13 +182,29 @@ FL_EXPORT int socket(int domain, int type, int protocol) {
     return fd;
 }
 
+// A bound socket is known to the session at once: a datagram sent to it
+// from the session is judged where it is received (docs/rules.md).
+FL_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) {
+    int rc = net_originals().bind(fd, addr, len);
+    if (rc == 0 && !quiet()) net_bound(fd);
+    return rc;
+}
+
 FL_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
     auto real = net_originals().connect;
     if (quiet()) {
         if (sockets_table()) socket_forget(fd);
         return real(fd, addr, len);
     }
-    return measured(Hook::NetConnect, fd, [&] { return net_connect(fd, addr, len, real); });
+    int rc = measured(Hook::NetConnect, fd, [&] { return net_connect(fd, addr, len, real); });
+    // Its port is the kernel's from here: counted in the session before the
+    // program sends, so that a peer of the session judges nothing twice.
+    if (rc == 0 || errno == EINPROGRESS) {
+        int saved = errno;
+        net_bound(fd);
+        errno = saved;
+    }
+    return rc;
 }
 
 FL_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {

@@ -6,6 +6,10 @@
 
 namespace faultline::shim {
 
+int64_t retransmission_timeout(const Rule& r, uint32_t loss_streak) {
+    return r.rto_ns << (loss_streak < 6 ? loss_streak : 6);
+}
+
 namespace {
 
 NetPlan make(Act act, int64_t until = 0, size_t bytes = 0) {
@@ -21,8 +25,10 @@ NetPlan wait_until(bool nonblocking, int64_t until) {
     return make(nonblocking ? Act::Hold : Act::Sleep, until);
 }
 
-NetPlan lost_segment(const Rule& r, const SocketState& s, bool nonblocking, int64_t now) {
-    NetPlan p = wait_until(nonblocking, now + retransmission_timeout(r, s.loss_streak));
+NetPlan lost_segment(const Rule& r, const SocketState& s, bool nonblocking, int64_t now,
+                     int64_t wait_ns) {
+    int64_t wait = wait_ns > 0 ? wait_ns : retransmission_timeout(r, s.loss_streak);
+    NetPlan p = wait_until(nonblocking, now + wait);
     p.lost_segment = true;
     return p;
 }
@@ -38,17 +44,13 @@ NetPlan partition(bool nonblocking) {
 
 } // namespace
 
-int64_t retransmission_timeout(const Rule& r, uint32_t loss_streak) {
-    return r.rto_ns << (loss_streak < 6 ? loss_streak : 6);
-}
-
 NetPlan plan_send(const Rule& r, const SocketState& s, size_t len, bool nonblocking, int64_t now,
                   int64_t delay_ns) {
     switch (r.kind) {
     case Kind::NetDelay:
         return wait_until(nonblocking, now + delay_ns);
     case Kind::NetLoss: // a datagram is gone silently; a segment is sent again later
-        return is_tcp(s) ? lost_segment(r, s, nonblocking, now) : make(Act::Drop, 0, len);
+        return is_tcp(s) ? lost_segment(r, s, nonblocking, now, delay_ns) : make(Act::Drop, 0, len);
     case Kind::NetPartition:
         return partition(nonblocking);
     case Kind::NetReset:
@@ -72,7 +74,7 @@ NetPlan plan_recv(const Rule& r, const SocketState& s, size_t len, bool nonblock
     case Kind::NetPartition:
         return partition(nonblocking);
     case Kind::NetLoss:
-        if (is_tcp(s)) return lost_segment(r, s, nonblocking, now);
+        if (is_tcp(s)) return lost_segment(r, s, nonblocking, now, delay_ns);
         return make(peek ? Act::Pass : Act::Drop, 0, len);
     case Kind::NetReset:
         return reset_after(r, s);

@@ -1,5 +1,7 @@
 #include "shim/net/net_rules.h"
 
+#include <cstring>
+
 namespace faultline::shim {
 
 const Rule* live_rule(const Segment* seg, uint64_t key, int64_t now) {
@@ -73,6 +75,19 @@ bool kind_applies(const Rule& r, uint32_t op, const SocketState& s, size_t len) 
     }
 }
 
+bool acts_on_receive(const Rule& r) {
+    if (!(kind_operations(r.kind) & kOnRecv)) return false;
+    if (r.ops && !(r.ops & kOnRecv)) return false;
+    return !(r.kind == Kind::NetBandwidth && r.dir == Direction::Send);
+}
+
+bool loopback_peer(const SocketState& s) {
+    if (!s.peer_known) return false;
+    if (s.family == 4) return s.peer[0] == 127;
+    static const uint8_t kOne[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return s.family == 6 && memcmp(s.peer, kOne, 16) == 0;
+}
+
 bool hang_held(const Segment* seg, uint64_t key, int64_t now) {
     if (live_rule(seg, key, now)) return true;
     if (!seg || !key) return false;
@@ -87,8 +102,10 @@ bool partition_active(const Segment* seg, uint64_t mask, const SocketState& s, u
                       int64_t now) {
     for (mask &= kRuleBits; seg && mask; mask &= mask - 1) {
         unsigned i = unsigned(__builtin_ctzll(mask));
-        const Rule* r = live_rule(seg, rule_key(i, seg->rules[i].state.load()), now);
-        if (r && r->kind == Kind::NetPartition && (!r->ops || (r->ops & op)) && fits_socket(*r, s))
+        uint64_t key = rule_key(i, seg->rules[i].state.load());
+        const Rule* r = live_rule(seg, key, now);
+        if (r && r->kind == Kind::NetPartition && (!r->ops || (r->ops & op)) &&
+            fits_socket(*r, s) && (r->per != Per::Connection || conn_recall(s, key) == 1))
             return true;
     }
     return false;

@@ -36,6 +36,13 @@ bool fits_socket(const Rule& r, const SocketState& s);
 // for `len` bytes? (Its filters are fits_socket's; on= is the caller's.)
 bool kind_applies(const Rule& r, uint32_t op, const SocketState& s, size_t len);
 
+// Both ends in the session (docs/rules.md): a rule that acts on receives
+// judges the data where it is received, so a send whose receiver is in the
+// session is not judged by it.
+bool acts_on_receive(const Rule& r);
+// The socket's peer is on this host's loopback (127.0.0.0/8, ::1).
+bool loopback_peer(const SocketState& s);
+
 // Any armed, active net.partition of `mask` covering this socket for `op`?
 // Asked by blocked calls and by poll/select/epoll: no counters.
 bool partition_active(const Segment* seg, uint64_t mask, const SocketState& s, uint32_t op,

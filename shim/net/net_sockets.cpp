@@ -144,6 +144,14 @@ void socket_forget(int fd) {
     s.turn = 0;
     s.hang_rule = 0;
     s.buckets[0].rule = s.buckets[1].rule = 0;
+    for (auto& e : s.per_conn) e.store(0, std::memory_order_relaxed);
+    s.mss = 0;
+    if (std::atomic<uint16_t>* e = s.port_entry) { // never below 0 (a fork's copies)
+        uint16_t n = e->load(std::memory_order_relaxed);
+        while (n && !e->compare_exchange_weak(n, uint16_t(n - 1), std::memory_order_relaxed)) {
+        }
+        s.port_entry = nullptr;
+    }
 }
 
 void socket_forget_range(unsigned first, unsigned last) {

@@ -52,7 +52,40 @@ struct SocketState {
     // shim cannot see it (fclose of an fdopen'ed socket, a libc-internal
     // close) and reused by open() is another file, never faulted as this.
     uint64_t dev, ino;
+    // per=connection: the decisions rules made for this socket, kept for
+    // its life: kMemoBit | rule key (slot << 48 | generation) << 1 | faulted;
+    // 0 free. A fifth rule finds no room and is judged per call.
+    std::atomic<uint64_t> per_conn[4];
+    // The segment size TCP net.loss draws per (0 until asked).
+    uint32_t mss;
+    // The session's count of this socket's local port, once counted
+    // (Segment::session_ports); null before. Given back when forgotten.
+    std::atomic<uint16_t>* port_entry;
 };
+
+constexpr uint64_t kMemoBit = uint64_t(1) << 63;
+
+// The decision per=connection rule `key` made for this socket: -1 none yet,
+// 0 spared, 1 faulted.
+inline int conn_recall(const SocketState& s, uint64_t key) {
+    for (const auto& e : s.per_conn) {
+        uint64_t v = e.load(std::memory_order_acquire);
+        if (!v) return -1;
+        if (((v & ~kMemoBit) >> 1) == key) return int(v & 1);
+    }
+    return -1;
+}
+
+// Records it (the first free entry; a decision another thread made first
+// stands).
+inline void conn_remember(SocketState& s, uint64_t key, bool hit) {
+    uint64_t v = kMemoBit | key << 1 | uint64_t(hit);
+    for (auto& e : s.per_conn) {
+        uint64_t expected = 0;
+        if (e.compare_exchange_strong(expected, v, std::memory_order_acq_rel)) return;
+        if (((expected & ~kMemoBit) >> 1) == key) return;
+    }
+}
 
 // The table, or null until a network rule was first armed in this process.
 SocketState* sockets_table();

@@ -2,13 +2,15 @@
 # "Network" net.loss: TCP pays a retransmission delay per lost segment,
 # doubling on consecutive losses; lost SYNs delay
 # connect 1 s, then 2 s more...; no byte of a stream is ever dropped):
-#  - on=recv rto=100ms times=3: python3's first three recv calls take
+#  - on=recv rto=100ms times=3, recv(1448) (one segment a call): python3's
+#    first three recv calls take
 #    100, 200, 400 ms more (consecutive losses double), the rest are quick,
 #    and the downloaded file's sha256 matches;
 #  - on=send rto=100ms times=2: the request's two sendall calls take 100 ms
 #    and 200 ms;
 #  - p=20% rto=10ms over a whole download (recv 16 KiB at a time): the file
-#    arrives intact, and takes at least injected x 10 ms;
+#    arrives intact, and takes at least injected x 10 ms (injected: lost
+#    segments, drawn per 1448 bytes);
 #  - on=connect p=100% times=2: two SYNs lost, connect takes 1 s + 2 s = 3 s
 #    (times= counts lost segments: the third SYN gets through).
 source "$(dirname "${BASH_SOURCE[0]}")/net_lib.sh"
@@ -49,8 +51,9 @@ base=$(timeout 20 "$PYTHON" "$TEST_TMP/get.py" "$PORT" 1m.bin 16384 2>&1)
 echo "      no rule: ${base//$'\n'/ | }"
 expect_eq "no rule: the download is intact" "$SHA_1M" "$(kv sha "$base")"
 
+# recv(1448): one segment per call (a loss is drawn per 1448-byte segment).
 out=$(timeout 20 "$FAULTLINE" run -r 'net.loss p=100% proto=tcp rto=100ms on=recv times=3' -- \
-    "$PYTHON" "$TEST_TMP/get.py" "$PORT" 1m.bin 65536 2>&1)
+    "$PYTHON" "$TEST_TMP/get.py" "$PORT" 1m.bin 1448 2>&1)
 echo "      on=recv times=3: ${out//$'\n'/ | }"
 r=$(kv recvs "$out")
 check "on=recv: 1st recv waited rto=100ms ($(nth 1 "$r"))" between 0.1 "$(nth 1 "$r")" 0.2

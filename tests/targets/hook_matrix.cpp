@@ -132,7 +132,7 @@ Pair tcp_pair() {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    bind(p.listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    CALL("bind", bind(p.listener, reinterpret_cast<sockaddr*>(&a), sizeof a));
     listen(p.listener, 4);
     getsockname(p.listener, reinterpret_cast<sockaddr*>(&a), &len);
     p.client = socket(AF_INET, SOCK_STREAM, 0);

@@ -106,3 +106,39 @@ TEST_CASE("net plan: connect") {
     CHECK(plan_connect(rule("net.partition"), true, kNow, 0, 0).act == Act::Hold);
     CHECK(plan_connect(rule("net.partition"), false, kNow, 0, 0).act == Act::Await);
 }
+
+TEST_CASE("net plan: TCP loss draws per segment of 1448 bytes (or a smaller TCP_MAXSEG)") {
+    CHECK(segment_size(0) == 1448);
+    CHECK(segment_size(65483) == 1448); // loopback's MTU is no network's
+    CHECK(segment_size(536) == 536);
+    Rule r = rule("net.loss p=2% rto=10ms");
+    // A scripted stream: segments 3 and 4 (in a row) and 10 are lost.
+    int i = 0;
+    auto unit = [&] {
+        ++i;
+        return i == 3 || i == 4 || i == 10 ? 0.001 : 0.5;
+    };
+    SegmentLoss l = lose_segments(r, 0, 10 * 1448, 1448, unit);
+    CHECK(l.segments == 10);
+    CHECK(l.lost == 3);
+    CHECK(l.wait_ns == (10 + 20 + 10) * kMs); // the second in a row waits twice as long
+    CHECK(l.streak == 1);                     // the last was lost: the next call carries on
+    i = 0;
+    CHECK(lose_segments(r, 0, 1, 1448, unit).segments == 1); // at least one
+    i = 0;
+    CHECK(lose_segments(r, 0, 1449, 1448, unit).segments == 2);
+    // Over many segments, the fraction lost is p.
+    uint64_t x = 88172645463325252ull;
+    auto xorshift = [&] {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        return double(x >> 11) / double(uint64_t(1) << 53);
+    };
+    SegmentLoss big = lose_segments(r, 0, 100'000 * size_t(1448), 1448, xorshift);
+    CHECK(big.segments == 100'000);
+    CHECK(big.lost > 1800);
+    CHECK(big.lost < 2200);
+    // A lost call (no segments drawn) waits one rto at the socket's streak.
+    Socket t(SocketType::Tcp);
+    CHECK(plan_recv(r, t, 512, false, false, kNow, 0).until == kNow + 10 * kMs);
+    CHECK(plan_recv(r, t, 512, false, false, kNow, 30 * kMs).until == kNow + 30 * kMs);
+}

@@ -315,3 +315,21 @@ TEST_CASE("net rules: kind_applies acts on exactly the operations the parser all
         }
     }
 }
+
+TEST_CASE("both ends in the session: rules that act on receives judge data where it is received") {
+    CHECK(acts_on_receive(rule("net.loss p=20%")));
+    CHECK(acts_on_receive(rule("net.loss on=send,recv")));
+    CHECK_FALSE(acts_on_receive(rule("net.loss on=send")));
+    CHECK(acts_on_receive(rule("net.bandwidth rate=1mbit")));
+    CHECK_FALSE(acts_on_receive(rule("net.bandwidth rate=1mbit dir=send")));
+    CHECK(acts_on_receive(rule("net.reset")));
+    CHECK_FALSE(acts_on_receive(rule("net.refuse")));
+    CHECK(loopback_peer(*socket_to("127.0.0.1", 80, SocketType::Udp)));
+    CHECK(loopback_peer(*socket_to("127.3.2.1", 80, SocketType::Tcp)));
+    CHECK(loopback_peer(*socket_to("::1", 80, SocketType::Tcp)));
+    CHECK(loopback_peer(*socket_to("::ffff:127.0.0.1", 80, SocketType::Tcp)));
+    CHECK_FALSE(loopback_peer(*socket_to("10.0.0.1", 80, SocketType::Tcp)));
+    CHECK_FALSE(loopback_peer(*socket_to("::2", 80, SocketType::Tcp)));
+    SocketState unknown{};
+    CHECK_FALSE(loopback_peer(unknown));
+}

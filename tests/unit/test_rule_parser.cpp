@@ -280,3 +280,21 @@ TEST_CASE("a rule that can never fire is refused: on= names none of its kind's o
     CHECK(parse_ok("db.error rc=BUSY on=open").ops == kOnOpen);
     CHECK(parse_ok("net.corrupt").ops == 0);
 }
+
+TEST_CASE("per= says what one decision covers: call, connection (net), statement (db)") {
+    CHECK(parse_ok("net.reset").per == Per::Call);
+    CHECK(parse_ok("net.reset p=50% per=connection").per == Per::Connection);
+    CHECK(parse_ok("net.loss per=call").per == Per::Call);
+    CHECK(parse_ok("db.delay delay=200ms per=statement").per == Per::Statement);
+    CHECK(parse_ok("db.error rc=BUSY per=statement").per == Per::Statement);
+    CHECK(parse_ok("mem.fail per=call").per == Per::Call);
+    std::string why;
+    CHECK(parse_bad("db.delay delay=1ms per=connection", &why) == "per=connection");
+    CHECK(why.find("net kinds") != std::string::npos);
+    CHECK(parse_bad("mem.fail per=connection") == "per=connection");
+    CHECK(parse_bad("net.dns per=connection") == "per=connection");
+    CHECK(parse_bad("net.reset per=statement", &why) == "per=statement");
+    CHECK(why.find("db.error") != std::string::npos);
+    CHECK(parse_bad("db.io per=statement") == "per=statement");
+    CHECK(parse_bad("net.reset per=packet") == "per=packet");
+}

@@ -45,6 +45,7 @@ static_assert(offsetof(Event, value) == 32);
 static_assert(offsetof(Event, traced) == 40);
 static_assert(sizeof(Trace) == 128);
 static_assert(offsetof(Segment, traces) % 64 == 0);
+static_assert(offsetof(Segment, session_ports) == sizeof(Segment) - 2 * 65536 * 2);
 static_assert(offsetof(OutcomeRecord, label) == 34);
 static_assert(kObservedBit == uint64_t(1) << kMaxRules);
 static_assert(offsetof(Segment, rules) % 64 == 0);
@@ -58,6 +59,7 @@ static_assert(offsetof(RuleSlot, armed_ns) == 24);
 static_assert(offsetof(RuleSlot, injected) == 64);
 static_assert(offsetof(RuleSlot, rule) == 88);
 static_assert(offsetof(Rule, kind) == 0);
+static_assert(offsetof(Rule, per) == 3);
 static_assert(offsetof(Rule, keys) == 8);
 static_assert(offsetof(Rule, name) == 16);
 static_assert(offsetof(Rule, text) == 48);
@@ -71,7 +73,7 @@ static_assert(sizeof(ProcessSlot) == 40);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 TEST_CASE("layout totals") {
-    CHECK(sizeof(Segment) == 9162368); // sparse: pages are touched as used
+    CHECK(sizeof(Segment) == 9424512); // sparse: pages are touched as used
     CHECK(alignof(Segment) == 64);
 }
 

@@ -272,3 +272,44 @@ TEST_CASE("rules without site= never ask for the call's site") {
     CHECK(f.call(64, site_a) >= 0);
     CHECK(g_site_asks == 0);
 }
+
+namespace {
+// A connection's memory of decisions, as a socket keeps it.
+struct Memo {
+    int decided[kMaxRules];
+    Memo() {
+        for (int& d : decided) d = -1;
+    }
+    static int recall(void* m, unsigned slot, uint64_t) {
+        return static_cast<Memo*>(m)->decided[slot];
+    }
+    static void remember(void* m, unsigned slot, uint64_t, bool hit) {
+        static_cast<Memo*>(m)->decided[slot] = hit;
+    }
+};
+} // namespace
+
+TEST_CASE("per=connection: one draw at a connection's first matching call, kept for its life") {
+    Fixture f;
+    unsigned s = f.arm("net.reset p=50% per=connection");
+    int faulted = 0;
+    for (int conn = 0; conn < 400; ++conn) {
+        Memo m;
+        int first = -1;
+        for (int call = 0; call < 10; ++call) {
+            CallContext ctx{f.ts, f.comm, fake_clock, nullptr, nullptr, Hook::NetSend};
+            ctx.recall = Memo::recall;
+            ctx.remember = Memo::remember;
+            ctx.memo = &m;
+            Injection inj;
+            auto matches = [](const Rule&, unsigned) { return true; };
+            int hit = pick_rule(*f.seg, f.seg->armed[1].load(), ctx, matches, inj) ? 1 : 0;
+            if (call == 0) first = hit;
+            CHECK(hit == first); // the same answer for every call of the connection
+        }
+        faulted += first;
+    }
+    CHECK(faulted > 160); // 400 draws at 50%: 200 +- 10 (sd), 4 sd either side
+    CHECK(faulted < 240);
+    CHECK(f.counters(s).injected == uint64_t(faulted) * 10);
+}
