@@ -205,6 +205,16 @@ void segment_unmap(Segment* seg) {
     if (seg) munmap(seg, sizeof(Segment));
 }
 
+bool segment_owner(std::string_view name, uint32_t& uid) {
+    char path[80], file[96];
+    if (!segment_shm_name(name, path, sizeof path)) return false;
+    snprintf(file, sizeof file, "/dev/shm%s", path);
+    struct stat st;
+    if (stat(file, &st) != 0) return false;
+    uid = uint32_t(st.st_uid);
+    return true;
+}
+
 bool segment_unlink(std::string_view name) {
     char path[80];
     return segment_shm_name(name, path, sizeof path) && shm_unlink(path) == 0;

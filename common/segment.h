@@ -249,6 +249,8 @@ SegmentError segment_check_header(const Segment* seg, size_t mapped);
 Segment* segment_create_private(uint64_t seed);
 void segment_unmap(Segment* seg);
 bool segment_unlink(std::string_view name);
+// The user who owns session NAME's segment file; false when there is none.
+bool segment_owner(std::string_view name, uint32_t& uid);
 
 // -- writers --------------------------------------------------------------------
 

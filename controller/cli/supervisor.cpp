@@ -62,8 +62,8 @@ void Supervisor::join(const std::string& name) {
     session_.emplace(Session::open(name, command_));
     // Root may control another user's session, but what it starts would not
     // join it: the shim takes rules only from its own user's segments.
-    uint32_t owner = session_->segment().owner_uid;
-    if (owner != uint32_t(geteuid())) {
+    uint32_t owner = uint32_t(geteuid());
+    if (segment_owner(name, owner) && owner != uint32_t(geteuid())) {
         session_.reset();
         const passwd* pw = getpwuid(owner);
         fail(command_, "session '" + name + "' belongs to " +
@@ -77,7 +77,11 @@ void Supervisor::join(const std::string& name) {
 bool Supervisor::join_or_create(const std::string& name, uint64_t seed) {
     SegmentError err;
     if (Segment* existing = segment_open(name, err, Opener::OwnerOrRoot)) {
-        bool stale = segment_is_stale(existing);
+        // Another user's session, stale or not, is theirs: join() says why
+        // it cannot be used to start programs.
+        uint32_t owner = uint32_t(geteuid());
+        bool stale = segment_is_stale(existing) &&
+                     (!segment_owner(name, owner) || owner == uint32_t(geteuid()));
         segment_unmap(existing);
         if (!stale) {
             join(name);
