@@ -198,6 +198,7 @@ int net_after_accept(Hook hook, int listen_fd, int fd) {
     socket_forget(fd);
     SocketState* s = socket_state(fd);
     if (!is_inet(s) || tls.depth) return fd;
+    s->accepted = 1;
     NetDecision d = decide(hook, kOnAccept, *s, 0);
     if (!d.rule || d.rule->kind != Kind::NetDelay) return fd;
     // A non-blocking server (an event loop) must not sleep in accept: the new

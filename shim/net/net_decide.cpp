@@ -122,11 +122,16 @@ NetDecision decide(Hook hook, uint32_t op, SocketState& s, size_t len, int fd) {
     count_call(*seg, ts, hook);
     join_session_ports(*seg, fd, s);
     bool asked = fd < 0;
-    int in_session = -1; // receiver_in_session, asked once and only for a send
+    int in_session = -1; // receiver_in_session (the peer's end is the session's), asked once
     auto matches = [&](const Rule& r, unsigned) {
         if (r.ops && !(r.ops & op)) return false;
         if (!fits_socket(r, s) || !kind_applies(r, op, s, len)) return false;
-        if (op == kOnSend && acts_on_receive(r)) { // judged where it is received
+        // Both ends in the session: a fault on data is judged where the data
+        // is received; a delay is the connecting end's alone, for all its
+        // operations (connect, turns, sends), so that a round trip pays it
+        // once, as with the client alone in the session.
+        bool delay = r.kind == Kind::NetDelay;
+        if ((op == kOnSend && acts_on_receive(r) && !delay) || (delay && s.accepted)) {
             if (in_session < 0) in_session = receiver_in_session(*seg, s);
             if (in_session) return false;
         }

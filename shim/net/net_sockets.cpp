@@ -142,6 +142,7 @@ void socket_forget(int fd) {
     s.loss_streak = 0;
     drop_pending_connect(s);
     s.turn = 0;
+    s.accepted = 0;
     s.hang_rule = 0;
     s.buckets[0].rule = s.buckets[1].rule = 0;
     for (auto& e : s.per_conn) e.store(0, std::memory_order_relaxed);

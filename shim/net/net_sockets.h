@@ -29,7 +29,8 @@ struct SocketState {
     std::atomic<uint8_t> type; // SocketType
     uint8_t family;            // 4 or 6
     uint8_t peer_known;
-    uint8_t turn; // a send (or connect) happened since the last recv: a new exchange
+    uint8_t turn;     // a send (or connect) happened since the last recv: a new exchange
+    uint8_t accepted; // the accepting end of its connection (accept, accept4)
     uint16_t local_port;
     uint16_t peer_port;
     uint8_t peer[16];

@@ -135,3 +135,47 @@ echo "      TCP to itself, p=2%: $out, lost=$lost of $segments segments"
 expect_eq "TCP: the stream is whole" 4194304 "$(kv bytes "$out")"
 check "TCP, both ends in one process: ${lost:-?} of $segments segments lost (1.2..3.0%, not 4%)" \
     between "$(calc "$segments * 0.012")" "${lost:-x}" "$(calc "$segments * 0.030")"
+
+# A delay is the connecting end's alone: a client and its server in one
+# process, under `net.delay delay=100ms`, see what the client alone would:
+# its connect late by the delay, each request/response round trip by the
+# delay once, and the rule injects 6 times (the connect, 5 receive turns),
+# as for the client alone. Before, the server's accept and its own receive
+# turns were judged too (12 injections), their waits hidden in time under
+# the client's own.
+cat >"$TEST_TMP/rtt.py" <<'EOF2'
+import socket, threading, time
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(1)
+def serve():
+    c, _ = l.accept()
+    while data := c.recv(64):
+        c.sendall(data)
+    c.close()
+threading.Thread(target=serve, daemon=True).start()
+t0 = time.monotonic()
+s = socket.create_connection(l.getsockname())
+connect_ms = (time.monotonic() - t0) * 1000
+rtts = []
+for i in range(5):
+    t0 = time.monotonic()
+    s.sendall(b"ping %d" % i)
+    s.recv(64)
+    rtts.append((time.monotonic() - t0) * 1000)
+s.close()
+print(f"connect_ms={connect_ms:.0f} rtt_ms={max(rtts):.0f} min_rtt_ms={min(rtts):.0f}")
+EOF2
+name=$(new_session)
+NET_SESSIONS+=("$name")
+out=$(LD_PRELOAD=$SHIM FAULTLINE_SESSION=$name FAULTLINE_RULES='net.delay delay=100ms' \
+    timeout 30 "$PYTHON" "$TEST_TMP/rtt.py" 2>&1)
+delays=$(injected "$name")
+echo "      client and server in one process, net.delay 100ms: $out injected=$delays"
+expect_eq "delay, both ends: judged at the connecting end only (connect + 5 turns)" 6 "$delays"
+check "delay, both ends: connect pays it once ($(kv connect_ms "$out") ms)" \
+    between 95 "$(kv connect_ms "$out")" 160
+check "delay, both ends: the shortest round trip pays it ($(kv min_rtt_ms "$out") ms)" \
+    between 95 "$(kv min_rtt_ms "$out")" 160
+check "delay, both ends: the longest round trip pays it once ($(kv rtt_ms "$out") ms)" \
+    between 95 "$(kv rtt_ms "$out")" 160
