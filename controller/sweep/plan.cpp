@@ -59,9 +59,7 @@ std::string failure_of(Hook hook) {
 std::string failing_rule(const Site& site, Mode mode) {
     std::string rule = failure_of(site.hook);
     if (rule.empty()) return rule;
-    char id[32];
-    snprintf(id, sizeof id, " site=%016" PRIx64, site.id);
-    rule += id;
+    rule += " site=" + site_text(site.id);
     if (mode == Mode::Once) rule += " nth=1";
     return rule;
 }
@@ -103,9 +101,20 @@ std::string reproducer(const std::string& rule, const std::vector<std::string>& 
         snprintf(t, sizeof t, "timeout -k 5 %.0fs ", std::ceil(double(timeout_ns) / 1e9));
         line = t;
     }
-    line += shell_quote(faultline) + " run -o none -r " + shell_quote(rule) + " --";
-    for (const std::string& word : command) line += " " + shell_quote(word);
+    line += shell_quote(faultline) + " run -o none -r " + shell_quote(rule) + " -- ";
+    return line + command_text(command);
+}
+
+std::string command_text(const std::vector<std::string>& command) {
+    std::string line;
+    for (const std::string& word : command) line += (line.empty() ? "" : " ") + shell_quote(word);
     return line;
+}
+
+std::string site_text(uint64_t site) {
+    char b[24];
+    snprintf(b, sizeof b, "%016" PRIx64, site);
+    return b;
 }
 
 } // namespace faultline::sweep

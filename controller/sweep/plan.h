@@ -25,5 +25,9 @@ std::string reproducer(const std::string& rule, const std::vector<std::string>& 
 std::string self_command();
 
 std::string shell_quote(const std::string& word);
+// CMD as one shell line, each word quoted.
+std::string command_text(const std::vector<std::string>& command);
+// A site as site= takes it: 16 hexadecimal digits.
+std::string site_text(uint64_t site);
 
 } // namespace faultline::sweep

@@ -6,19 +6,12 @@
 #include "controller/sweep/verdict.h"
 
 #include <array>
-#include <cinttypes>
 #include <cstdio>
 #include <sys/wait.h>
 
 namespace faultline::sweep {
 
 namespace {
-
-std::string hex(uint64_t v) {
-    char b[24];
-    snprintf(b, sizeof b, "%016" PRIx64, v);
-    return b;
-}
 
 std::string num(double v, int decimals) {
     char b[48];
@@ -30,12 +23,6 @@ std::array<size_t, kOutcomeCount> counts(const Sweep& s) {
     std::array<size_t, kOutcomeCount> c{};
     for (const Run& r : s.runs) ++c[unsigned(r.outcome)];
     return c;
-}
-
-std::string command_line(const Sweep& s) {
-    std::string line;
-    for (const auto& w : s.options.command) line += (line.empty() ? "" : " ") + shell_quote(w);
-    return line;
 }
 
 std::string families_text(uint32_t families) {
@@ -61,7 +48,7 @@ std::string json_list(const std::vector<std::string>& items) {
 std::string table(const Sweep& s) {
     std::string out;
     const Options& o = s.options;
-    out += "sweep: " + command_line(s) + "\n";
+    out += "sweep: " + command_text(s.options.command) + "\n";
     out += "  families " + families_text(o.families) + ", mode " +
            (o.mode == Mode::Once ? "once" : "persistent") + ", -j " + std::to_string(o.jobs) +
            ", timeout " + num(double(s.timeout_ns) / 1e9, 1) + " s per run\n";
@@ -161,7 +148,7 @@ std::string json(const Sweep& s) {
     out += "\n  ],\n  \"sites\": [";
     for (size_t i = 0; i < s.sites.size(); ++i) {
         const Site& site = s.sites[i];
-        out += std::string(i ? "," : "") + "\n    {\"site\": \"" + hex(site.id) +
+        out += std::string(i ? "," : "") + "\n    {\"site\": \"" + site_text(site.id) +
                "\", \"function\": " + cli::json_string(kHooks[unsigned(site.hook)].name) +
                ", \"calls\": " + std::to_string(site.calls) +
                ", \"process\": " + cli::json_string(site.comm) +
@@ -172,7 +159,7 @@ std::string json(const Sweep& s) {
         const Run& r = s.runs[i];
         int rs = r.result.status;
         out +=
-            std::string(i ? "," : "") + "\n    {\"site\": \"" + hex(s.sites[r.site].id) +
+            std::string(i ? "," : "") + "\n    {\"site\": \"" + site_text(s.sites[r.site].id) +
             "\", \"rule\": " + cli::json_string(r.rule) + ", \"outcome\": \"" +
             outcome_name(r.outcome) + "\", \"exit_status\": " +
             std::string(r.result.ran && WIFEXITED(rs) ? std::to_string(WEXITSTATUS(rs)) : "null") +
@@ -184,7 +171,7 @@ std::string json(const Sweep& s) {
     bool first = true;
     for (const Run& r : s.runs)
         if (r.outcome == Outcome::Unreached) {
-            out += std::string(first ? "" : ", ") + "\"" + hex(s.sites[r.site].id) + "\"";
+            out += std::string(first ? "" : ", ") + "\"" + site_text(s.sites[r.site].id) + "\"";
             first = false;
         }
     out += "]\n}\n";
@@ -203,7 +190,7 @@ std::string html(const Sweep& s) {
         const Site& site = s.sites[r.site];
         bool bad = r.outcome != Outcome::Handled && r.outcome != Outcome::Unreached &&
                    r.outcome != Outcome::NotRun;
-        out += "<tr" + std::string(bad ? " class=\"bad\"" : "") + "><td>" + hex(site.id) +
+        out += "<tr" + std::string(bad ? " class=\"bad\"" : "") + "><td>" + site_text(site.id) +
                "</td><td>" + xml_text(kHooks[unsigned(site.hook)].name) + "</td><td>" +
                outcome_name(r.outcome) + "</td><td>" +
                (r.result.ran ? xml_text(status_text(r.result.status)) : "") + "</td><td>" +

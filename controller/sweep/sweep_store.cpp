@@ -7,7 +7,6 @@
 #include "controller/sweep/plan.h"
 #include "controller/sweep/verdict.h"
 
-#include <cinttypes>
 #include <cstdio>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -38,12 +37,6 @@ std::string lines(const std::vector<std::string>& v) {
     std::string out;
     for (const auto& s : v) out += (out.empty() ? "" : "\n") + s;
     return out;
-}
-
-std::string hex(uint64_t v) {
-    char b[24];
-    snprintf(b, sizeof b, "%016" PRIx64, v);
-    return b;
 }
 
 class Writer {
@@ -96,9 +89,7 @@ void store_sweep(const Sweep& s, const std::string& path) {
     if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK ||
         sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
         w.fail();
-    std::string command;
-    for (const auto& word : s.options.command)
-        command += (command.empty() ? "" : " ") + shell_quote(word);
+    std::string command = command_text(s.options.command);
     std::string families;
     for (unsigned f = 0; f < kFamilyCount; ++f)
         if (s.options.families & (1u << f))
@@ -113,12 +104,12 @@ void store_sweep(const Sweep& s, const std::string& path) {
           std::string(faultline_version()));
     int64_t id = sqlite3_last_insert_rowid(db);
     for (const Site& site : s.sites)
-        w.row("INSERT INTO sweep_sites VALUES (?,?,?,?,?,?,?)", id, hex(site.id),
+        w.row("INSERT INTO sweep_sites VALUES (?,?,?,?,?,?,?)", id, site_text(site.id),
               std::string(kHooks[unsigned(site.hook)].name), site.calls, site.first, site.comm,
               lines(site.stack));
     for (const Run& r : s.runs)
         w.row("INSERT INTO sweep_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", id,
-              hex(s.sites[r.site].id), r.rule, std::string(outcome_name(r.outcome)),
+              site_text(s.sites[r.site].id), r.rule, std::string(outcome_name(r.outcome)),
               int64_t(r.result.status), int64_t(run_signal(r.result)), r.result.duration_s,
               r.result.injected, r.result.stdout_bytes, r.result.sanitizer,
               r.result.crashes.empty() ? std::string() : lines(r.result.crashes.front().stack),
