@@ -117,6 +117,34 @@ d = json.load(open(sys.argv[1]))
 sys.exit(not any(f["outcome"] == "sanitizer" and "heap-buffer-overflow" in f["detail"]
                  and "work" in f["stack"][0] for f in d["findings"]))' "$TEST_TMP/asan.json"
 
+# A program nobody here wrote: Debian's sqlite3 shell on three statements, its SQLite
+# API and file layer swept. SQLite handles every failure: no finding, every
+# site reached, and sqlite3 itself says so by its exit status (the handled
+# runs that end non-zero print SQLite's own error).
+# Each run its own database, as docs/sweep.md shows: the runs share the directory.
+"$FAULTLINE" sweep -o none -f db --format json -- sh -c 'd=$(mktemp -d) && sqlite3 "$d/x.db" \
+    "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT); INSERT INTO t(b) VALUES (1), (2); SELECT count(*) FROM t;"
+    s=$?; rm -r "$d"; exit $s' >"$TEST_TMP/sqlite3.json" 2>/dev/null
+expect_eq "sqlite3: nothing found, exit 0" 0 $?
+check "sqlite3: every db site was reached and handled, many with sqlite3's own error exit" "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+runs = d["runs"]
+failed = sum(1 for r in runs if r["exit_status"] not in (0, None))
+print("      sqlite3:", len(d["sites"]), "sites,", failed, "runs ended non-zero")
+sys.exit(not (len(runs) >= 10 and all(r["outcome"] == "handled" and r["injected"] >= 1 for r in runs)
+              and failed >= len(runs) // 4))' "$TEST_TMP/sqlite3.json"
+
+# A reproducer in the default, recorded mode (no -o none) does the same.
+line=$("$PYTHON" -c '
+import json, sys
+f = [f for f in json.load(open(sys.argv[1]))["findings"] if "unchecked_malloc" in f["stack"][0]][0]
+print(f["reproduce"].replace(" -o none", ""))' "$TEST_TMP/basic.json")
+(cd "$TEST_TMP" && FAULTLINE_DB=$TEST_TMP/repro.db bash -c "$line" >/dev/null 2>&1)
+expect_eq "a reproducer, recorded: exit 139" 139 $?
+check "and the recording has the injection" \
+    test "$(sqlite3 "$TEST_TMP/repro.db" 'SELECT count(*) FROM events' 2>/dev/null)" -ge 1
+
 # --- threads and forks ----------------------------------------------------------
 "$FAULTLINE" sweep -o none -f mem --format json -- "$PLANTED" threads >"$TEST_TMP/threads.json" 2>/dev/null
 found=$(findings "$TEST_TMP/threads.json")
