@@ -56,7 +56,7 @@ CTL_OBJ := $(OBJ)/ctl/controller/cli/main.o $(CTL_LIB_OBJ)
 UNIT_OBJ := $(UNIT_SRC:%.cpp=$(OBJ)/ctl/%.o) $(OBJ)/ctl/shim/core/trigger.o $(OBJ)/ctl/shim/core/bootstrap_arena.o \
             $(OBJ)/ctl/shim/core/signal_wait.o \
             $(addprefix $(OBJ)/ctl/shim/net/,epoll_registry.o net_rules.o net_plan.o bandwidth.o \
-              net_sockets.o socket_holds.o)
+              net_sockets.o socket_holds.o exchanges.o)
 # What the unit tests exercise of the controller (not the commands: the
 # integration tests drive those), so that the sanitizer build does not
 # compile toml++ (a minute under ASan; the fuzzer covers that loader).

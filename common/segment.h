@@ -27,7 +27,7 @@
 namespace faultline {
 
 constexpr uint64_t kSegmentMagic = 0x314e4c544c554146ull; // "FAULTLN1"
-constexpr uint32_t kAbiVersion = 5;
+constexpr uint32_t kAbiVersion = 6;
 constexpr unsigned kMaxRules = 63; // one bit each in the armed masks
 // The top bit of an armed mask: a recorder measures the family, so its hooks
 // take the slow path (counting calls, bytes, latency) even with no rule.
@@ -126,9 +126,36 @@ struct OutcomeRecord {
 };
 static_assert(sizeof(OutcomeRecord) == 128);
 
-constexpr unsigned kEventCapacity = 65536;  // 4 MiB, touched as used
-constexpr unsigned kOutcomeCapacity = 1024; // 128 KiB
-constexpr unsigned kTraceCapacity = 4096;   // 512 KiB
+// Why a client's exchange failed (docs/metrics.md "Exchanges").
+enum class ExchangeFailure : uint8_t {
+    None = 0,
+    Connect,    // the connect failed
+    Reset,      // the connection was reset or broken (ECONNRESET, EPIPE)
+    Timeout,    // the connection timed out (ETIMEDOUT)
+    Error,      // another error of a send or receive
+    NoResponse, // the connection ended (or was closed) before any response
+    Http5xx,    // an HTTP/1.x response with a 5xx status
+};
+constexpr unsigned kExchangeFailureCount = 7;
+
+// One exchange of a client process (`run --client`, role = "client"): a
+// request and its response on one TCP connection, pushed by the client's
+// shim as the exchange ends (shim/net/exchanges.cpp).
+struct ExchangeRecord {
+    std::atomic<uint64_t> seq;
+    int64_t start_ns;   // CLOCK_MONOTONIC: the request's first byte (or the connect)
+    int64_t latency_ns; // to the response's last byte (or the failure)
+    int32_t pid;
+    uint16_t http_status; // the response's HTTP/1.x status; 0: none seen
+    ExchangeFailure failure;
+    uint8_t pad;
+};
+static_assert(sizeof(ExchangeRecord) == 32);
+
+constexpr unsigned kEventCapacity = 65536;    // 4 MiB, touched as used
+constexpr unsigned kExchangeCapacity = 65536; // 2 MiB, touched as used
+constexpr unsigned kOutcomeCapacity = 1024;   // 128 KiB
+constexpr unsigned kTraceCapacity = 4096;     // 512 KiB
 
 struct HookCounters {
     std::atomic<uint64_t> errors; // calls that returned an error, real or injected
@@ -192,6 +219,8 @@ struct alignas(64) Segment {
     EventRing<Event, kEventCapacity> events;
     EventRing<OutcomeRecord, kOutcomeCapacity> outcomes;
     EventRing<Trace, kTraceCapacity> traces;
+    // Written by client processes' shims, drained by the recorder.
+    EventRing<ExchangeRecord, kExchangeCapacity> exchanges;
     // The local ports of the session's sockets, [0] TCP [1] UDP: how many
     // sockets of the session's processes have that port (net_decide.cpp).
     // A send to a loopback peer whose port is here has its receiver in the

@@ -23,6 +23,7 @@ class Children {
   public:
     enum class Kind {
         Target,   // what the command is about: its end ends a run
+        Client,   // a client of the session (run --client, role = "client"): the load
         Probe,    // stopped first, so that the targets' shutdown is not measured
         Watchdog, // a pause's (pauser.h): told to resume, never just killed
     };

@@ -9,6 +9,7 @@
 #include "controller/experiment/experiment.h"
 #include "controller/record/recorder.h"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +36,7 @@ struct RunOptions {
     bool seed_given = false;   // --seed: a joined session's own seed is kept, with a warning
     bool output_given = false; // -o: ignored, with a warning, when the session is joined
     bool inherit = true;
+    bool client = false; // --client: joins a live session as its load, never faulted
     bool verbose = false;
     RecorderOptions rec;
 };
@@ -44,13 +46,17 @@ bool parse_run_options(const Argv& argv, RunOptions& o) {
     cli::Args args(
         "run",
         "[-s NAME] [-r RULE]... [-c FILE.toml] [-o FILE.db|none] [--seed N] [--no-inherit] "
-        "-- CMD "
-        "[ARG...]",
+        "[--client] -- CMD [ARG...]",
         "Starts CMD under the shim in session NAME (default fl-<pid>), arms the rules,\n"
         "records the session into FILE.db (default ./faultline.db, or $FAULTLINE_DB)\n"
         "while CMD runs, and exits with CMD's status (128+N when killed by signal N).\n"
         "A live session NAME is joined: its rules stay, yours are added, and the run\n"
-        "that created it records.",
+        "that created it records.\n"
+        "--client starts CMD in the live session NAME as a client: never faulted,\n"
+        "observed; its network exchanges (a request and its response) become the\n"
+        "session's operations, so that a load generator (ab, wrk, redis-benchmark,\n"
+        "a curl loop) is both the load and the measure. It records the session\n"
+        "when nobody does.",
         {{"--session", 's', true, "session name (joined when it is live)"},
          {"--rule", 'r', true, "arm RULE (repeatable; 'A; B' holds several)"},
          {"--config", 'c', true, "rules from a TOML file: its top-level 'rules' array"},
@@ -58,6 +64,7 @@ bool parse_run_options(const Argv& argv, RunOptions& o) {
          {"--sample", 0, true, "counter sampling period (default 100ms)"},
          {"--seed", 0, true, "seed for every random decision (printed with -v)"},
          {"--no-inherit", 0, false, "children and exec'd programs run without the shim"},
+         {"--client", 0, false, "CMD is a client of the live session NAME (never faulted)"},
          {"--verbose", 'v', false, "print the session, seed and rule ids on stderr"}});
     if (!args.parse(argv, true)) return false;
     if (!args.positionals().empty())
@@ -67,7 +74,17 @@ bool parse_run_options(const Argv& argv, RunOptions& o) {
     if (auto file = args.get("--config")) o.rules = load_rules_file(*file, "run");
     for (Rule& r : parse_rule_texts(args.all("--rule"), "run")) o.rules.push_back(r);
     if (o.rules.size() > kMaxRules) fail("run", "too many rules (63 at most)");
-    o.session = args.get("--session").value_or("fl-" + std::to_string(getpid()));
+    o.client = args.has("--client");
+    if (o.client && !o.rules.empty())
+        fail("run", "--client: a client is never faulted; arm rules in the session "
+                    "(faultline enable -s NAME RULE, or the target's run)");
+    const char* env_session = getenv("FAULTLINE_SESSION");
+    if (o.client && !args.has("--session") && !(env_session && *env_session))
+        args.usage_error("--client: name the live session to join (-s NAME)");
+    if (auto s = args.get("--session"))
+        o.session = *s;
+    else
+        o.session = o.client ? std::string(env_session) : "fl-" + std::to_string(getpid());
     if (!valid_session_name(o.session))
         fail("run", "session name '" + o.session + "': use letters, digits, '_', '-' and '.'");
     o.seed_given = args.has("--seed");
@@ -81,6 +98,12 @@ bool parse_run_options(const Argv& argv, RunOptions& o) {
     o.output_given = args.has("--output");
     o.inherit = !args.has("--no-inherit");
     return true;
+}
+
+// A live process records the session (a client run records it otherwise).
+bool recorded_by_someone(const Segment& seg) {
+    int32_t pid = seg.recorder_pid.load(std::memory_order_relaxed);
+    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
 } // namespace
@@ -98,7 +121,11 @@ int cmd_run(const Argv& argv) {
     // SIGQUIT sent to us alone; the terminal's Ctrl-C reaches the target
     // itself. The target's end decides ours.
     Supervisor sup("run", Supervisor::Signals::Relay);
-    bool created = sup.join_or_create(o.session, o.seed);
+    bool created = false;
+    if (o.client)
+        sup.join(o.session);
+    else
+        created = sup.join_or_create(o.session, o.seed);
     Segment& seg = sup.session().segment();
     if (!created && o.seed_given && seg.seed != o.seed)
         fprintf(stderr, "faultline: run: warning: joined session '%s' keeps its seed %llu\n",
@@ -106,7 +133,7 @@ int cmd_run(const Argv& argv) {
     std::vector<uint32_t> ids = sup.arm(o.rules);
     // The run that created the session records it, from before the target
     // starts: the baseline is part of the recording.
-    if (created && o.rec.path != "none") {
+    if ((created || (o.client && !recorded_by_someone(seg))) && o.rec.path != "none") {
         sup.record(o.rec);
     } else if (!created && o.output_given && o.rec.path != "none") {
         fprintf(stderr,
@@ -125,6 +152,7 @@ int cmd_run(const Argv& argv) {
 
     // The target starts with the signal mask and dispositions we were given.
     LaunchEnv env{shim, o.session, o.inherit, {}};
+    env.client = o.client;
     sigprocmask(SIG_BLOCK, nullptr, &env.sigmask);
     int pid = sup.launch(o.command, env);
     int code = pid > 0 ? sup.wait(pid) : 128 + sup.stop_signal(); // stopped before it started

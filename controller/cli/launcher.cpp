@@ -140,6 +140,10 @@ void exec_target(const std::vector<std::string>& argv, const LaunchEnv& env) {
     }
     unsetenv("FAULTLINE_RULES"); // the session holds the rules
     if (!env.inherit) setenv("FAULTLINE_NO_INHERIT", "1", 1);
+    if (env.client)
+        setenv("FAULTLINE_CLIENT", "1", 1);
+    else
+        unsetenv("FAULTLINE_CLIENT"); // a target started from a client's shell is a target
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

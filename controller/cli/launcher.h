@@ -28,6 +28,9 @@ struct LaunchEnv {
     bool stdout_to_stderr = false; // keep stdout for the caller's own output (a report)
     bool preload = true; // false: in the session (FAULTLINE_SESSION) but not under the shim
     int output_fd = -1;  // >= 0: stdout and stderr go there (an experiment's log)
+    // A client of the session (FAULTLINE_CLIENT=1, inherited): no rule acts
+    // in it or its children; its exchanges are the session's operations.
+    bool client = false;
 };
 
 // In a forked child: sets the signal mask, LD_PRELOAD, FAULTLINE_SESSION

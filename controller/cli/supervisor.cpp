@@ -35,6 +35,10 @@ Supervisor::Supervisor(const char* command, Signals signals)
     // whether one died before we stopped it.
     children_.on_reaped(
         [this](pid_t pid, Children::Kind kind, const std::string& comm, int status) {
+            // A client's end is recorded, never a target's death: its
+            // failures are its exchanges'.
+            if (kind == Children::Kind::Client && recorder_)
+                recorder_->process_ended(int32_t(pid), comm, status, false);
             if (kind != Children::Kind::Target) return;
             // A stop signal passed on (Ctrl-C, SIGTERM to run) ended it:
             // ours, not a death.
@@ -132,7 +136,7 @@ pid_t Supervisor::launch(const std::vector<std::string>& argv, const LaunchEnv& 
     }
     int fork_errno = errno;
     if (pid > 0) {
-        children_.add(pid, Children::Kind::Target);
+        children_.add(pid, env.client ? Children::Kind::Client : Children::Kind::Target);
         if (mode_ == Signals::Relay) stop_.relay_to(pid, 0, true);
     }
     sigprocmask(SIG_SETMASK, &saved, nullptr);

@@ -120,6 +120,7 @@ Recorder::Recorder(Segment& seg, const RecorderOptions& opt, const char* command
     // did not commit is read again.
     events_read_ = seg_.events.tail.load(std::memory_order_acquire);
     outcomes_read_ = seg_.outcomes.tail.load(std::memory_order_acquire);
+    exchanges_read_ = seg_.exchanges.tail.load(std::memory_order_acquire);
     // Counters from now on: what happened before is not this recording's.
     segment_sum_threads(&seg_, *prev_);
     for (unsigned h = 0; h < kMaxHooks; ++h) {
@@ -229,7 +230,50 @@ bool Recorder::drain() {
                        o.pid};
         if (!db_->add_outcome(row)) failed("storing an outcome");
     }
-    return cut;
+    return drain_exchanges() || cut;
+}
+
+namespace {
+const char* failure_text(ExchangeFailure f) {
+    switch (f) {
+    case ExchangeFailure::None:
+        return nullptr;
+    case ExchangeFailure::Connect:
+        return "connect";
+    case ExchangeFailure::Reset:
+        return "reset";
+    case ExchangeFailure::Timeout:
+        return "timeout";
+    case ExchangeFailure::Error:
+        return "error";
+    case ExchangeFailure::NoResponse:
+        return "no-response";
+    case ExchangeFailure::Http5xx:
+        return "http-5xx";
+    }
+    return "error";
+}
+} // namespace
+
+// Clients' exchanges, as events are: a flood stops when a sample is due,
+// and is committed early before the ring fills. True when cut short.
+bool Recorder::drain_exchanges() {
+    ExchangeRecord x;
+    for (unsigned n = 1; ok_ && seg_.exchanges.peek(x, exchanges_read_); ++n) {
+        ExchangeRow row{seconds(x.start_ns),
+                        double(x.latency_ns) / 1e6,
+                        x.failure == ExchangeFailure::None,
+                        failure_text(x.failure),
+                        x.http_status,
+                        x.pid};
+        if (!db_->add_exchange(row)) failed("storing an exchange");
+        if (n % 1024 != 0) continue;
+        if (monotonic_ns() >= next_sample_ns_) return true;
+        if (exchanges_read_ - seg_.exchanges.tail.load(std::memory_order_relaxed) >
+            kExchangeCapacity / 4)
+            flush();
+    }
+    return false;
 }
 
 // A pause is stored as a rule that was armed while the processes were
@@ -306,7 +350,7 @@ void Recorder::sample() {
     segment_sum_threads(&seg_, *cur_);
     const ThreadTotals &a = *prev_, &b = *cur_;
     bool ok = db_->add_sample_time(t, seg_.events.dropped.load(std::memory_order_relaxed),
-                                   seg_.outcomes.dropped.load(std::memory_order_relaxed));
+                                   dropped_outcomes());
     for (unsigned h = 0; h < kHookCount && ok; ++h) {
         uint64_t errors = seg_.hooks[h].errors.load(std::memory_order_relaxed);
         uint64_t injected = seg_.hooks[h].injected.load(std::memory_order_relaxed);
@@ -348,9 +392,20 @@ void Recorder::sample() {
 void Recorder::flush() {
     if (!ok_) return;
     if (in_tx_ && !db_->commit()) return failed("committing");
+    release_read();
+    in_tx_ = db_->begin();
+}
+
+void Recorder::release_read() {
     seg_.events.release(events_read_);
     seg_.outcomes.release(outcomes_read_);
-    in_tx_ = db_->begin();
+    seg_.exchanges.release(exchanges_read_);
+}
+
+// Marks, probes and exchanges lost to full rings.
+uint64_t Recorder::dropped_outcomes() const {
+    return seg_.outcomes.dropped.load(std::memory_order_relaxed) +
+           seg_.exchanges.dropped.load(std::memory_order_relaxed);
 }
 
 // Each attached process's figures; and the end of those seen alive before
@@ -401,11 +456,11 @@ void Recorder::note_exit(int32_t pid, const std::string& comm, double t,
     if (!db_->add_exit(e)) failed("storing an exit");
 }
 
-void Recorder::process_ended(int32_t pid, const std::string& comm, int wait_status) {
+void Recorder::process_ended(int32_t pid, const std::string& comm, int wait_status, bool target) {
     if (finished_) return;
     auto it = alive_.find(pid);
     std::string name = comm.empty() && it != alive_.end() ? it->second.comm : comm;
-    note_exit(pid, name, seconds(monotonic_ns()), wait_status, true);
+    note_exit(pid, name, seconds(monotonic_ns()), wait_status, target);
 }
 
 void Recorder::finish() {
@@ -419,13 +474,12 @@ void Recorder::finish() {
         track_rules();
         sample();
     }
-    if (ok_ && !db_->end_session(seconds(monotonic_ns()),
-                                 seg_.events.dropped.load(std::memory_order_relaxed),
-                                 seg_.outcomes.dropped.load(std::memory_order_relaxed)))
+    if (ok_ &&
+        !db_->end_session(seconds(monotonic_ns()),
+                          seg_.events.dropped.load(std::memory_order_relaxed), dropped_outcomes()))
         failed("closing the session");
     if (in_tx_ && ok_ && db_->commit()) {
-        seg_.events.release(events_read_);
-        seg_.outcomes.release(outcomes_read_);
+        release_read();
     } else if (in_tx_) {
         db_->commit();
     }

@@ -49,9 +49,10 @@ class Recorder {
 
     int64_t poll_interval_ns() const { return 5'000'000; }
 
-    // A target that faultline reaped (run, experiment): its exact end, now.
-    // `comm` as /proc had it before the reaping ("" when not read).
-    void process_ended(int32_t pid, const std::string& comm, int wait_status);
+    // A process that faultline reaped (run, experiment): its exact end, now.
+    // `comm` as /proc had it before the reaping ("" when not read); a
+    // client's (target false) is no target's death.
+    void process_ended(int32_t pid, const std::string& comm, int wait_status, bool target = true);
     // From now on, processes that end were stopped by faultline (the end of
     // a run or an experiment), not deaths.
     void stopping() { stopping_ = true; }
@@ -74,7 +75,10 @@ class Recorder {
     void sample();
     void sample_processes(double t);
     void calibrate_call_clock(int64_t now);
-    void flush(); // commit, then free what was stored in the rings
+    bool drain_exchanges();
+    void flush();        // commit, then free what was stored in the rings
+    void release_read(); // free in the rings what was read (and committed)
+    uint64_t dropped_outcomes() const;
     void failed(const char* what);
     void record_pause(const OutcomeRecord& o);
     void note_exit(int32_t pid, const std::string& comm, double t, std::optional<int> wait_status,
@@ -89,7 +93,7 @@ class Recorder {
     std::unique_ptr<ThreadTotals> prev_, cur_;
     uint64_t prev_errors_[kMaxHooks] = {}, prev_injected_[kMaxHooks] = {};
     // The rings' read cursors: read, stored, not yet released (flush()).
-    uint64_t events_read_ = 0, outcomes_read_ = 0;
+    uint64_t events_read_ = 0, outcomes_read_ = 0, exchanges_read_ = 0;
     int64_t stuck_since_ns_ = 0;
     // The time-stamp counter against CLOCK_MONOTONIC when recording began
     // (common/tsc.h); tsc0_ 0: not used, or calibrated already.

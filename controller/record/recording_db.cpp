@@ -24,7 +24,7 @@ constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-INSERT OR IGNORE INTO meta VALUES ('schema', '3');
+INSERT OR IGNORE INTO meta VALUES ('schema', '4');
 CREATE TABLE IF NOT EXISTS sessions(
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, seed TEXT, command TEXT,
     started_wall_ns INTEGER, recorded_from_s REAL, ended_s REAL,
@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS processes(
 CREATE TABLE IF NOT EXISTS exits(
     session INTEGER NOT NULL, t_s REAL, pid INTEGER, comm TEXT, status INTEGER, signal INTEGER,
     core INTEGER, target INTEGER, stopped INTEGER);
+CREATE TABLE IF NOT EXISTS exchanges(
+    session INTEGER NOT NULL, t_s REAL, latency_ms REAL, ok INTEGER, failure TEXT,
+    http_status INTEGER, pid INTEGER);
 CREATE INDEX IF NOT EXISTS events_by_session ON events(session, t_s);
 CREATE INDEX IF NOT EXISTS samples_by_session ON samples(session, t_s);
 )sql";
@@ -70,8 +73,10 @@ CREATE INDEX IF NOT EXISTS samples_by_session ON samples(session, t_s);
 // sessions have no rows there, and readers of a file without it read none)
 // and rules.joined (an experiment's rule continuing the window before it:
 // the rules of older sessions get 1, as their reports joined any rule armed
-// within 10 ms of a window's end).
-constexpr int kSchemaVersion = 3;
+// within 10 ms of a window's end). Schema 4 added the `exchanges` table (a
+// client's exchanges; likewise created in an older file, read as none from
+// a file without it).
+constexpr int kSchemaVersion = 4;
 
 struct Stmt {
     sqlite3_stmt* st = nullptr;
@@ -211,7 +216,8 @@ RecordingDb::RecordingDb(const std::string& path, const char* command) {
     latency_ = prepare("INSERT INTO latency VALUES (?,?,?,?,?,?)");
     process_ = prepare("INSERT INTO processes VALUES (?,?,?,?,?,?,?)");
     exit_ = prepare("INSERT INTO exits VALUES (?,?,?,?,?,?,?,?,?)");
-    if (!process_ || !exit_) {
+    exchange_ = prepare("INSERT INTO exchanges VALUES (?,?,?,?,?,?,?)");
+    if (!process_ || !exit_ || !exchange_) {
         // Tables of the right names and the wrong columns (a damaged file):
         // refused like a foreign one. The destructor does not run for a
         // constructor that throws: close here, once.
@@ -227,10 +233,10 @@ RecordingDb::~RecordingDb() {
 
 void RecordingDb::close() noexcept {
     for (sqlite3_stmt* st : {rule_, retire_, update_rule_, event_, outcome_, sample_time_, sample_,
-                             latency_, process_, exit_})
+                             latency_, process_, exit_, exchange_})
         sqlite3_finalize(st);
     rule_ = retire_ = update_rule_ = event_ = outcome_ = sample_time_ = sample_ = latency_ =
-        process_ = exit_ = nullptr;
+        process_ = exit_ = exchange_ = nullptr;
     if (db_) {
         sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr); // if one is open
         sqlite3_close(db_);
@@ -357,6 +363,23 @@ bool RecordingDb::add_outcome(const OutcomeRow& o) {
     i64(outcome_, 7, o.exit_code);
     i64(outcome_, 8, o.pid);
     return step(outcome_);
+}
+
+bool RecordingDb::add_exchange(const ExchangeRow& x) {
+    i64(exchange_, 1, session_);
+    real(exchange_, 2, x.t_s);
+    real(exchange_, 3, x.latency_ms);
+    i64(exchange_, 4, x.ok);
+    if (x.failure)
+        text(exchange_, 5, x.failure);
+    else
+        sqlite3_bind_null(exchange_, 5);
+    if (x.http_status)
+        i64(exchange_, 6, x.http_status);
+    else
+        sqlite3_bind_null(exchange_, 6);
+    i64(exchange_, 7, x.pid);
+    return step(exchange_);
 }
 
 bool RecordingDb::add_sample_time(double t_s, uint64_t dropped_events, uint64_t dropped_outcomes) {
@@ -546,6 +569,27 @@ void load_outcomes(Reader& db, int64_t session, Timeline& t) {
             });
 }
 
+// A client's exchanges are the operations when no mark or probe was
+// reported (docs/metrics.md "Operations"): each is an outcome that ends
+// its latency after its start. A file of schema 3 or older has none.
+void load_exchanges(Reader& db, int64_t session, Timeline& t) {
+    if (!t.outcomes.empty()) return;
+    bool has = false;
+    db.each("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exchanges' AND ?1 = ?1",
+            session, [&](sqlite3_stmt*) { has = true; });
+    if (!has) return;
+    db.each("SELECT t_s + latency_ms / 1000.0, ok, latency_ms FROM exchanges WHERE session = ?1 "
+            "ORDER BY t_s + latency_ms / 1000.0",
+            session, [&](sqlite3_stmt* st) {
+                Outcome o;
+                o.t_s = sqlite3_column_double(st, 0);
+                o.ok = sqlite3_column_int(st, 1) != 0;
+                o.duration_ms = sqlite3_column_double(st, 2);
+                t.outcomes.push_back(std::move(o));
+            });
+    t.exchanges = !t.outcomes.empty();
+}
+
 // One Sample per sample time, its dropped events made per-sample; returns
 // each sample time's index, for the counter and histogram rows to join.
 std::map<double, size_t> load_sample_times(Reader& db, int64_t session, Timeline& t) {
@@ -637,6 +681,7 @@ Timeline load_timeline(const std::string& path, const std::string& name, const c
     int64_t session = load_session(db, path, name, command, t);
     load_rules(db, session, t);
     load_outcomes(db, session, t);
+    load_exchanges(db, session, t);
     std::map<double, size_t> at = load_sample_times(db, session, t);
     load_sample_counters(db, session, at, t);
     load_sample_latency(db, session, at, t);

@@ -71,6 +71,16 @@ struct OutcomeRow {
     int32_t pid;
 };
 
+// One exchange of a client process (segment.h ExchangeRecord).
+struct ExchangeRow {
+    double t_s;        // its start: the request's first byte
+    double latency_ms; // to the response's last byte, or to the failure
+    bool ok;
+    const char* failure; // null when ok: "connect", "reset", "timeout", ...
+    int http_status;     // 0: no HTTP/1.x status seen
+    int32_t pid;
+};
+
 // Writing: one instance per recorder. Throws cli::Failure on open errors;
 // later errors are returned as false with error() saying why.
 class RecordingDb {
@@ -88,6 +98,7 @@ class RecordingDb {
     bool update_rule(uint32_t id, uint64_t seen, uint64_t matched, uint64_t injected);
     bool add_event(const EventRow& e);
     bool add_outcome(const OutcomeRow& o);
+    bool add_exchange(const ExchangeRow& x);
     bool add_sample_time(double t_s, uint64_t dropped_events, uint64_t dropped_outcomes);
     bool add_sample(double t_s, const SampleRow& r);
     bool add_latency(double t_s, const char* family, unsigned bucket, uint64_t count);
@@ -108,7 +119,7 @@ class RecordingDb {
     std::string error_;
     sqlite3_stmt *rule_ = nullptr, *retire_ = nullptr, *update_rule_ = nullptr, *event_ = nullptr,
                  *outcome_ = nullptr, *sample_time_ = nullptr, *sample_ = nullptr,
-                 *latency_ = nullptr, *process_ = nullptr, *exit_ = nullptr;
+                 *latency_ = nullptr, *process_ = nullptr, *exit_ = nullptr, *exchange_ = nullptr;
 };
 
 // Reading: the session named `name` (latest of that name), or the latest

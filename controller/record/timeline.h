@@ -28,7 +28,8 @@ struct RuleSpan {
 };
 
 // An outcome reported from outside the target: `faultline mark` or one run
-// of a `faultline probe` command.
+// of a `faultline probe` command; or, when there are none, a client's
+// exchange (its latency as its duration).
 struct Outcome {
     double t_s = 0; // when it was reported (a probe: when its command ended)
     bool ok = false;
@@ -82,6 +83,7 @@ struct Timeline {
     uint64_t dropped_events = 0;
     std::vector<RuleSpan> rules;          // by arming time
     std::vector<Outcome> outcomes;        // by time
+    bool exchanges = false;               // the outcomes are clients' exchanges
     std::vector<Sample> samples;          // by time
     std::vector<ProcessSample> processes; // by time
     std::vector<ProcessExit> exits;       // by time

@@ -691,7 +691,7 @@ Report compute_report(const Timeline& t, const Tolerances& tol, const MetricOpti
     };
     const Measurement& session = measured(families[0]);
     r.families = names(families[0]);
-    r.source = session.collect.from_outcomes() ? "outcomes" : "calls";
+    r.source = !session.collect.from_outcomes() ? "calls" : t.exchanges ? "exchanges" : "outcomes";
 
     r.windows.push_back(session.baseline);
     r.windows[0].families = r.families;

@@ -68,7 +68,9 @@ struct Report {
     std::string session;
     uint64_t seed = 0;
     uint64_t dropped_events = 0;
-    std::string source;                // "outcomes" (marks/probes) or "calls" (the shim's counters)
+    // "outcomes" (marks, probes), "exchanges" (the clients') or "calls" (the
+    // shim's counters)
+    std::string source;
     std::vector<std::string> families; // families whose calls are the operations
     std::vector<WindowReport> windows; // baseline first
     std::vector<SeriesPoint> series;

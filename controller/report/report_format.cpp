@@ -70,6 +70,7 @@ std::string show_verdict(const WindowReport& w) {
 
 std::string source_words(const Report& r) {
     if (r.source == "outcomes") return "outcomes (marks and probes)";
+    if (r.source == "exchanges") return "exchanges (of the clients)";
     std::string s = "calls (";
     for (size_t i = 0; i < r.families.size(); ++i) s += (i ? ", " : "") + r.families[i];
     return s + (r.families.empty() ? "none)" : ")");

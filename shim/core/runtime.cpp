@@ -38,10 +38,13 @@ pthread_key_t g_slot_key;
 bool g_slot_key_ok = false;
 bool g_quiet = false;
 bool g_no_inherit = false; // run --no-inherit: children run without faults
+// A client's masks (g_client): the network observed, nothing armed anywhere.
+std::atomic<uint64_t> g_client_masks[kFamilyCount];
 } // namespace
 
 std::atomic<std::atomic<uint64_t>*> g_armed{g_no_rules};
 Segment* g_segment = nullptr;
+bool g_client = false;
 std::atomic<uint32_t> g_process_gen{1};
 char g_comm[16];
 uint64_t g_lineage = 0;
@@ -246,7 +249,10 @@ __attribute__((constructor(101))) void shim_init() {
         // threaded: a first dlsym in the child of a threaded fork could wait
         // forever on a loader lock held by a thread that is gone.
         resolve_originals_early();
-        if (const char* table = getenv("FAULTLINE_SWEEP"); table && *table) sweep_attach(table);
+        const char* client = getenv("FAULTLINE_CLIENT");
+        g_client = client && *client == '1';
+        if (const char* table = getenv("FAULTLINE_SWEEP"); table && *table && !g_client)
+            sweep_attach(table);
         // Each process its own stream: the seed, the program, and its order
         // of attachment (stable from run to run for the same script), so
         // that 40 processes started one after another under p=50% do not
@@ -256,7 +262,12 @@ __attribute__((constructor(101))) void shim_init() {
         g_slot_key_ok = pthread_key_create(&g_slot_key, release_slot) == 0;
         pthread_atfork(after_fork_prepare, nullptr, after_fork_child);
         g_segment = seg;
-        g_armed.store(seg->armed, std::memory_order_release);
+        if (g_client) {
+            g_client_masks[unsigned(Family::Net)].store(kObservedBit, std::memory_order_relaxed);
+            g_armed.store(g_client_masks, std::memory_order_release);
+        } else {
+            g_armed.store(seg->armed, std::memory_order_release);
+        }
     }
     errno = saved_errno;
 }

@@ -18,6 +18,11 @@ extern Segment* g_segment;                  // null while dormant
 extern std::atomic<uint32_t> g_process_gen; // bumped in every fork child
 extern char g_comm[16];
 extern uint64_t g_lineage; // seeds differ between parent and forked children
+// A client process of the session (FAULTLINE_CLIENT=1: `run --client`, an
+// experiment's role = "client"): no rule acts in it; its network hooks watch
+// its exchanges (net/exchanges.h). Its masks say "observed" for the network
+// alone, so that only those hooks leave their fast path.
+extern bool g_client;
 
 // Recomputes the originals the malloc hooks' fast paths may call (defined in
 // mem_hooks.cpp); called when the originals are resolved, when ballast is

@@ -7,6 +7,7 @@
 #include "shim/core/originals.h"
 #include "shim/core/runtime.h"
 #include "shim/core/thread_state.h"
+#include "shim/net/exchanges.h"
 #include "shim/net/net_decide.h"
 #include "shim/net/net_faults.h"
 
@@ -39,6 +40,54 @@ template <class Call> auto measured(Hook hook, int fd, Call&& call) {
     timer.done(hook, r > 0 ? uint64_t(r) : 0);
     errno = e;
     return r;
+}
+
+// A client process's data call (runtime.h g_client): the original, whole,
+// and what it did to the connection's exchange (exchanges.h). `data`: where
+// a receive put its bytes (null: not in the program's memory, or a send).
+enum class Way : uint8_t { Send, Recv };
+template <class Call> ssize_t as_client(int fd, Way way, size_t len, RecvBuffer data, Call&& call) {
+    SocketState* s = len ? socket_state(fd) : nullptr;
+    if (!s || s->exchange.phase == ExchangePhase::Untracked) return call();
+    int64_t start = monotonic_ns();
+    ssize_t r = call();
+    int e = errno;
+    if (way == Way::Send)
+        exchange_sent(*s, r, e, start);
+    else
+        exchange_received(*s, r, e, data.data, data.size);
+    errno = e;
+    return r;
+}
+
+// A client's getsockopt: SO_ERROR ends a connect in progress.
+int client_getsockopt(int fd, int level, int name, void* value, socklen_t* len,
+                      int (*real)(int, int, int, void*, socklen_t*)) {
+    int rc = real(fd, level, name, value, len);
+    if (rc == 0 && level == SOL_SOCKET && name == SO_ERROR && value && len && *len >= sizeof(int)) {
+        int e = errno, so_error = 0;
+        memcpy(&so_error, value, sizeof so_error);
+        if (SocketState* s = socket_state(fd)) exchange_connect_result(*s, so_error);
+        errno = e;
+    }
+    return rc;
+}
+
+// A client's connect: the original; a TCP socket becomes a connection whose
+// exchanges are watched. A connect in progress called again (APR's way of
+// asking how it went) is the same connect.
+int client_connect(int fd, const sockaddr* addr, socklen_t len,
+                   int (*real)(int, const sockaddr*, socklen_t)) {
+    SocketState* known = sockets_table() ? socket_state(fd) : nullptr;
+    if (known && known->exchange.phase != ExchangePhase::Connecting) socket_forget(fd);
+    int64_t start = monotonic_ns();
+    int rc = real(fd, addr, len);
+    int e = errno;
+    SocketState* s = socket_state(fd);
+    if (s && SocketType(s->type.load(std::memory_order_relaxed)) == SocketType::Tcp)
+        exchange_connect(*s, rc, rc == 0 ? 0 : e, start);
+    errno = e;
+    return rc;
 }
 
 // An iovec list seen from `offset`, at most `n` bytes: what a paced or capped
@@ -77,6 +126,7 @@ RecvBuffer first_buffer(const iovec* iov, int count) {
 // The plain-buffer calls: send, sendto, write; recv, recvfrom, read.
 template <class Call>
 ssize_t send_buffer(Hook hook, int fd, const void* buf, size_t len, bool dontwait, Call&& call) {
+    if (g_client) return as_client(fd, Way::Send, len, {}, [&] { return call(buf, len); });
     struct Ctx {
         Call& call;
         const char* buf;
@@ -92,6 +142,8 @@ ssize_t send_buffer(Hook hook, int fd, const void* buf, size_t len, bool dontwai
 template <class Call>
 ssize_t recv_buffer(Hook hook, int fd, void* buf, size_t len, bool dontwait, Call&& call,
                     bool peek = false) {
+    if (g_client)
+        return as_client(fd, Way::Recv, peek ? 0 : len, {buf, len}, [&] { return call(buf, len); });
     struct Ctx {
         Call& call;
         char* buf;
@@ -122,11 +174,13 @@ template <class Call> struct KernelCtx {
 };
 
 template <class Call> ssize_t send_in_kernel(Hook hook, int fd, size_t len, Call&& call) {
+    if (g_client) return as_client(fd, Way::Send, len, {}, [&] { return call(len); });
     KernelCtx<Call> ctx{call};
     return measured(hook, fd, [&] { return net_send(hook, fd, len, false, ctx.transfer()); });
 }
 
 template <class Call> ssize_t recv_in_kernel(Hook hook, int fd, size_t len, Call&& call) {
+    if (g_client) return as_client(fd, Way::Recv, len, {}, [&] { return call(len); });
     KernelCtx<Call> ctx{call};
     return measured(hook, fd, [&] {
         return net_recv(hook, fd, len, false, ctx.transfer(), {nullptr, 0});
@@ -151,6 +205,8 @@ template <class Call> struct VectorCtx {
 
 template <class Call>
 ssize_t send_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwait, Call&& call) {
+    if (g_client)
+        return as_client(fd, Way::Send, total(iov, count), {}, [&] { return call(iov, count); });
     if (count > kMaxIov) return call(iov, count);
     VectorCtx<Call> ctx{call, iov, count};
     return measured(
@@ -160,6 +216,9 @@ ssize_t send_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwai
 template <class Call>
 ssize_t recv_vector(Hook hook, int fd, const iovec* iov, int count, bool dontwait, Call&& call,
                     bool peek = false) {
+    if (g_client)
+        return as_client(fd, Way::Recv, peek ? 0 : total(iov, count), first_buffer(iov, count),
+                         [&] { return call(iov, count); });
     if (count > kMaxIov) return call(iov, count);
     VectorCtx<Call> ctx{call, iov, count};
     return measured(hook, fd, [&] {
@@ -186,7 +245,7 @@ FL_EXPORT int socket(int domain, int type, int protocol) {
 // from the session is judged where it is received (docs/rules.md).
 FL_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) {
     int rc = net_originals().bind(fd, addr, len);
-    if (rc == 0 && !quiet()) net_bound(fd);
+    if (rc == 0 && !quiet() && !g_client) net_bound(fd);
     return rc;
 }
 
@@ -196,6 +255,7 @@ FL_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
         if (sockets_table()) socket_forget(fd);
         return real(fd, addr, len);
     }
+    if (g_client) return client_connect(fd, addr, len, real);
     int rc = measured(Hook::NetConnect, fd, [&] { return net_connect(fd, addr, len, real); });
     // Its port is the kernel's from here: counted in the session before the
     // program sends, so that a peer of the session judges nothing twice.
@@ -338,7 +398,7 @@ FL_EXPORT ssize_t readv(int fd, const iovec* iov, int count) {
 
 FL_EXPORT int recvmmsg(int fd, mmsghdr* msgs, unsigned count, int flags, timespec* timeout) {
     auto real = net_originals().recvmmsg;
-    if (quiet() || count == 0) return real(fd, msgs, count, flags, timeout);
+    if (quiet() || count == 0 || g_client) return real(fd, msgs, count, flags, timeout);
     // While faults are armed: one message per call (recvmmsg may return fewer).
     ssize_t n = recvmsg(fd, &msgs[0].msg_hdr, flags & ~MSG_WAITFORONE);
     if (n < 0) return -1;
@@ -378,7 +438,7 @@ FL_EXPORT ssize_t splice(int in, loff_t* off_in, int out, loff_t* off_out, size_
 FL_EXPORT ssize_t copy_file_range(int in, loff_t* off_in, int out, loff_t* off_out, size_t len,
                                   unsigned flags) {
     auto real = net_originals().copy_file_range;
-    if (quiet()) return real(in, off_in, out, off_out, len, flags);
+    if (quiet() || g_client) return real(in, off_in, out, off_out, len, flags);
     if (!is_inet(socket_state(out))) return real(in, off_in, out, off_out, len, flags);
     return measured(Hook::NetCopyFileRange, out, [&] {
         count_net_call(Hook::NetCopyFileRange);
@@ -409,7 +469,7 @@ FL_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
 FL_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
                           addrinfo** res) {
     auto real = net_originals().getaddrinfo;
-    if (quiet()) return real(node, service, hints, res);
+    if (quiet() || g_client) return real(node, service, hints, res);
     CallTimer timer(armed_mask(Family::Net));
     tls.error_counted = false;
     int rc = net_dns(node);
@@ -421,6 +481,7 @@ FL_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo*
 
 FL_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
     auto real = net_originals().getsockopt;
+    if (g_client) return client_getsockopt(fd, level, name, value, len, real);
     int error = 0;
     bool held = !quiet() || g_pending_connects.load(std::memory_order_relaxed) != 0;
     if (held && level == SOL_SOCKET && name == SO_ERROR && value && len && *len >= sizeof(int) &&

@@ -1,5 +1,6 @@
 #include "shim/net/net_sockets.h"
 
+#include "shim/net/exchanges.h"
 #include "shim/net/socket_holds.h"
 
 #include <cerrno>
@@ -129,6 +130,8 @@ void socket_forget(int fd) {
     SocketState* t = sockets_table();
     if (!t || fd < 0 || fd >= kMaxTrackedFd) return;
     SocketState& s = t[fd];
+    if (s.exchange.phase != ExchangePhase::Untracked) exchange_closed(s);
+    s.exchange = {};
     // Everything but the atomics' storage is plain data: reset it whole.
     s.type.store(uint8_t(SocketType::Unknown), std::memory_order_release);
     s.peer_known = 0;

@@ -25,6 +25,19 @@ struct TokenBucket {
     int64_t last_ns;
 };
 
+// Where a client connection is in its exchange (exchanges.h). Untracked:
+// not a connection this client process made.
+enum class ExchangePhase : uint8_t { Untracked = 0, Connecting, Idle, Request, Response, Ended };
+
+struct ClientExchange {
+    ExchangePhase phase;
+    uint8_t head_len;     // bytes of the response's head kept in `head`
+    uint16_t http_status; // read from the head; 0: not HTTP, or not yet
+    char head[12];        // "HTTP/1.1 503": enough for the status line's code
+    int64_t start_ns;     // the request's first byte (a connect: its start)
+    int64_t last_ns;      // the response's last byte so far
+};
+
 struct SocketState {
     std::atomic<uint8_t> type; // SocketType
     uint8_t family;            // 4 or 6
@@ -62,6 +75,8 @@ struct SocketState {
     // The session's count of this socket's local port, once counted
     // (Segment::session_ports); null before. Given back when forgotten.
     std::atomic<uint16_t>* port_entry;
+    // A client process's exchange on this connection (exchanges.h).
+    ClientExchange exchange;
 };
 
 constexpr uint64_t kMemoBit = uint64_t(1) << 63;

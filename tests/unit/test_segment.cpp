@@ -45,6 +45,14 @@ static_assert(offsetof(Event, value) == 32);
 static_assert(offsetof(Event, traced) == 40);
 static_assert(sizeof(Trace) == 128);
 static_assert(offsetof(Segment, traces) % 64 == 0);
+static_assert(offsetof(Segment, exchanges) % 64 == 0);
+static_assert(offsetof(Segment, exchanges) > offsetof(Segment, traces));
+static_assert(sizeof(ExchangeRecord) == 32);
+static_assert(offsetof(ExchangeRecord, start_ns) == 8);
+static_assert(offsetof(ExchangeRecord, latency_ns) == 16);
+static_assert(offsetof(ExchangeRecord, pid) == 24);
+static_assert(offsetof(ExchangeRecord, http_status) == 28);
+static_assert(offsetof(ExchangeRecord, failure) == 30);
 static_assert(offsetof(Segment, session_ports) == sizeof(Segment) - 2 * 65536 * 2);
 static_assert(offsetof(OutcomeRecord, label) == 34);
 static_assert(kObservedBit == uint64_t(1) << kMaxRules);
@@ -73,7 +81,7 @@ static_assert(sizeof(ProcessSlot) == 40);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 TEST_CASE("layout totals") {
-    CHECK(sizeof(Segment) == 9424512); // sparse: pages are touched as used
+    CHECK(sizeof(Segment) == 11521792); // sparse: pages are touched as used
     CHECK(alignof(Segment) == 64);
 }
 

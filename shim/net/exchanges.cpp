@@ -1,0 +1,155 @@
+#include "shim/net/exchanges.h"
+
+#include "shim/core/runtime.h"
+
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
+namespace faultline::shim {
+namespace {
+
+ExchangeFailure failure_of(int err) {
+    switch (err) {
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED:
+        return ExchangeFailure::Reset;
+    case ETIMEDOUT:
+        return ExchangeFailure::Timeout;
+    default:
+        return ExchangeFailure::Error;
+    }
+}
+
+// Not a failure: the call is to be made again.
+bool transient(int err) {
+    return err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == EINPROGRESS ||
+           err == EALREADY;
+}
+
+// Into the ring, while a recorder drains it (a full ring counts a drop).
+void push(const ClientExchange& x, int64_t end_ns, ExchangeFailure why) {
+    Segment* seg = g_segment;
+    if (!seg || !seg->recorder_pid.load(std::memory_order_relaxed)) return;
+    int32_t pid = int32_t(getpid());
+    seg->exchanges.push([&](ExchangeRecord& r) {
+        r.start_ns = x.start_ns;
+        r.latency_ns = end_ns > x.start_ns ? end_ns - x.start_ns : 0;
+        r.pid = pid;
+        r.http_status = x.http_status;
+        r.failure = why;
+    });
+}
+
+// The exchange in flight ends: at the response's last byte when there was
+// one (failed by a 5xx), else now, as `no_response` says.
+void finish(ClientExchange& x, ExchangeFailure no_response) {
+    if (x.phase == ExchangePhase::Response) {
+        bool server_error = x.http_status >= 500 && x.http_status <= 599;
+        push(x, x.last_ns, server_error ? ExchangeFailure::Http5xx : ExchangeFailure::None);
+    } else if (x.phase == ExchangePhase::Request || x.phase == ExchangePhase::Connecting) {
+        push(x, monotonic_ns(), no_response);
+    }
+    x.phase = ExchangePhase::Idle;
+}
+
+void fail(ClientExchange& x, ExchangeFailure why) {
+    if (x.phase == ExchangePhase::Idle) x.start_ns = monotonic_ns(); // a request that never left
+    if (x.phase == ExchangePhase::Response || x.phase == ExchangePhase::Request ||
+        x.phase == ExchangePhase::Connecting || x.phase == ExchangePhase::Idle)
+        push(x, monotonic_ns(), why);
+    x.phase = ExchangePhase::Ended;
+}
+
+// "HTTP/1.x NNN": the status of an HTTP/1.x response, once its head is in.
+void read_head(ClientExchange& x, const char* data, size_t n) {
+    constexpr size_t kNeed = sizeof x.head;
+    if (x.head_len >= kNeed) return;
+    size_t take = n < kNeed - x.head_len ? n : kNeed - x.head_len;
+    memcpy(x.head + x.head_len, data, take);
+    x.head_len = uint8_t(x.head_len + take);
+    if (x.head_len < kNeed || memcmp(x.head, "HTTP/1.", 7) != 0 || x.head[8] != ' ') return;
+    uint16_t code = 0;
+    for (int i = 9; i < 12; ++i) {
+        if (x.head[i] < '0' || x.head[i] > '9') return;
+        code = uint16_t(code * 10 + (x.head[i] - '0'));
+    }
+    x.http_status = code;
+}
+
+} // namespace
+
+void exchange_connect(SocketState& s, int rc, int err, int64_t start_ns) {
+    ClientExchange& x = s.exchange;
+    if (x.phase == ExchangePhase::Connecting) { // asked again how it went
+        if (rc == 0 || err == EISCONN)
+            x.phase = ExchangePhase::Idle;
+        else if (!transient(err))
+            fail(x, ExchangeFailure::Connect);
+        return;
+    }
+    x = {};
+    x.start_ns = start_ns;
+    if (rc == 0) {
+        x.phase = ExchangePhase::Idle;
+    } else if (err == EINPROGRESS || err == EINTR || err == EALREADY) {
+        x.phase = ExchangePhase::Connecting;
+    } else {
+        x.phase = ExchangePhase::Connecting;
+        fail(x, ExchangeFailure::Connect);
+    }
+}
+
+void exchange_connect_result(SocketState& s, int so_error) {
+    ClientExchange& x = s.exchange;
+    if (x.phase != ExchangePhase::Connecting) return;
+    if (so_error == 0)
+        x.phase = ExchangePhase::Idle;
+    else if (!transient(so_error))
+        fail(x, ExchangeFailure::Connect);
+}
+
+void exchange_sent(SocketState& s, ssize_t n, int err, int64_t start_ns) {
+    ClientExchange& x = s.exchange;
+    if (x.phase == ExchangePhase::Untracked || x.phase == ExchangePhase::Ended) return;
+    if (n < 0) {
+        if (transient(err)) return;
+        fail(x, x.phase == ExchangePhase::Connecting ? ExchangeFailure::Connect : failure_of(err));
+        return;
+    }
+    if (n == 0) return;
+    if (x.phase == ExchangePhase::Request) return; // more of the same request
+    if (x.phase == ExchangePhase::Response) finish(x, ExchangeFailure::NoResponse);
+    x.phase = ExchangePhase::Request;
+    x.start_ns = start_ns;
+    x.head_len = 0;
+    x.http_status = 0;
+}
+
+void exchange_received(SocketState& s, ssize_t n, int err, const void* data, size_t cap) {
+    ClientExchange& x = s.exchange;
+    if (x.phase == ExchangePhase::Untracked || x.phase == ExchangePhase::Ended) return;
+    if (n < 0) {
+        if (transient(err)) return;
+        fail(x, x.phase == ExchangePhase::Connecting ? ExchangeFailure::Connect : failure_of(err));
+        return;
+    }
+    if (n == 0) { // the end of the connection
+        finish(x, ExchangeFailure::NoResponse);
+        x.phase = ExchangePhase::Ended;
+        return;
+    }
+    // Data before any request (a server that speaks first) is no exchange's.
+    if (x.phase != ExchangePhase::Request && x.phase != ExchangePhase::Response) return;
+    x.phase = ExchangePhase::Response;
+    x.last_ns = monotonic_ns();
+    if (data) read_head(x, static_cast<const char*>(data), size_t(n) < cap ? size_t(n) : cap);
+}
+
+void exchange_closed(SocketState& s) {
+    finish(s.exchange, ExchangeFailure::NoResponse);
+    s.exchange.phase = ExchangePhase::Untracked;
+}
+
+} // namespace faultline::shim

@@ -1,0 +1,167 @@
+// A client's exchanges (shim/net/exchanges.cpp): what ends one, how it ends,
+// and what goes into the session's ring. The unit binary links no
+// shim/core/runtime.o: the segment the exchanges go to is this file's.
+#include "shim/net/exchanges.h"
+
+#include "common/segment.h"
+#include "shim/core/runtime.h"
+
+#include <cerrno>
+#include <cstring>
+#include <doctest/doctest.h>
+#include <vector>
+
+namespace faultline::shim {
+Segment* g_segment = nullptr;
+} // namespace faultline::shim
+
+using namespace faultline;
+using namespace faultline::shim;
+
+namespace {
+
+struct Client {
+    Segment* seg = segment_create_private(1);
+    SocketState s{};
+    Client() {
+        g_segment = seg;
+        seg->recorder_pid.store(1);
+    }
+    ~Client() {
+        g_segment = nullptr;
+        segment_unmap(seg);
+    }
+    struct Seen {
+        int64_t latency_ns;
+        uint16_t http_status;
+        ExchangeFailure failure;
+    };
+    std::vector<Seen> drained() {
+        std::vector<Seen> out;
+        ExchangeRecord r;
+        while (seg->exchanges.pop(r)) out.push_back({r.latency_ns, r.http_status, r.failure});
+        return out;
+    }
+    void send(const char* text) { exchange_sent(s, ssize_t(strlen(text)), 0, monotonic_ns()); }
+    void recv(const char* text) {
+        exchange_received(s, ssize_t(strlen(text)), 0, text, strlen(text));
+    }
+};
+
+} // namespace
+
+TEST_CASE("exchanges: a request and its response; the next send starts the next") {
+    Client c;
+    exchange_connect(c.s, 0, 0, monotonic_ns());
+    c.send("GET / HTTP/1.1\r\n\r\n");
+    c.recv("HTTP/1.1 200 OK\r\n");
+    c.recv("Content-Length: 0\r\n\r\n");
+    CHECK(c.drained().empty()); // more may come until the next send
+    c.send("GET /b HTTP/1.1\r\n\r\n");
+    auto done = c.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::None);
+    CHECK(done[0].http_status == 200);
+    CHECK(done[0].latency_ns >= 0);
+    c.recv("HTTP/1.1 503 Service Unavailable\r\n\r\n");
+    exchange_received(c.s, 0, 0, nullptr, 0); // the end of the connection
+    done = c.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::Http5xx);
+    CHECK(done[0].http_status == 503);
+}
+
+TEST_CASE("exchanges: the status line may come in pieces; a non-HTTP response has none") {
+    Client c;
+    exchange_connect(c.s, 0, 0, monotonic_ns());
+    c.send("GET / HTTP/1.0\r\n\r\n");
+    c.recv("HTTP/1.");
+    c.recv("0 50");
+    c.recv("2 Bad Gateway\r\n");
+    exchange_closed(c.s);
+    auto done = c.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::Http5xx);
+    CHECK(done[0].http_status == 502);
+
+    Client redis;
+    exchange_connect(redis.s, 0, 0, monotonic_ns());
+    redis.send("*1\r\n$4\r\nPING\r\n");
+    redis.recv("+PONG\r\n");
+    redis.send("*1\r\n$4\r\nPING\r\n");
+    done = redis.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::None);
+    CHECK(done[0].http_status == 0);
+}
+
+TEST_CASE("exchanges: failures: connect, reset, timeout, no response") {
+    Client refused;
+    exchange_connect(refused.s, -1, ECONNREFUSED, monotonic_ns());
+    auto done = refused.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::Connect);
+
+    Client later; // non-blocking: EINPROGRESS, then SO_ERROR says
+    exchange_connect(later.s, -1, EINPROGRESS, monotonic_ns());
+    exchange_connect_result(later.s, ECONNREFUSED);
+    done = later.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::Connect);
+
+    Client again; // connect called again to ask (APR): the same exchange
+    exchange_connect(again.s, -1, EINPROGRESS, monotonic_ns());
+    exchange_connect(again.s, 0, 0, monotonic_ns());
+    again.send("x");
+    again.recv("y");
+    exchange_closed(again.s);
+    done = again.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::None);
+
+    Client reset;
+    exchange_connect(reset.s, 0, 0, monotonic_ns());
+    reset.send("x");
+    exchange_received(reset.s, -1, ECONNRESET, nullptr, 0);
+    reset.send("after"); // a dead connection carries nothing more
+    done = reset.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::Reset);
+
+    Client timeout;
+    exchange_connect(timeout.s, 0, 0, monotonic_ns());
+    timeout.send("x");
+    exchange_received(timeout.s, -1, ETIMEDOUT, nullptr, 0);
+    done = timeout.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::Timeout);
+
+    Client gave_up; // the client's own timeout: it closes before any answer
+    exchange_connect(gave_up.s, 0, 0, monotonic_ns());
+    gave_up.send("x");
+    exchange_received(gave_up.s, -1, EAGAIN, nullptr, 0); // not a failure
+    exchange_closed(gave_up.s);
+    done = gave_up.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::NoResponse);
+}
+
+TEST_CASE("exchanges: nothing without a request; nothing untracked; nothing unrecorded") {
+    Client idle;
+    exchange_connect(idle.s, 0, 0, monotonic_ns());
+    idle.recv("220 greeting"); // a server speaking first: no exchange's
+    exchange_received(idle.s, 0, 0, nullptr, 0);
+    exchange_closed(idle.s);
+    CHECK(idle.drained().empty());
+
+    Client accepted; // not a connection this client made
+    accepted.send("x");
+    accepted.recv("y");
+    exchange_closed(accepted.s);
+    CHECK(accepted.drained().empty());
+
+    Client unrecorded;
+    unrecorded.seg->recorder_pid.store(0);
+    exchange_connect(unrecorded.s, -1, ECONNREFUSED, monotonic_ns());
+    CHECK(unrecorded.drained().empty());
+}
