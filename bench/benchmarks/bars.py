@@ -63,6 +63,13 @@ BARS = {
     "events.exact": Bar("true", None, "exact",
                         "stored + dropped events == injected == NULLs the program got"),
     "events.db_exact": Bar("true", None, "exact", "RecordingDb::add_event: all rows stored"),
+    # the report against a real client's own figures (run --client)
+    "clients.ops": Bar("abs", 0.02, "+-2%", "report's ops vs the client's own count",
+                       lambda v: f"{v * 100:+.2f}%"),
+    "clients.success": Bar("abs", 0.03, "+-3pt", "report's success rate vs the client's own",
+                           lambda v: f"{v * 100:+.2f} pt"),
+    "clients.p50": Bar("abs", 0.10, "+-10%", "report's p50 vs the client's own",
+                       lambda v: f"{v * 100:+.1f}%"),
 }
 
 
