@@ -2,12 +2,18 @@
 
 #include "shim/core/runtime.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace faultline::shim {
 namespace {
+
+// A client connection was made in this process (or the parent it forked
+// from): only then is there anything to end at exit.
+std::atomic<bool> g_connected{false};
 
 ExchangeFailure failure_of(int err) {
     switch (err) {
@@ -91,6 +97,8 @@ void exchange_connect(SocketState& s, int rc, int err, int64_t start_ns) {
     }
     x = {};
     x.start_ns = start_ns;
+    x.pid = int32_t(getpid());
+    g_connected.store(true, std::memory_order_relaxed);
     if (rc == 0) {
         x.phase = ExchangePhase::Idle;
     } else if (err == EINPROGRESS || err == EINTR || err == EALREADY) {
@@ -151,5 +159,30 @@ void exchange_closed(SocketState& s) {
     finish(s.exchange, ExchangeFailure::NoResponse);
     s.exchange.phase = ExchangePhase::Untracked;
 }
+
+namespace {
+
+// exit() closes no socket: a connection the client never closed ends with
+// the process, and so does its exchange in flight (one with a response is
+// whole; one still waiting for it failed). Only this process's own
+// connections: a forked child's copies of its parent's are not. (_exit
+// runs no destructor: those stay unseen.)
+__attribute__((destructor)) void exchanges_at_exit() {
+    if (!g_connected.load(std::memory_order_relaxed)) return;
+    SocketState* t = sockets_table();
+    if (!t) return;
+    int32_t pid = int32_t(getpid());
+    rlimit lim{};
+    rlim_t last = getrlimit(RLIMIT_NOFILE, &lim) == 0 ? lim.rlim_cur : kMaxTrackedFd;
+    if (last > rlim_t(kMaxTrackedFd)) last = kMaxTrackedFd;
+    for (rlim_t fd = 0; fd < last; ++fd) {
+        ClientExchange& x = t[fd].exchange;
+        if (x.pid == pid &&
+            (x.phase == ExchangePhase::Request || x.phase == ExchangePhase::Response))
+            finish(x, ExchangeFailure::NoResponse);
+    }
+}
+
+} // namespace
 
 } // namespace faultline::shim

@@ -36,6 +36,7 @@ struct ClientExchange {
     char head[12];        // "HTTP/1.1 503": enough for the status line's code
     int64_t start_ns;     // the request's first byte (a connect: its start)
     int64_t last_ns;      // the response's last byte so far
+    int32_t pid;          // the process that connected (a fork's copy is not its own)
 };
 
 struct SocketState {

@@ -176,6 +176,27 @@ expect_eq "net.refuse armed: a client curl gets its page (exit, http code)" "0 2
 got=$(timeout -k 2 10 "$FAULTLINE" run -s "$s4" -o none -- \
     curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:$p4/")
 expect_eq "... a curl in the session, not a client, is refused (exit, http code)" "7 000" "$? $got"
+# A client that exits (libc exit(), not _exit)
+# without closing a connection still waiting for its answer: that exchange
+# ends with the process, failed. The session is recorded by nobody: the
+# client run records it (-o).
+mute=$(free_port)
+"$PYTHON" -c '
+import socket, sys, time
+l = socket.socket(); l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(8)
+keep = []
+while True:
+    keep.append(l.accept()[0])' "$mute" &
+TEST_PIDS+=("$!")
+check "a server that never answers (port $mute)" wait_until "$PYTHON" -c '
+import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$mute"
+timeout -k 2 10 "$FAULTLINE" run --client -s "$s4" -o "$TEST_TMP/exit.db" -- "$PYTHON" -c '
+import ctypes, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+ctypes.CDLL(None).exit(0)' "$mute"
+expect_eq "a client exiting with a request unanswered: one no-response exchange" "1 0 no-response" \
+    "$(sqlite3 -separator " " "$TEST_TMP/exit.db" "SELECT count(*), sum(ok), group_concat(failure) FROM exchanges")"
 stop_run "$run4"
 
 # -- 5. failures are counted ---------------------------------------------------------
