@@ -1,6 +1,7 @@
 #include "shim/net/exchanges.h"
 
 #include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
 
 #include <atomic>
 #include <cerrno>
@@ -24,6 +25,12 @@ ExchangeFailure failure_of(int err) {
     default:
         return ExchangeFailure::Error;
     }
+}
+
+// A connection this process made: a forked child's copy of its parent's is
+// the parent's to count (the child closing it ends nothing).
+bool own(const ClientExchange& x) {
+    return x.process_gen == g_process_gen.load(std::memory_order_relaxed);
 }
 
 // Not a failure: the call is to be made again.
@@ -100,6 +107,7 @@ void exchange_connect(SocketState& s, int rc, int err, int64_t start_ns) {
     }
     x = {};
     x.start_ns = start_ns;
+    x.process_gen = g_process_gen.load(std::memory_order_relaxed);
     if (rc == 0) {
         x.phase = ExchangePhase::Idle;
     } else if (err == EINPROGRESS || err == EINTR || err == EALREADY) {
@@ -112,7 +120,7 @@ void exchange_connect(SocketState& s, int rc, int err, int64_t start_ns) {
 
 void exchange_connect_result(SocketState& s, int so_error) {
     ClientExchange& x = s.exchange;
-    if (x.phase != ExchangePhase::Connecting) return;
+    if (x.phase != ExchangePhase::Connecting || !own(x)) return;
     if (so_error == 0)
         x.phase = ExchangePhase::Idle;
     else if (!transient(so_error))
@@ -121,7 +129,7 @@ void exchange_connect_result(SocketState& s, int so_error) {
 
 void exchange_sent(SocketState& s, ssize_t n, int err, int64_t start_ns) {
     ClientExchange& x = s.exchange;
-    if (x.phase == ExchangePhase::Untracked || x.phase == ExchangePhase::Ended) return;
+    if (x.phase == ExchangePhase::Untracked || x.phase == ExchangePhase::Ended || !own(x)) return;
     if (n < 0) {
         if (transient(err)) return;
         fail(x, x.phase == ExchangePhase::Connecting ? ExchangeFailure::Connect : failure_of(err));
@@ -138,7 +146,7 @@ void exchange_sent(SocketState& s, ssize_t n, int err, int64_t start_ns) {
 
 void exchange_received(SocketState& s, ssize_t n, int err, const void* data, size_t cap) {
     ClientExchange& x = s.exchange;
-    if (x.phase == ExchangePhase::Untracked || x.phase == ExchangePhase::Ended) return;
+    if (x.phase == ExchangePhase::Untracked || x.phase == ExchangePhase::Ended || !own(x)) return;
     if (n < 0) {
         if (transient(err)) return;
         fail(x, x.phase == ExchangePhase::Connecting ? ExchangeFailure::Connect : failure_of(err));
@@ -157,7 +165,7 @@ void exchange_received(SocketState& s, ssize_t n, int err, const void* data, siz
 }
 
 void exchange_closed(SocketState& s) {
-    finish(s.exchange, ExchangeFailure::NoResponse);
+    if (own(s.exchange)) finish(s.exchange, ExchangeFailure::NoResponse);
     s.exchange.phase = ExchangePhase::Untracked;
 }
 

@@ -36,6 +36,8 @@ struct ClientExchange {
     char head[12];        // "HTTP/1.1 503": enough for the status line's code
     int64_t start_ns;     // the request's first byte (a connect: its start)
     int64_t last_ns;      // the response's last byte so far
+    uint32_t
+        process_gen; // g_process_gen of the process that connected: a fork's copy is not its own
 };
 
 struct SocketState {

@@ -5,6 +5,7 @@
 
 #include "common/segment.h"
 #include "shim/core/runtime.h"
+#include "shim/core/thread_state.h"
 
 #include <cerrno>
 #include <cstring>
@@ -13,6 +14,7 @@
 
 namespace faultline::shim {
 Segment* g_segment = nullptr;
+std::atomic<uint32_t> g_process_gen{1};
 } // namespace faultline::shim
 
 using namespace faultline;
@@ -185,4 +187,16 @@ TEST_CASE("exchanges: at exit, every connection ends as if closed") {
     CHECK(done[0].failure == ExchangeFailure::None);
     CHECK(done[1].failure == ExchangeFailure::NoResponse);
     CHECK(a.exchange.phase == ExchangePhase::Untracked);
+}
+
+TEST_CASE("exchanges: a forked child's copy of its parent's connection is not its own") {
+    Client c;
+    exchange_connect(c.s, 0, 0, monotonic_ns());
+    c.send("GET / HTTP/1.1\r\n\r\n");
+    g_process_gen.fetch_add(1); // as in a fork child (runtime.cpp)
+    c.recv("HTTP/1.1 200 OK\r\n\r\n");
+    c.send("GET / HTTP/1.1\r\n\r\n");
+    exchange_closed(c.s); // the child closes its copy: the parent's exchange
+    CHECK(c.drained().empty());
+    CHECK(c.s.exchange.phase == ExchangePhase::Untracked);
 }
