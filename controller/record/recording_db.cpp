@@ -569,15 +569,20 @@ void load_outcomes(Reader& db, int64_t session, Timeline& t) {
             });
 }
 
+// Whether the file has `table` (one of an older schema may lack it).
+bool has_table(Reader& db, const std::string& table) {
+    bool has = false;
+    std::string q =
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '" + table + "' AND ?1 = ?1";
+    db.each(q.c_str(), 0, [&](sqlite3_stmt*) { has = true; });
+    return has;
+}
+
 // A client's exchanges are the operations when no mark or probe was
 // reported (docs/metrics.md "Operations"): each is an outcome that ends
 // its latency after its start. A file of schema 3 or older has none.
 void load_exchanges(Reader& db, int64_t session, Timeline& t) {
-    if (!t.outcomes.empty()) return;
-    bool has = false;
-    db.each("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exchanges' AND ?1 = ?1",
-            session, [&](sqlite3_stmt*) { has = true; });
-    if (!has) return;
+    if (!t.outcomes.empty() || !has_table(db, "exchanges")) return;
     db.each("SELECT t_s + latency_ms / 1000.0, ok, latency_ms FROM exchanges WHERE session = ?1 "
             "ORDER BY t_s + latency_ms / 1000.0",
             session, [&](sqlite3_stmt* st) {
@@ -653,10 +658,7 @@ void load_processes(Reader& db, int64_t session, Timeline& t) {
 // A file of schema 2 or older, opened read-only, has no `exits` table: no
 // exits recorded.
 void load_exits(Reader& db, int64_t session, Timeline& t) {
-    bool has = false;
-    db.each("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exits' AND ?1 = ?1",
-            session, [&](sqlite3_stmt*) { has = true; });
-    if (!has) return;
+    if (!has_table(db, "exits")) return;
     db.each("SELECT t_s, pid, comm, COALESCE(status, -1), COALESCE(signal, 0), core, target, "
             "stopped FROM exits WHERE session = ?1 ORDER BY t_s, pid",
             session, [&](sqlite3_stmt* st) {

@@ -127,15 +127,20 @@ void exchange_connect_result(SocketState& s, int so_error) {
         fail(x, ExchangeFailure::Connect);
 }
 
+// A data call on a connection this process watches: false when there is
+// nothing (more) to do with it, a failure included.
+bool watched(ClientExchange& x, ssize_t n, int err) {
+    if (x.phase == ExchangePhase::Untracked || x.phase == ExchangePhase::Ended || !own(x))
+        return false;
+    if (n >= 0) return true;
+    if (!transient(err))
+        fail(x, x.phase == ExchangePhase::Connecting ? ExchangeFailure::Connect : failure_of(err));
+    return false;
+}
+
 void exchange_sent(SocketState& s, ssize_t n, int err, int64_t start_ns) {
     ClientExchange& x = s.exchange;
-    if (x.phase == ExchangePhase::Untracked || x.phase == ExchangePhase::Ended || !own(x)) return;
-    if (n < 0) {
-        if (transient(err)) return;
-        fail(x, x.phase == ExchangePhase::Connecting ? ExchangeFailure::Connect : failure_of(err));
-        return;
-    }
-    if (n == 0) return;
+    if (!watched(x, n, err) || n == 0) return;
     if (x.phase == ExchangePhase::Request) return; // more of the same request
     if (x.phase == ExchangePhase::Response) finish(x, ExchangeFailure::NoResponse);
     x.phase = ExchangePhase::Request;
@@ -146,12 +151,7 @@ void exchange_sent(SocketState& s, ssize_t n, int err, int64_t start_ns) {
 
 void exchange_received(SocketState& s, ssize_t n, int err, const void* data, size_t cap) {
     ClientExchange& x = s.exchange;
-    if (x.phase == ExchangePhase::Untracked || x.phase == ExchangePhase::Ended || !own(x)) return;
-    if (n < 0) {
-        if (transient(err)) return;
-        fail(x, x.phase == ExchangePhase::Connecting ? ExchangeFailure::Connect : failure_of(err));
-        return;
-    }
+    if (!watched(x, n, err)) return;
     if (n == 0) { // the end of the connection
         finish(x, ExchangeFailure::NoResponse);
         x.phase = ExchangePhase::Ended;
