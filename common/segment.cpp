@@ -457,11 +457,12 @@ bool process_alive(int32_t pid, uint64_t start_ticks) {
     return now != 0 && (start_ticks == 0 || now == start_ticks);
 }
 
-uint32_t segment_attach_process(Segment* seg, int32_t pid, const char* comm) {
+uint32_t segment_attach_process(Segment* seg, int32_t pid, const char* comm, bool client) {
     uint64_t ticks = process_start_ticks(pid);
     auto fill = [&](ProcessSlot& p) {
         p.start_ticks = ticks;
         p.attached_ns = realtime_ns();
+        p.client = client;
         strncpy(p.comm, comm ? comm : "", sizeof p.comm - 1);
         p.comm[sizeof p.comm - 1] = 0;
     };

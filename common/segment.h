@@ -168,6 +168,8 @@ struct ProcessSlot {
     uint64_t start_ticks;     // /proc/PID/stat starttime: tells a reused pid
     int64_t attached_ns;      // CLOCK_REALTIME
     char comm[16];
+    uint8_t client; // a client of the session (run --client): never faulted, never paused
+    uint8_t pad[7];
 };
 
 struct alignas(64) Segment {
@@ -302,7 +304,7 @@ bool segment_retire(Segment* seg, unsigned slot, uint64_t word, int64_t now_ns);
 // Registers pid (a new process, or a new image after exec: same pid, same
 // slot); returns its order of attachment in the session (0, 1, 2...), which
 // an exec keeps.
-uint32_t segment_attach_process(Segment* seg, int32_t pid, const char* comm);
+uint32_t segment_attach_process(Segment* seg, int32_t pid, const char* comm, bool client = false);
 void segment_detach_process(Segment* seg, int32_t pid);
 uint64_t process_start_ticks(int32_t pid); // 0 if the process is gone
 bool process_alive(int32_t pid, uint64_t start_ticks);

@@ -78,8 +78,8 @@ void print_status_json(Session& session, const StatusFigures& s) {
     for (size_t i = 0; i < unacted.size(); ++i) printf("%s\"%s\"", i ? "," : "", unacted[i]);
     printf("],\"processes\":[");
     for (size_t i = 0; i < s.procs.size(); ++i)
-        printf("%s{\"pid\":%d,\"comm\":%s}", i ? "," : "", s.procs[i].pid,
-               cli::json_string(s.procs[i].comm).c_str());
+        printf("%s{\"pid\":%d,\"comm\":%s,\"client\":%s}", i ? "," : "", s.procs[i].pid,
+               cli::json_string(s.procs[i].comm).c_str(), s.procs[i].client ? "true" : "false");
     printf("],\"functions\":[");
     bool first = true;
     for (auto& h : kHooks) {
@@ -119,7 +119,7 @@ void print_status_table(Session& session, const StatusFigures& s) {
                "kernel: splice, sendfile); they went through unfaulted\n",
                kind);
     printf("processes ");
-    for (auto& p : s.procs) printf(" %d(%s)", p.pid, p.comm.c_str());
+    for (auto& p : s.procs) printf(" %d(%s%s)", p.pid, p.comm.c_str(), p.client ? ", client" : "");
     printf("%s\n\n", s.procs.empty() ? " none" : "");
     printf("%-24s %12s %10s %10s %14s %12s\n", "FUNCTION", "CALLS", "ERRORS", "INJECTED", "BYTES",
            "MEAN");

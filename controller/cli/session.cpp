@@ -83,7 +83,8 @@ std::vector<ProcessView> Session::processes() const {
     for (auto& p : seg_->processes) {
         int32_t pid = p.pid.load(std::memory_order_acquire);
         if (pid && process_alive(pid, p.start_ticks))
-            out.push_back({pid, std::string(p.comm, strnlen(p.comm, sizeof p.comm))});
+            out.push_back(
+                {pid, std::string(p.comm, strnlen(p.comm, sizeof p.comm)), p.client != 0});
     }
     return out;
 }

@@ -24,6 +24,7 @@ struct RuleView {
 struct ProcessView {
     int32_t pid;
     std::string comm;
+    bool client = false; // run --client, role = "client" (and their children)
 };
 
 class Session {

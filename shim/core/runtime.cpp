@@ -128,7 +128,7 @@ void after_fork_child() {
         g_segment = nullptr;
         return;
     }
-    if (g_segment) segment_attach_process(g_segment, int32_t(getpid()), g_comm);
+    if (g_segment) segment_attach_process(g_segment, int32_t(getpid()), g_comm, g_client);
 }
 
 // Removes our own entry from LD_PRELOAD and drops FAULTLINE_* (run
@@ -258,7 +258,7 @@ __attribute__((constructor(101))) void shim_init() {
         // of attachment (stable from run to run for the same script), so
         // that 40 processes started one after another under p=50% do not
         // all draw the same first number.
-        uint32_t order = segment_attach_process(seg, int32_t(getpid()), g_comm);
+        uint32_t order = segment_attach_process(seg, int32_t(getpid()), g_comm, g_client);
         g_lineage = mix(mix(g_lineage, seg->seed), order);
         g_slot_key_ok = pthread_key_create(&g_slot_key, release_slot) == 0;
         pthread_atfork(after_fork_prepare, nullptr, after_fork_child);

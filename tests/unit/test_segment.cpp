@@ -77,11 +77,12 @@ static_assert(offsetof(ThreadSlot, seen) == 64);
 static_assert(offsetof(ThreadSlot, calls) == 64 + 16 * (kMaxRules + 1));
 static_assert(offsetof(ThreadSlot, bytes) == offsetof(ThreadSlot, calls) + 8 * kMaxHooks);
 static_assert(offsetof(ThreadSlot, latency) == offsetof(ThreadSlot, calls) + 24 * kMaxHooks);
-static_assert(sizeof(ProcessSlot) == 40);
+static_assert(sizeof(ProcessSlot) == 48);
+static_assert(offsetof(ProcessSlot, client) == 40);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 TEST_CASE("layout totals") {
-    CHECK(sizeof(Segment) == 11521792); // sparse: pages are touched as used
+    CHECK(sizeof(Segment) == 11523840); // sparse: pages are touched as used
     CHECK(alignof(Segment) == 64);
 }
 
