@@ -602,6 +602,22 @@ bool segment_push_outcome(Segment* seg, bool ok, OutcomeKind kind, int32_t exit_
     });
 }
 
+bool segment_push_exit(Segment* seg, int32_t pid, int wait_status, bool target, bool stopped,
+                       std::string_view comm) {
+    int64_t now = monotonic_ns();
+    return seg->outcomes.push([&](OutcomeRecord& r) {
+        r.t_ns = now;
+        r.pid = pid;
+        r.exit_code = wait_status;
+        r.duration_ns = stopped ? 1 : 0;
+        r.ok = target;
+        r.kind = OutcomeKind::Exit;
+        size_t n = comm.size() < sizeof r.label - 1 ? comm.size() : sizeof r.label - 1;
+        memcpy(r.label, comm.data(), n);
+        r.label[n] = 0;
+    });
+}
+
 bool segment_push_pause(Segment* seg, int64_t start_ns, int64_t duration_ns, int32_t processes,
                         std::string_view name) {
     int32_t pid = int32_t(getpid());

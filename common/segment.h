@@ -110,17 +110,22 @@ struct Trace {
 static_assert(sizeof(Trace) == 128);
 
 // What a CLI reports to the recorder: an outcome of `faultline mark` or one
-// run of `faultline probe`, or a `faultline pause` (recorded as a window).
-enum class OutcomeKind : uint8_t { Mark = 0, Probe = 1, Pause = 2 };
+// run of `faultline probe`, a `faultline pause` (recorded as a window), or
+// the exact end of a process a `faultline run` that does not record reaped
+// (its target or client: the recorder would only see it gone).
+enum class OutcomeKind : uint8_t { Mark = 0, Probe = 1, Pause = 2, Exit = 3 };
 
-// An outcome reported by `faultline mark` or `faultline probe`, or a pause.
+// An outcome reported by `faultline mark` or `faultline probe`, a pause, or
+// an exit.
 struct OutcomeRecord {
     std::atomic<uint64_t> seq;
-    int64_t t_ns; // CLOCK_MONOTONIC
-    int32_t pid;
-    int32_t exit_code;   // a probe's exit status (128+N for signal N); a pause: processes
-    int64_t duration_ns; // a probe's run time or a pause's length, else -1
-    uint8_t ok;
+    int64_t t_ns;        // CLOCK_MONOTONIC
+    int32_t pid;         // who reported it; an exit: the process that ended
+    int32_t exit_code;   // a probe's exit status (128+N for signal N); a pause: processes;
+                         // an exit: its wait status
+    int64_t duration_ns; // a probe's run time or a pause's length, else -1; an exit: 1 when
+                         // faultline stopped it (the end of the run), else 0
+    uint8_t ok;          // an exit: 1 a target, 0 a client
     OutcomeKind kind;
     char label[94];
 };
@@ -343,6 +348,11 @@ bool segment_observe_all(Segment* seg, uint32_t families);
 // Pushes an outcome (mark or probe); false (and counted as dropped) when full.
 bool segment_push_outcome(Segment* seg, bool ok, OutcomeKind kind, int32_t exit_code,
                           int64_t duration_ns, std::string_view label);
+
+// Records the end of process `pid` (`comm`), reaped with `wait_status` by a
+// `faultline run` that does not record: a target, or a client.
+bool segment_push_exit(Segment* seg, int32_t pid, int wait_status, bool target, bool stopped,
+                       std::string_view comm);
 
 // Records a pause of `processes` processes from `start_ns` (CLOCK_MONOTONIC)
 // for `duration_ns`, for the recorder, under `name` (the report's window).

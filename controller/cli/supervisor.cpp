@@ -33,23 +33,26 @@ Supervisor::Supervisor(const char* command, Signals signals)
       children_(command, &stop_) {
     // A target's end, exact, as we reap it: the recording's exits, and
     // whether one died before we stopped it.
-    children_.on_reaped(
-        [this](pid_t pid, Children::Kind kind, const std::string& comm, int status) {
-            // A client's end is recorded, never a target's death: its
-            // failures are its exchanges'.
-            if (kind == Children::Kind::Client && recorder_)
-                recorder_->process_ended(int32_t(pid), comm, status, false);
-            if (kind != Children::Kind::Target) return;
-            // A stop signal passed on (Ctrl-C, SIGTERM to run) ended it:
-            // ours, not a death.
-            if (stop_.requested() && !stopping_) {
-                stopping_ = true;
-                if (recorder_) recorder_->stopping();
-            }
-            if (!stopping_ && (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status))))
-                target_failed_ = true;
-            if (recorder_) recorder_->process_ended(int32_t(pid), comm, status);
-        });
+    children_.on_reaped([this](pid_t pid, Children::Kind kind, const std::string& comm,
+                               int status) {
+        if (kind != Children::Kind::Target && kind != Children::Kind::Client) return;
+        bool target = kind == Children::Kind::Target;
+        // A stop signal passed on (Ctrl-C, SIGTERM to run) ended it:
+        // ours, not a death.
+        if (target && stop_.requested() && !stopping_) {
+            stopping_ = true;
+            if (recorder_) recorder_->stopping();
+        }
+        // A client's end is recorded, never a target's death: its
+        // failures are its exchanges'.
+        if (target && !stopping_ &&
+            (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status))))
+            target_failed_ = true;
+        if (recorder_)
+            recorder_->process_ended(int32_t(pid), comm, status, target);
+        else if (session_) // the session's recorder would only see it gone
+            segment_push_exit(&session_->segment(), int32_t(pid), status, target, stopping_, comm);
+    });
 }
 
 Supervisor::~Supervisor() {

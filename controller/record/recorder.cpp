@@ -221,6 +221,11 @@ bool Recorder::drain() {
             record_pause(o);
             continue;
         }
+        if (o.kind == OutcomeKind::Exit) {
+            note_exit(o.pid, std::string(o.label, strnlen(o.label, sizeof o.label)),
+                      seconds(o.t_ns), o.exit_code, o.ok != 0, o.duration_ns == 1);
+            continue;
+        }
         OutcomeRow row{seconds(o.t_ns),
                        o.ok != 0,
                        o.kind == OutcomeKind::Probe,
@@ -442,9 +447,14 @@ void Recorder::sample_processes(double t) {
 }
 
 void Recorder::note_exit(int32_t pid, const std::string& comm, double t,
-                         std::optional<int> wait_status, bool target) {
-    if (!ok_ || !ended_.insert(pid).second) return;
-    ExitRow e{t, pid, comm, -1, 0, false, target, stopping_};
+                         std::optional<int> wait_status, bool target, bool stopped) {
+    if (!ok_) return;
+    // Noticed gone first and told exactly later (by the run that reaped
+    // it): the exact end replaces the unknown one.
+    auto [seen, fresh] = ended_.emplace(pid, wait_status.has_value());
+    if (!fresh && (seen->second || !wait_status)) return;
+    seen->second = wait_status.has_value();
+    ExitRow e{t, pid, comm, -1, 0, false, target, stopping_ || stopped};
     if (wait_status) {
         int w = *wait_status;
         if (WIFEXITED(w)) e.status = WEXITSTATUS(w);
@@ -453,7 +463,7 @@ void Recorder::note_exit(int32_t pid, const std::string& comm, double t,
             e.core = WCOREDUMP(w);
         }
     }
-    if (!db_->add_exit(e)) failed("storing an exit");
+    if (!(fresh ? db_->add_exit(e) : db_->replace_unknown_exit(e))) failed("storing an exit");
 }
 
 void Recorder::process_ended(int32_t pid, const std::string& comm, int wait_status, bool target) {

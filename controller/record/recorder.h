@@ -82,7 +82,7 @@ class Recorder {
     void failed(const char* what);
     void record_pause(const OutcomeRecord& o);
     void note_exit(int32_t pid, const std::string& comm, double t, std::optional<int> wait_status,
-                   bool target);
+                   bool target, bool stopped = false);
 
     Segment& seg_;
     RecorderOptions opt_;
@@ -107,7 +107,7 @@ class Recorder {
         unsigned long long start_ticks = 0;
     };
     std::map<int32_t, Alive> alive_;
-    std::set<int32_t> ended_;
+    std::map<int32_t, bool> ended_; // pid -> its status is known
     bool stopping_ = false;
     std::set<uint32_t> joining_; // rule ids to record as joined
     Symbolizer symbols_;

@@ -425,6 +425,15 @@ bool RecordingDb::add_process(double t_s, const ProcessRow& p) {
     return step(process_);
 }
 
+bool RecordingDb::replace_unknown_exit(const ExitRow& e) {
+    Stmt st{prepare("DELETE FROM exits WHERE session = ? AND pid = ? AND status IS NULL AND "
+                    "signal IS NULL")};
+    if (!st.st) return false;
+    i64(st.st, 1, session_);
+    i64(st.st, 2, e.pid);
+    return step(st.st) && add_exit(e);
+}
+
 bool RecordingDb::add_exit(const ExitRow& e) {
     i64(exit_, 1, session_);
     real(exit_, 2, e.t_s);

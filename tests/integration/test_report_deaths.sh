@@ -14,7 +14,12 @@
 # - judged (--min-success 0, which the figures alone pass), the window
 #   deviates with the death as its reason, and report exits 1; unjudged, 0;
 # - an experiment whose target aborts under its phase's rule exits 1, and
-#   its json report parses and holds the death.
+#   its json report parses and holds the death;
+# - processes that a `faultline run` joining the session reaps (its target,
+#   a client) have their exact ends recorded by the session's recorder
+#   (told through the segment): a joined target's exit 3, a client killed
+#   by SIGSEGV, a client's exit 5 (no target, no death of a target), and a
+#   judged report deviates for the client's signal, not its exit 5.
 
 trap 'cleanup_test KILL' EXIT
 cat >"$TEST_TMP/service.py" <<'PY'
@@ -126,3 +131,23 @@ expect_eq "run passed SIGTERM on: exit 143" 143 $?
 s=$("$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); e=r["exits"]; w=r["windows"][1]; print(len(e), e[0]["signal"], e[0]["stopped"], w["verdict"], len(w["deviations"]))' "$TEST_TMP/term.json" 2>&1)
 expect_eq "sleep, signal 15, stopped; its window inconclusive (no injection), no death among its deviations" \
     "1 15 True inconclusive 1" "$s"
+
+# Ends a joining run reaps, exact in the session's recording.
+session=$(new_session)
+"$FAULTLINE" run -s "$session" -o "$TEST_TMP/join.db" -r 'mem.fail nth=1000000000' -- sleep 2 &
+host=$!
+wait_until "$FAULTLINE" status -s "$session"
+"$FAULTLINE" run -s "$session" -- sh -c 'exit 3'
+expect_eq "a joined run's target: its exit 3" 3 $?
+"$FAULTLINE" run --client -s "$session" -- sh -c 'kill -SEGV $$'
+expect_eq "a client killed by SIGSEGV: run exits 139" 139 $?
+"$FAULTLINE" run --client -s "$session" -- sh -c 'exit 5'
+wait "$host"
+expect_eq "the three ends, exact: status, signal, target" "3||1 |11|0 5||0" \
+    "$(sqlite3 "$TEST_TMP/join.db" "SELECT COALESCE(status, ''), COALESCE(signal, ''), target FROM exits WHERE comm = 'sh' ORDER BY t_s" | tr '|' '|' | paste -sd ' ')"
+"$FAULTLINE" report -o "$TEST_TMP/join.db" --min-success 0 --format json >"$TEST_TMP/join.json"
+expect_eq "judged: report exits 1 (the client's SIGSEGV)" 1 $?
+d=$("$PYTHON" -c 'import json,sys; w=json.load(open(sys.argv[1]))["windows"][1]; print(w["verdict"], [x for x in w["deviations"] if "died" in x or "signal" in x or "exit" in x])' "$TEST_TMP/join.json" 2>&1)
+expect_eq "... its window deviated, for the client's signal alone" "deviated" "${d%% *}"
+echo "$d" | grep -q 'SIGSEGV' && ! echo "$d" | grep -q 'status 5'
+expect_eq "... the reason names SIGSEGV, not the client's exit 5" 0 $?
