@@ -161,13 +161,23 @@ ProbeResult run_probe(const Argv& argv, int64_t timeout, const StopSignals& stop
     if (pid < 0) return r;
     int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
     int status = 0;
+    // A wait that fails (ECHILD: someone else reaped it) gives no status:
+    // the run failed, it never passed with a 0 read from nowhere.
+    bool reaped = false;
+    auto reap = [&](int flags) {
+        pid_t w;
+        while ((w = waitpid(pid, &status, flags)) < 0 && errno == EINTR) {
+        }
+        reaped = reaped || w == pid;
+        return w;
+    };
     for (;;) {
         int64_t left = start + timeout - monotonic_ns();
         if (left <= 0) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             r.timed_out = true;
-            waitpid(pid, &status, 0);
+            reap(0);
             break;
         }
         if (pidfd >= 0) {
@@ -177,17 +187,22 @@ ProbeResult run_probe(const Argv& argv, int64_t timeout, const StopSignals& stop
         } else {
             sleep_ns(left < 1000000 ? left : 1000000);
         }
-        int w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) break;
-        if (w < 0 && errno != EINTR) break;
+        pid_t w = reap(WNOHANG);
+        if (w == pid || w < 0) break;
         if (stop.requested()) {
             kill(-pid, SIGTERM);
-            waitpid(pid, &status, 0);
+            reap(0);
             break;
         }
     }
     r.duration_ns = monotonic_ns() - start;
     if (pidfd >= 0) close(pidfd);
+    if (!reaped) {
+        fprintf(stderr, "faultline: probe: waiting for process %d: %s: recorded as failed\n",
+                int(pid), strerror(errno));
+        r.exit_code = 255;
+        return r;
+    }
     r.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     r.ok = !r.timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     return r;
