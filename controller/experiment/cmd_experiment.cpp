@@ -81,12 +81,42 @@ int start_probe(const Experiment& x, const std::string& session, int log_fd) {
     _exit(127);
 }
 
+// Whether a process of the session is a client (role = "client", or one of
+// its children): FAULTLINE_CLIENT=1 in the environment it started with.
+bool is_client(int32_t pid) {
+    std::string path = "/proc/" + std::to_string(pid) + "/environ";
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::string env;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) env.append(buf, size_t(n));
+    close(fd);
+    for (size_t i = 0; i < env.size();) {
+        size_t end = env.find('\0', i);
+        if (end == std::string::npos) end = env.size();
+        if (env.compare(i, end - i, "FAULTLINE_CLIENT=1") == 0) return true;
+        i = end + 1;
+    }
+    return false;
+}
+
+// The processes a phase's pause stops: the session's, but its clients: they
+// stand for the service's users, whom its pause does not stop.
+std::vector<ProcessView> pausable(const std::vector<ProcessView>& procs) {
+    std::vector<ProcessView> out;
+    for (auto& p : procs)
+        if (!is_client(p.pid)) out.push_back(p);
+    return out;
+}
+
 void say(const char* fmt, const std::string& a, const std::string& b = "") {
     fprintf(stderr, fmt, a.c_str(), b.c_str());
 }
 
 // The file's processes, under the shim (or only in the session: shim =
-// false). Their output goes to the log: stdout is the report's.
+// false), targets or clients (role = "client": never faulted, their
+// exchanges the operations). Their output goes to the log: stdout is the
+// report's.
 void start_processes(Supervisor& sup, const Experiment& x, const std::string& session, int log_fd) {
     if (x.processes.empty()) return;
     std::string shim = find_shim("experiment");
@@ -97,7 +127,9 @@ void start_processes(Supervisor& sup, const Experiment& x, const std::string& se
                 fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
         sigset_t none;
         sigemptyset(&none);
-        sup.launch(p.command, LaunchEnv{shim, session, p.inherit, none, true, p.shim, log_fd});
+        LaunchEnv env{shim, session, p.inherit, none, true, p.shim, log_fd};
+        env.client = p.client;
+        sup.launch(p.command, env);
     }
 }
 
@@ -119,8 +151,8 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
         // pause_ns from the phase's start (the probe, outside, goes on).
         Pause pause;
         if (ph.pause_ns)
-            pause = start_pause(sup.session().segment(), sup.session().processes(), ph.pause_ns,
-                                phase_rule_name(ph.name));
+            pause = start_pause(sup.session().segment(), pausable(sup.session().processes()),
+                                ph.pause_ns, phase_rule_name(ph.name));
         pid_t pauser = pause.watchdog;
         sup.adopt(pauser, Children::Kind::Watchdog);
         // A watchdog that ended before its time: killed, or done. Killed, the
