@@ -147,7 +147,8 @@ struct Tally {
 class Collector {
   public:
     Collector(const Timeline& t, std::vector<unsigned> families)
-        : t_(t), families_(std::move(families)), outcomes_(!t.outcomes.empty()) {}
+        : t_(t), families_(std::move(families)), outcomes_(!t.outcomes.empty()),
+          calls_latency_(!t.exchanges) {}
 
     bool from_outcomes() const { return outcomes_; }
 
@@ -166,7 +167,9 @@ class Collector {
                 y.ops += s.calls[f];
                 y.failed += std::min(s.errors[f], s.calls[f]);
             }
-            for (unsigned i = 0; i < kLatencyBuckets; ++i) y.latency[i] += s.latency[f][i];
+            // Exchanges have latencies of their own: the calls' are not theirs.
+            if (calls_latency_)
+                for (unsigned i = 0; i < kLatencyBuckets; ++i) y.latency[i] += s.latency[f][i];
         }
     }
 
@@ -195,6 +198,7 @@ class Collector {
     const Timeline& t_;
     std::vector<unsigned> families_;
     bool outcomes_;
+    bool calls_latency_; // a percentile without outcome durations falls back on the calls'
 };
 
 // The steady state a fault window's recovery waits for, from the baseline.

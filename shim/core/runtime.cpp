@@ -10,6 +10,7 @@
 #include "shim/core/sites.h"
 #include "shim/core/thread_state.h"
 #include "shim/core/trigger.h"
+#include "shim/net/exchanges.h"
 
 #include <cerrno>
 #include <csignal>
@@ -274,6 +275,7 @@ __attribute__((constructor(101))) void shim_init() {
 
 __attribute__((destructor)) void shim_fini() {
     // Leave everything mapped (hooks still run after us); just say we left.
+    if (g_client) exchanges_at_exit();
     if (g_segment) segment_detach_process(g_segment, int32_t(getpid()));
 }
 

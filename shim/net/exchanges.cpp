@@ -2,12 +2,16 @@
 
 #include "shim/core/runtime.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <unistd.h>
 
 namespace faultline::shim {
 namespace {
+
+// The highest fd a client connection had: what exchanges_at_exit() walks.
+std::atomic<int> g_highest_fd{-1};
 
 ExchangeFailure failure_of(int err) {
     switch (err) {
@@ -82,6 +86,11 @@ void read_head(ClientExchange& x, const char* data, size_t n) {
 
 void exchange_connect(SocketState& s, int rc, int err, int64_t start_ns) {
     ClientExchange& x = s.exchange;
+    if (SocketState* t = sockets_table(); t && &s >= t && &s < t + kMaxTrackedFd) {
+        int fd = int(&s - t), seen = g_highest_fd.load(std::memory_order_relaxed);
+        while (fd > seen && !g_highest_fd.compare_exchange_weak(seen, fd)) {
+        }
+    }
     if (x.phase == ExchangePhase::Connecting) { // asked again how it went
         if (rc == 0 || err == EISCONN)
             x.phase = ExchangePhase::Idle;
@@ -150,6 +159,13 @@ void exchange_received(SocketState& s, ssize_t n, int err, const void* data, siz
 void exchange_closed(SocketState& s) {
     finish(s.exchange, ExchangeFailure::NoResponse);
     s.exchange.phase = ExchangePhase::Untracked;
+}
+
+void exchanges_at_exit() {
+    SocketState* t = sockets_table();
+    int highest = g_highest_fd.load(std::memory_order_relaxed);
+    for (int fd = 0; t && fd <= highest; ++fd)
+        if (t[fd].exchange.phase != ExchangePhase::Untracked) exchange_closed(t[fd]);
 }
 
 } // namespace faultline::shim

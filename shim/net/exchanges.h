@@ -33,5 +33,8 @@ void exchange_sent(SocketState& s, ssize_t n, int err, int64_t start_ns);
 void exchange_received(SocketState& s, ssize_t n, int err, const void* data, size_t cap);
 // The socket is closed (or its fd reused): an exchange in flight ends.
 void exchange_closed(SocketState& s);
+// The process exits: its connections end as if closed (a load generator
+// that leaves its sockets to exit still had its last answers).
+void exchanges_at_exit();
 
 } // namespace faultline::shim

@@ -165,3 +165,24 @@ TEST_CASE("exchanges: nothing without a request; nothing untracked; nothing unre
     exchange_connect(unrecorded.s, -1, ECONNREFUSED, monotonic_ns());
     CHECK(unrecorded.drained().empty());
 }
+
+TEST_CASE("exchanges: at exit, every connection ends as if closed") {
+    Client c;
+    SocketState* table = sockets_create();
+    REQUIRE(table);
+    SocketState& a = table[7];
+    SocketState& b = table[9];
+    a.exchange = {};
+    b.exchange = {};
+    exchange_connect(a, 0, 0, monotonic_ns());
+    exchange_connect(b, 0, 0, monotonic_ns());
+    exchange_sent(a, 1, 0, monotonic_ns());
+    exchange_received(a, 3, 0, "abc", 3);   // answered: its last exchange
+    exchange_sent(b, 1, 0, monotonic_ns()); // unanswered
+    exchanges_at_exit();
+    auto done = c.drained();
+    REQUIRE(done.size() == 2);
+    CHECK(done[0].failure == ExchangeFailure::None);
+    CHECK(done[1].failure == ExchangeFailure::NoResponse);
+    CHECK(a.exchange.phase == ExchangePhase::Untracked);
+}

@@ -2,6 +2,7 @@
 // answers are known by construction.
 #include "controller/report/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <doctest/doctest.h>
 #include <string>
@@ -453,6 +454,37 @@ TEST_CASE("window latency: probes give exact percentiles, else the histograms") 
     REQUIRE(base.p99_ms);
     CHECK(*base.p50_ms == doctest::Approx(2.0).epsilon(0.25));
     CHECK(*base.p99_ms == doctest::Approx(2.0).epsilon(0.25));
+}
+
+TEST_CASE("exchanges: the operations, their latencies the exchanges' own") {
+    Timeline t = fault_10_20();
+    t.exchanges = true;
+    for (int i = 0; i < 200; ++i) { // 10 per second, 4 ms each; half fail in the fault
+        Outcome o;
+        o.t_s = i * 0.1 + 0.004;
+        o.duration_ms = 4;
+        o.ok = !(o.t_s >= 10 && o.t_s < 20 && i % 2);
+        t.outcomes.push_back(o);
+    }
+    for (int i = 1; i <= 300; ++i) {
+        Sample s = calls_sample(i / 10.0, Family::Db, 10);
+        s.latency[unsigned(Family::Db)][latency_bucket(500'000'000)] = 10; // the server's calls
+        t.samples.push_back(s);
+    }
+    Report r = compute_report(t, {});
+    CHECK(r.source == "exchanges");
+    const WindowReport& fault = window(r, "db-down");
+    CHECK(fault.ops == 100);
+    REQUIRE(fault.success_rate);
+    CHECK(*fault.success_rate == doctest::Approx(0.5));
+    REQUIRE(fault.p50_ms);
+    CHECK(*fault.p50_ms == 4);
+    // A window without exchanges has no latency: the calls' are not its.
+    t.outcomes.erase(std::remove_if(t.outcomes.begin(), t.outcomes.end(),
+                                    [](const Outcome& o) { return o.t_s < 10; }),
+                     t.outcomes.end());
+    r = compute_report(t, {});
+    CHECK(!r.windows[0].p50_ms);
 }
 
 TEST_CASE("verdicts and exit codes") {
