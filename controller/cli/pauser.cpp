@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <ctime>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,26 @@ volatile sig_atomic_t g_resume_now = 0;
 
 void on_resume_now(int) {
     g_resume_now = 1;
+}
+
+// Whether a process of the session is a client (run --client, role =
+// "client", or one of their children): FAULTLINE_CLIENT=1 in the
+// environment it started with.
+bool is_client(int32_t pid) {
+    std::string path = "/proc/" + std::to_string(pid) + "/environ";
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::string env;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) env.append(buf, size_t(n));
+    close(fd);
+    for (size_t i = 0; i < env.size();) {
+        size_t end = env.find('\0', i);
+        if (end == std::string::npos) end = env.size();
+        if (env.compare(i, end - i, "FAULTLINE_CLIENT=1") == 0) return true;
+        i = end + 1;
+    }
+    return false;
 }
 
 [[noreturn]] void watchdog(Segment& seg, const std::vector<ProcessView>& procs, int64_t until,
@@ -37,6 +58,13 @@ void on_resume_now(int) {
 }
 
 } // namespace
+
+std::vector<ProcessView> pausable(const std::vector<ProcessView>& procs) {
+    std::vector<ProcessView> out;
+    for (auto& p : procs)
+        if (!is_client(p.pid)) out.push_back(p);
+    return out;
+}
 
 Pause start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t duration_ns,
                   const std::string& name) {

@@ -81,34 +81,6 @@ int start_probe(const Experiment& x, const std::string& session, int log_fd) {
     _exit(127);
 }
 
-// Whether a process of the session is a client (role = "client", or one of
-// its children): FAULTLINE_CLIENT=1 in the environment it started with.
-bool is_client(int32_t pid) {
-    std::string path = "/proc/" + std::to_string(pid) + "/environ";
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    std::string env;
-    char buf[4096];
-    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) env.append(buf, size_t(n));
-    close(fd);
-    for (size_t i = 0; i < env.size();) {
-        size_t end = env.find('\0', i);
-        if (end == std::string::npos) end = env.size();
-        if (env.compare(i, end - i, "FAULTLINE_CLIENT=1") == 0) return true;
-        i = end + 1;
-    }
-    return false;
-}
-
-// The processes a phase's pause stops: the session's, but its clients: they
-// stand for the service's users, whom its pause does not stop.
-std::vector<ProcessView> pausable(const std::vector<ProcessView>& procs) {
-    std::vector<ProcessView> out;
-    for (auto& p : procs)
-        if (!is_client(p.pid)) out.push_back(p);
-    return out;
-}
-
 void say(const char* fmt, const std::string& a, const std::string& b = "") {
     fprintf(stderr, fmt, a.c_str(), b.c_str());
 }
