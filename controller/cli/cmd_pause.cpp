@@ -26,9 +26,8 @@ int cmd_pause(const Argv& argv) {
     cli::Args args("pause", "-s NAME --for DUR [--pid PID]",
                    "Freezes the session's attached processes (or one of them) for DUR with\n"
                    "SIGSTOP, then resumes them with SIGCONT: a GC pause or a VM stall as the\n"
-                   "program and its peers see it. Its clients (run --client) go on: they stand\n"
-                   "for the users, whom the pause does not stop. A watchdog resumes them on time "
-                   "even if this\n"
+                   "program and its peers see it. Its clients (run --client) go on, as users\n"
+                   "would, unless named with --pid. A watchdog resumes them on time even if this\n"
                    "command is killed, and this command resumes them itself (exit 1) if the\n"
                    "watchdog is killed; Ctrl-C resumes them at once.",
                    {{"--session", 's', true, "session (default: $FAULTLINE_SESSION)"},
@@ -51,7 +50,7 @@ int cmd_pause(const Argv& argv) {
             fail("pause", "--pid " + *pid + ": not a process of session '" + session.name() + "'");
         procs = one;
     } else {
-        std::erase_if(procs, [](const ProcessView& p) { return p.client; });
+        procs = pausable(procs); // its clients are its users: a pause does not stop them
     }
     if (procs.empty()) fail("pause", "session '" + session.name() + "' has no live process");
 

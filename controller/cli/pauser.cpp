@@ -1,5 +1,6 @@
 #include "controller/cli/pauser.h"
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <sys/wait.h>
@@ -37,6 +38,11 @@ void on_resume_now(int) {
 }
 
 } // namespace
+
+std::vector<ProcessView> pausable(std::vector<ProcessView> procs) {
+    std::erase_if(procs, [](const ProcessView& p) { return p.client; });
+    return procs;
+}
 
 Pause start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t duration_ns,
                   const std::string& name) {

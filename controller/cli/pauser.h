@@ -22,6 +22,11 @@ struct Pause {
     std::string name;
 };
 
+// The processes a pause stops: `procs` but the session's clients (run
+// --client, role = "client", and their children; their segment slots say
+// so): they stand for the service's users, whom its pause does not stop.
+std::vector<ProcessView> pausable(std::vector<ProcessView> procs);
+
 // Starts the watchdog (watchdog -1 when fork failed; the caller reaps it).
 // `name` names the pause's window in the report.
 Pause start_pause(Segment& seg, const std::vector<ProcessView>& procs, int64_t duration_ns,

@@ -86,7 +86,9 @@ void say(const char* fmt, const std::string& a, const std::string& b = "") {
 }
 
 // The file's processes, under the shim (or only in the session: shim =
-// false). Their output goes to the log: stdout is the report's.
+// false), targets or clients (role = "client": never faulted, their
+// exchanges the operations). Their output goes to the log: stdout is the
+// report's.
 void start_processes(Supervisor& sup, const Experiment& x, const std::string& session, int log_fd) {
     if (x.processes.empty()) return;
     std::string shim = find_shim("experiment");
@@ -97,7 +99,9 @@ void start_processes(Supervisor& sup, const Experiment& x, const std::string& se
                 fprintf(stderr, "faultline: experiment: warning: %s\n", w.c_str());
         sigset_t none;
         sigemptyset(&none);
-        sup.launch(p.command, LaunchEnv{shim, session, p.inherit, none, true, p.shim, log_fd});
+        LaunchEnv env{shim, session, p.inherit, none, true, p.shim, log_fd};
+        env.client = p.client;
+        sup.launch(p.command, env);
     }
 }
 
@@ -119,8 +123,8 @@ bool run_phases(Supervisor& sup, const Experiment& x, bool quiet) {
         // pause_ns from the phase's start (the probe, outside, goes on).
         Pause pause;
         if (ph.pause_ns)
-            pause = start_pause(sup.session().segment(), sup.session().processes(), ph.pause_ns,
-                                phase_rule_name(ph.name));
+            pause = start_pause(sup.session().segment(), pausable(sup.session().processes()),
+                                ph.pause_ns, phase_rule_name(ph.name));
         pid_t pauser = pause.watchdog;
         sup.adopt(pauser, Children::Kind::Watchdog);
         // A watchdog that ended before its time: killed, or done. Killed, the

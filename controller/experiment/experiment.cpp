@@ -288,12 +288,24 @@ void load_processes(const Checker& c, const toml::table& root, Experiment& x) {
     if (!a) c.fail_at(n->source(), "process: expected [[process]] tables");
     for (auto& e : *a) {
         const toml::table& pt = c.table(e, "[[process]]");
-        c.keys(pt, {"command", "inherit", "shim"}, "[[process]]");
+        c.keys(pt, {"command", "inherit", "shim", "role"}, "[[process]]");
         ExperimentProcess p;
         if (!pt.contains("command")) c.fail_at(pt.source(), "[[process]]: command is required");
         p.command = c.command(*pt.get("command"), "process.command");
         load_process_flag(c, pt, "inherit", "process.inherit", p.inherit);
         load_process_flag(c, pt, "shim", "process.shim", p.shim);
+        if (auto r = pt.get("role")) {
+            std::string role = c.string(*r, "process.role");
+            if (role != "target" && role != "client")
+                c.fail_at(r->source(),
+                          "process.role '" + role + "': expected \"target\" or \"client\"");
+            p.client = role == "client";
+            // A client's exchanges are seen by the shim: without it there
+            // would be no operations, and nothing would say why.
+            if (p.client && !p.shim)
+                c.fail_at(r->source(), "process.role \"client\" needs the shim, but process.shim "
+                                       "is false (a load generator that marks: leave role out)");
+        }
         x.processes.push_back(std::move(p));
     }
 }

@@ -19,6 +19,9 @@ struct ExperimentProcess {
     std::vector<std::string> command;
     bool inherit = true; // its children join the session
     bool shim = true;    // false: not under the shim (a load generator), FAULTLINE_SESSION set
+    // role = "client": under the shim but never faulted, its TCP exchanges
+    // the session's operations (LaunchEnv::client).
+    bool client = false;
 };
 
 // `p` of every rule of the phase goes from `from` to `to` in `steps` equal

@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 # The same words as the server's --preload memories, so that searches find them.
@@ -409,12 +410,40 @@ def make_marker(args):
     return Marker(binary, session)
 
 
+def listening(url):
+    """Whether a socket listens on the url's local TCP port, from
+    /proc/net/tcp{,6} (state 0A); None when that cannot be told (not Linux,
+    not a local address)."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.hostname not in ("127.0.0.1", "localhost", "::1") or not parsed.port:
+        return None
+    port = f"{parsed.port:04X}"
+    seen = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as f:
+                lines = f.readlines()[1:]
+        except OSError:
+            continue
+        seen = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 3 and fields[1].endswith(":" + port) and fields[3] == "0A":
+                return True
+    return False if seen else None
+
+
 def wait_ready(url, seconds):
     """Polls GET /health every 50 ms until it answers 200 or `seconds` pass.
     Returns whether it did. (Load that starts before its service is up
-    measures the start-up, not the service.)"""
+    measures the start-up, not the service.) Until the port listens (when
+    /proc tells) it does not connect: run as a faultline client, each
+    refused connect would be a failed exchange, the service's start-up
+    counted in the baseline."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and listening(url) is False:
+        time.sleep(0.05)
     while time.monotonic() < deadline:
         try:
             with opener.open(url + "/health", timeout=0.5) as response:

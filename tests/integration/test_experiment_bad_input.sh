@@ -106,6 +106,43 @@ min_sucess = 0.9
 $PHASE
 EOF
 
+bad unknown-process 5:1 "^unknown key 'roles' in \[\[process\]\] \(expected: command, inherit, shim, role\)" <<EOF
+$TARGET
+[[process]]
+command = ["true"]
+roles = "client"
+$PHASE
+EOF
+
+# ---- a process's role --------------------------------------------------------------
+
+bad role-unknown 6:8 '^process.role .server.: expected "target" or "client"$' <<EOF
+$TARGET
+[[process]]
+command = ["true"]
+inherit = false
+role = "server"
+$PHASE
+EOF
+
+bad role-type 5:8 '^process.role: expected a string$' <<EOF
+$TARGET
+[[process]]
+command = ["true"]
+role = true
+$PHASE
+EOF
+
+# A client is seen by the shim: without it, no exchanges, nothing measured.
+bad role-client-no-shim 5:8 '^process.role "client" needs the shim, but process.shim is false' <<EOF
+$TARGET
+[[process]]
+command = ["true"]
+role = "client"
+shim = false
+$PHASE
+EOF
+
 # ---- types and values --------------------------------------------------------------
 
 bad duration-int 7:12 '^phase.duration: expected a string$' <<EOF
