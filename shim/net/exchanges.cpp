@@ -54,13 +54,16 @@ void push(const ClientExchange& x, int64_t end_ns, ExchangeFailure why) {
 }
 
 // The exchange in flight ends: at the response's last byte when there was
-// one (failed by a 5xx), else now, as `no_response` says.
+// one (failed by a 5xx), else now, as `no_response` says; a connect still
+// in progress (given up: closed, or the process ended) failed as a connect.
 void finish(ClientExchange& x, ExchangeFailure no_response) {
     if (x.phase == ExchangePhase::Response) {
         bool server_error = x.http_status >= 500 && x.http_status <= 599;
         push(x, x.last_ns, server_error ? ExchangeFailure::Http5xx : ExchangeFailure::None);
-    } else if (x.phase == ExchangePhase::Request || x.phase == ExchangePhase::Connecting) {
+    } else if (x.phase == ExchangePhase::Request) {
         push(x, monotonic_ns(), no_response);
+    } else if (x.phase == ExchangePhase::Connecting) {
+        push(x, monotonic_ns(), ExchangeFailure::Connect);
     }
     x.phase = ExchangePhase::Idle;
 }

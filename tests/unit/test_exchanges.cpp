@@ -121,6 +121,13 @@ TEST_CASE("exchanges: failures: connect, reset, timeout, no response") {
     REQUIRE(done.size() == 1);
     CHECK(done[0].failure == ExchangeFailure::None);
 
+    Client abandoned; // a connect in progress given up: closed before it completed
+    exchange_connect(abandoned.s, -1, EINPROGRESS, monotonic_ns());
+    exchange_closed(abandoned.s);
+    done = abandoned.drained();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].failure == ExchangeFailure::Connect);
+
     Client reset;
     exchange_connect(reset.s, 0, 0, monotonic_ns());
     reset.send("x");
