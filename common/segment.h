@@ -226,6 +226,10 @@ struct alignas(64) Segment {
     EventRing<Event, kEventCapacity> events;
     EventRing<OutcomeRecord, kOutcomeCapacity> outcomes;
     EventRing<Trace, kTraceCapacity> traces;
+    // Clients' exchanges that ended, and of those how many failed, recorded
+    // or not: `status` and `top` show them live.
+    std::atomic<uint64_t> exchanges_ended;
+    std::atomic<uint64_t> exchanges_failed;
     // Written by client processes' shims, drained by the recorder.
     EventRing<ExchangeRecord, kExchangeCapacity> exchanges;
     // The local ports of the session's sockets, [0] TCP [1] UDP: how many

@@ -76,7 +76,10 @@ void print_status_json(Session& session, const StatusFigures& s) {
            s.armed);
     auto unacted = unacted_kinds(seg);
     for (size_t i = 0; i < unacted.size(); ++i) printf("%s\"%s\"", i ? "," : "", unacted[i]);
-    printf("],\"processes\":[");
+    printf("],\"exchanges\":{\"ended\":%llu,\"failed\":%llu}",
+           (unsigned long long)seg.exchanges_ended.load(),
+           (unsigned long long)seg.exchanges_failed.load());
+    printf(",\"processes\":[");
     for (size_t i = 0; i < s.procs.size(); ++i)
         printf("%s{\"pid\":%d,\"comm\":%s,\"client\":%s}", i ? "," : "", s.procs[i].pid,
                cli::json_string(s.procs[i].comm).c_str(), s.procs[i].client ? "true" : "false");
@@ -120,7 +123,11 @@ void print_status_table(Session& session, const StatusFigures& s) {
                kind);
     printf("processes ");
     for (auto& p : s.procs) printf(" %d(%s%s)", p.pid, p.comm.c_str(), p.client ? ", client" : "");
-    printf("%s\n\n", s.procs.empty() ? " none" : "");
+    printf("%s\n", s.procs.empty() ? " none" : "");
+    if (uint64_t ended = seg.exchanges_ended.load())
+        printf("exchanges  %llu by the clients, %llu failed\n", (unsigned long long)ended,
+               (unsigned long long)seg.exchanges_failed.load());
+    printf("\n");
     printf("%-24s %12s %10s %10s %14s %12s\n", "FUNCTION", "CALLS", "ERRORS", "INJECTED", "BYTES",
            "MEAN");
     for (auto& h : kHooks) {

@@ -21,9 +21,12 @@ struct Snapshot {
     int64_t at_ns = 0;
     std::unique_ptr<ThreadTotals> threads = std::make_unique<ThreadTotals>();
     uint64_t errors[kMaxHooks] = {}, injected[kMaxHooks] = {};
+    uint64_t exchanges = 0, exchanges_failed = 0; // the clients'
 
     void take(const Segment& seg) {
         at_ns = monotonic_ns();
+        exchanges = seg.exchanges_ended.load(std::memory_order_relaxed);
+        exchanges_failed = seg.exchanges_failed.load(std::memory_order_relaxed);
         segment_sum_threads(&seg, *threads);
         for (unsigned h = 0; h < kHookCount; ++h) {
             errors[h] = seg.hooks[h].errors.load(std::memory_order_relaxed);
@@ -43,6 +46,10 @@ void draw(Session& session, const Snapshot& a, const Snapshot& b, bool clear) {
            session.name().c_str(), procs.size(), procs.size() == 1 ? "" : "es",
            rec && process_alive(rec, 0) ? std::to_string(rec).c_str() : "none",
            (unsigned long long)seg.events.dropped.load());
+    if (uint64_t n = b.exchanges - a.exchanges; n || b.exchanges)
+        printf("clients: %.0f exchanges/s, %.1f%% of them ok (%llu in all)\n\n", double(n) / dt,
+               n ? 100.0 * double(n - (b.exchanges_failed - a.exchanges_failed)) / double(n) : 0.0,
+               (unsigned long long)b.exchanges);
     printf("%-24s %12s %10s %10s %12s %12s\n", "FUNCTION", "CALLS/S", "ERRORS/S", "INJECTED/S",
            "BYTES/S", "MEAN");
     unsigned shown = 0;

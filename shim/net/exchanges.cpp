@@ -39,10 +39,14 @@ bool transient(int err) {
            err == EALREADY;
 }
 
-// Into the ring, while a recorder drains it (a full ring counts a drop).
+// Counted (status, top), and into the ring while a recorder drains it (a
+// full ring counts a drop).
 void push(const ClientExchange& x, int64_t end_ns, ExchangeFailure why) {
     Segment* seg = g_segment;
-    if (!seg || !seg->recorder_pid.load(std::memory_order_relaxed)) return;
+    if (!seg) return;
+    seg->exchanges_ended.fetch_add(1, std::memory_order_relaxed);
+    if (why != ExchangeFailure::None) seg->exchanges_failed.fetch_add(1, std::memory_order_relaxed);
+    if (!seg->recorder_pid.load(std::memory_order_relaxed)) return;
     int32_t pid = int32_t(getpid());
     seg->exchanges.push([&](ExchangeRecord& r) {
         r.start_ns = x.start_ns;

@@ -24,8 +24,9 @@
 #    a request unanswered and its socket open: one no-response exchange,
 #    recorded by the client run itself (-o: nobody else records).
 # 5. Failures are counted: 20 client curls to a port where nothing listens
-#    (curl says 7 each time): the report says 20 operations, 0% success, and
-#    the exchanges are connect failures.
+#    (curl says 7 each time): `status` counts 20 exchanges, 20 failed, live;
+#    the report says 20 operations, 0% success, and the exchanges are
+#    connect failures.
 # 6. Bad input: no -s (and no FAULTLINE_SESSION) exits 2; -r with --client
 #    exits 2; a session that does not exist fails with its name.
 
@@ -217,6 +218,8 @@ timeout -k 2 20 "$FAULTLINE" run --client -s "$s5" -- bash -c '
 for i in $(seq 20); do curl -s -o /dev/null -m 2 "http://127.0.0.1:$1/"; echo $?; done' _ "$dead" \
     >"$TEST_TMP/codes.txt"
 expect_eq "curl said 7 (could not connect) 20 times" "20 7" "$(sort "$TEST_TMP/codes.txt" | uniq -c | awk '{print $1, $2}')"
+expect_eq "status, live: the clients' 20 exchanges, 20 failed" "20 20" \
+    "$("$FAULTLINE" status -s "$s5" --json | "$PYTHON" -c 'import json,sys; x=json.load(sys.stdin)["exchanges"]; print(x["ended"], x["failed"])')"
 sleep 0.3
 stop_run "$run5"
 "$FAULTLINE" report -o "$db5" --format json >"$TEST_TMP/r5.json" 2>"$TEST_TMP/r5.err"

@@ -169,10 +169,12 @@ TEST_CASE("exchanges: nothing without a request; nothing untracked; nothing unre
     exchange_closed(accepted.s);
     CHECK(accepted.drained().empty());
 
-    Client unrecorded;
+    Client unrecorded; // counted all the same
     unrecorded.seg->recorder_pid.store(0);
     exchange_connect(unrecorded.s, -1, ECONNREFUSED, monotonic_ns());
     CHECK(unrecorded.drained().empty());
+    CHECK(unrecorded.seg->exchanges_ended.load() == 1);
+    CHECK(unrecorded.seg->exchanges_failed.load() == 1);
 }
 
 TEST_CASE("exchanges: at exit, every connection ends as if closed") {

@@ -82,7 +82,7 @@ static_assert(offsetof(ProcessSlot, client) == 40);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 TEST_CASE("layout totals") {
-    CHECK(sizeof(Segment) == 11523840); // sparse: pages are touched as used
+    CHECK(sizeof(Segment) == 11523904); // sparse: pages are touched as used
     CHECK(alignof(Segment) == 64);
 }
 
