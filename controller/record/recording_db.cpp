@@ -592,13 +592,14 @@ bool has_table(Reader& db, const std::string& table) {
 // its latency after its start. A file of schema 3 or older has none.
 void load_exchanges(Reader& db, int64_t session, Timeline& t) {
     if (!t.outcomes.empty() || !has_table(db, "exchanges")) return;
-    db.each("SELECT t_s + latency_ms / 1000.0, ok, latency_ms FROM exchanges WHERE session = ?1 "
-            "ORDER BY t_s + latency_ms / 1000.0",
+    db.each("SELECT t_s + latency_ms / 1000.0, ok, latency_ms, COALESCE(failure, '') FROM "
+            "exchanges WHERE session = ?1 ORDER BY t_s + latency_ms / 1000.0",
             session, [&](sqlite3_stmt* st) {
                 Outcome o;
                 o.t_s = sqlite3_column_double(st, 0);
                 o.ok = sqlite3_column_int(st, 1) != 0;
                 o.duration_ms = sqlite3_column_double(st, 2);
+                o.label = column_text(st, 3); // why it failed
                 t.outcomes.push_back(std::move(o));
             });
     t.exchanges = !t.outcomes.empty();

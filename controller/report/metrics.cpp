@@ -131,6 +131,7 @@ struct Tally {
     uint64_t ops = 0, failed = 0, dropped = 0;
     LatencyHistogram latency{};
     std::vector<double> probe_ms;
+    std::map<std::string, uint64_t> failures; // failed outcomes by label
 
     std::optional<double> success() const {
         if (ops == 0) return std::nullopt;
@@ -156,6 +157,7 @@ class Collector {
         if (!outcomes_) return;
         y.ops += 1;
         y.failed += o.ok ? 0 : 1;
+        if (!o.ok) ++y.failures[o.label];
         // Probe runs, and marks given --duration: the operations' own latency.
         if (o.duration_ms >= 0) y.probe_ms.push_back(o.duration_ms);
     }
@@ -522,6 +524,9 @@ void measure_window(const Window& src, const Tally& y, double covered_from, doub
                     bool from_outcomes, WindowReport& w) {
     w.ops = y.ops;
     w.failed = std::min(y.failed, y.ops);
+    w.failures.assign(y.failures.begin(), y.failures.end());
+    std::stable_sort(w.failures.begin(), w.failures.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
     w.dropped = y.dropped;
     w.success_rate = y.success();
     // Counted calls are sampled: their rate is over the time the

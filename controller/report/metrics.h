@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace faultline {
@@ -36,6 +37,10 @@ struct WindowReport {
         families; // whose calls are its operations (the baseline: the session's)
     uint64_t injected = 0;
     uint64_t ops = 0, failed = 0;
+    // The failed outcomes by what they said (a mark's label, an exchange's
+    // failure: "http-5xx", "reset"...), most first; "" for those that said
+    // nothing. Empty when the operations are calls.
+    std::vector<std::pair<std::string, uint64_t>> failures;
     uint64_t dropped = 0;
     std::optional<double> success_rate;      // 0..1; none without operations
     std::optional<double> recovery_s;        // none: never recovered (or baseline)

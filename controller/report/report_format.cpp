@@ -64,6 +64,15 @@ std::string show_span(const WindowReport& w) {
            (w.open ? " (armed)" : "");
 }
 
+// "http-5xx 120, reset 18": a window's failed outcomes by what they said.
+std::string show_failures(const WindowReport& w) {
+    std::string s;
+    for (auto& [label, n] : w.failures)
+        s += (s.empty() ? "" : ", ") + (label.empty() ? std::string("(unlabelled)") : label) + " " +
+             std::to_string(n);
+    return s;
+}
+
 std::string show_verdict(const WindowReport& w) {
     return w.verdict.empty() ? "-" : w.verdict;
 }
@@ -165,6 +174,10 @@ std::string format_table(const Report& r) {
             first = false;
             out += w.name + ": " + d + "\n";
         }
+    std::string failures;
+    for (const WindowReport& w : r.windows)
+        if (!w.failures.empty()) failures += "  " + w.name + ": " + show_failures(w) + "\n";
+    if (!failures.empty()) out += "\nfailures, by what they said:\n" + failures;
     if (!r.exits.empty()) out += "\nprocesses that ended:\n";
     for (size_t i = 0; i < r.exits.size(); ++i)
         out += "  " + show_exit(r.exits[i], r.exit_windows[i]) + "\n";
@@ -218,6 +231,11 @@ std::string format_json(const Report& r) {
         o += std::string(", \"open\": ") + (w.open ? "true" : "false");
         o += ", \"verdict\": " + (w.verdict.empty() ? "null" : cli::json_string(w.verdict));
         o += ", \"exits\": " + json_exits(w.exits);
+        o += ", \"failures\": {";
+        for (size_t k = 0; k < w.failures.size(); ++k)
+            o += (k ? ", " : "") + cli::json_string(w.failures[k].first) + ": " +
+                 std::to_string(w.failures[k].second);
+        o += "}";
         o += ", \"deviations\": " + json_strings(w.deviations) + "}";
     }
     o += r.windows.empty() ? "],\n" : "\n  ],\n";
@@ -543,6 +561,13 @@ std::string format_html(const Report& r) {
         for (const std::string& d : w.deviations)
             devs += "<li>" + xml(w.name + ": " + d) + "</li>\n";
     if (!devs.empty()) o += "<ul class=\"deviations\">\n" + devs + "</ul>\n";
+    std::string failures;
+    for (const WindowReport& w : r.windows)
+        if (!w.failures.empty())
+            failures += "<li>" + xml(w.name + ": " + show_failures(w)) + "</li>\n";
+    if (!failures.empty())
+        o += "<h2>Failures, by what they said</h2>\n<ul class=\"failures\">\n" + failures +
+             "</ul>\n";
     if (!r.exits.empty()) {
         o += "<h2>Processes that ended</h2>\n<ul class=\"exits\">\n";
         for (size_t i = 0; i < r.exits.size(); ++i)

@@ -98,6 +98,10 @@ check "report success rate ($rep_ok) = ab's ($ab_ok: $non2xx Non-2xx, $failed fa
     "${rep_ok:-x}" "${ab_ok:-y}"
 n5xx=$(sqlite3 "$db1" "SELECT count(*) FROM exchanges WHERE failure = 'http-5xx' AND http_status = 503")
 expect_eq "the exchanges table holds ab's 503s as http-5xx" "$non2xx" "$n5xx"
+expect_eq "the report counts them so, by what they said (json failures)" "$non2xx" \
+    "$("$PYTHON" -c 'import json,sys; print(sum(w["failures"].get("http-5xx", 0) for w in json.load(open(sys.argv[1]))["windows"]))' "$TEST_TMP/r1.json")"
+"$FAULTLINE" report -o "$db1" >"$TEST_TMP/r1.txt"
+check "... and the table says why they failed (http-5xx $non2xx)" grep -q "http-5xx $non2xx" "$TEST_TMP/r1.txt"
 
 # -- 2. p50 against ab's, 30 ms answers ---------------------------------------------
 s2=$(new_session)

@@ -79,7 +79,7 @@ for i, x in enumerate(w):
     chk(not missing and not wrong, "json: window %d has every core key with its type (missing %s, wrong %s)" % (i, missing, wrong))
 # Nothing beyond the core keys and the others docs/metrics.md lists.
 doc_top = {"source", "families", "end_s", "judged", "leaks", "exits"}
-doc_window = {"rule_ids", "families", "ops", "failed", "ops_per_s", "goodput_per_s", "dropped", "open", "exits", "deviations"}
+doc_window = {"rule_ids", "families", "ops", "failed", "ops_per_s", "goodput_per_s", "dropped", "open", "exits", "failures", "deviations"}
 extra = set(r) - set(top) - doc_top
 chk(not extra and doc_top <= set(r),
     "json: exactly docs/metrics.md's top-level keys (unexpected %s, missing %s)" % (sorted(extra), sorted(doc_top - set(r))))

@@ -464,6 +464,7 @@ TEST_CASE("exchanges: the operations, their latencies the exchanges' own") {
         o.t_s = i * 0.1 + 0.004;
         o.duration_ms = 4;
         o.ok = !(o.t_s >= 10 && o.t_s < 20 && i % 2);
+        if (!o.ok) o.label = i % 3 ? "http-5xx" : "reset";
         t.outcomes.push_back(o);
     }
     for (int i = 1; i <= 300; ++i) {
@@ -479,6 +480,13 @@ TEST_CASE("exchanges: the operations, their latencies the exchanges' own") {
     CHECK(*fault.success_rate == doctest::Approx(0.5));
     REQUIRE(fault.p50_ms);
     CHECK(*fault.p50_ms == 4);
+    // why they failed, most first: 16 of the 50 odd i in [101, 199] are multiples of 3
+    REQUIRE(fault.failures.size() == 2);
+    CHECK(fault.failures[0].first == "http-5xx");
+    CHECK(fault.failures[0].second == 34);
+    CHECK(fault.failures[1].first == "reset");
+    CHECK(fault.failures[1].second == 16);
+    CHECK(r.windows[0].failures.empty());
     // A window without exchanges has no latency: the calls' are not its.
     t.outcomes.erase(std::remove_if(t.outcomes.begin(), t.outcomes.end(),
                                     [](const Outcome& o) { return o.t_s < 10; }),
