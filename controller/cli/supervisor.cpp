@@ -48,10 +48,12 @@ Supervisor::Supervisor(const char* command, Signals signals)
         if (target && !stopping_ &&
             (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status))))
             target_failed_ = true;
+        // A client ended by a stop signal passed on is stopped too.
+        bool stopped = stopping_ || stop_.requested();
         if (recorder_)
-            recorder_->process_ended(int32_t(pid), comm, status, target);
+            recorder_->process_ended(int32_t(pid), comm, status, target, stopped);
         else if (session_) // the session's recorder would only see it gone
-            segment_push_exit(&session_->segment(), int32_t(pid), status, target, stopping_, comm);
+            segment_push_exit(&session_->segment(), int32_t(pid), status, target, stopped, comm);
     });
 }
 

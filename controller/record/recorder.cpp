@@ -223,7 +223,7 @@ bool Recorder::drain() {
         }
         if (o.kind == OutcomeKind::Exit) {
             note_exit(o.pid, std::string(o.label, strnlen(o.label, sizeof o.label)),
-                      seconds(o.t_ns), o.exit_code, o.ok != 0, o.duration_ns == 1);
+                      seconds(o.t_ns), o.exit_code, o.ok != 0, o.duration_ns == 1, true);
             continue;
         }
         OutcomeRow row{seconds(o.t_ns),
@@ -440,20 +440,23 @@ void Recorder::sample_processes(double t) {
             continue;                                        // alive, detached (an exec'd CLI)
         if (there && ps.ppid == int32_t(getpid())) continue; // ours: reaped, then told
         int status = there ? ps.exit_code : -1;
-        note_exit(pid, was.comm, t, status >= 0 ? std::optional<int>(status) : std::nullopt, false);
+        note_exit(pid, was.comm, t, status >= 0 ? std::optional<int>(status) : std::nullopt, false,
+                  false, false);
     }
     for (auto& [pid, a] : now) alive_[pid] = a;
     std::erase_if(alive_, [&](auto& kv) { return ended_.count(kv.first) > 0; });
 }
 
 void Recorder::note_exit(int32_t pid, const std::string& comm, double t,
-                         std::optional<int> wait_status, bool target, bool stopped) {
+                         std::optional<int> wait_status, bool target, bool stopped, bool reaped) {
     if (!ok_) return;
-    // Noticed gone first and told exactly later (by the run that reaped
-    // it): the exact end replaces the unknown one.
-    auto [seen, fresh] = ended_.emplace(pid, wait_status.has_value());
-    if (!fresh && (seen->second || !wait_status)) return;
-    seen->second = wait_status.has_value();
+    // Noticed gone (status unknown) or as a zombie first, and told later by
+    // the run that reaped it: what the reaper says replaces it (its status,
+    // whether it was a target, whether it was stopped).
+    int rank = reaped ? 2 : wait_status ? 1 : 0;
+    auto [seen, fresh] = ended_.emplace(pid, rank);
+    if (!fresh && seen->second >= rank) return;
+    seen->second = rank;
     ExitRow e{t, pid, comm, -1, 0, false, target, stopping_ || stopped};
     if (wait_status) {
         int w = *wait_status;
@@ -463,14 +466,15 @@ void Recorder::note_exit(int32_t pid, const std::string& comm, double t,
             e.core = WCOREDUMP(w);
         }
     }
-    if (!(fresh ? db_->add_exit(e) : db_->replace_unknown_exit(e))) failed("storing an exit");
+    if (!(fresh ? db_->add_exit(e) : db_->replace_exit(e))) failed("storing an exit");
 }
 
-void Recorder::process_ended(int32_t pid, const std::string& comm, int wait_status, bool target) {
+void Recorder::process_ended(int32_t pid, const std::string& comm, int wait_status, bool target,
+                             bool stopped) {
     if (finished_) return;
     auto it = alive_.find(pid);
     std::string name = comm.empty() && it != alive_.end() ? it->second.comm : comm;
-    note_exit(pid, name, seconds(monotonic_ns()), wait_status, target);
+    note_exit(pid, name, seconds(monotonic_ns()), wait_status, target, stopped, true);
 }
 
 void Recorder::finish() {

@@ -52,7 +52,8 @@ class Recorder {
     // A process that faultline reaped (run, experiment): its exact end, now.
     // `comm` as /proc had it before the reaping ("" when not read); a
     // client's (target false) is no target's death.
-    void process_ended(int32_t pid, const std::string& comm, int wait_status, bool target = true);
+    void process_ended(int32_t pid, const std::string& comm, int wait_status, bool target = true,
+                       bool stopped = false);
     // From now on, processes that end were stopped by faultline (the end of
     // a run or an experiment), not deaths.
     void stopping() { stopping_ = true; }
@@ -82,7 +83,7 @@ class Recorder {
     void failed(const char* what);
     void record_pause(const OutcomeRecord& o);
     void note_exit(int32_t pid, const std::string& comm, double t, std::optional<int> wait_status,
-                   bool target, bool stopped = false);
+                   bool target, bool stopped, bool reaped);
 
     Segment& seg_;
     RecorderOptions opt_;
@@ -107,7 +108,9 @@ class Recorder {
         unsigned long long start_ticks = 0;
     };
     std::map<int32_t, Alive> alive_;
-    std::map<int32_t, bool> ended_; // pid -> its status is known
+    // pid -> how its end was learned: 0 gone (status unknown), 1 a zombie
+    // sampled, 2 reaped by faultline (exact, with its role)
+    std::map<int32_t, int> ended_;
     bool stopping_ = false;
     std::set<uint32_t> joining_; // rule ids to record as joined
     Symbolizer symbols_;

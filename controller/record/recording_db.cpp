@@ -425,9 +425,9 @@ bool RecordingDb::add_process(double t_s, const ProcessRow& p) {
     return step(process_);
 }
 
-bool RecordingDb::replace_unknown_exit(const ExitRow& e) {
-    Stmt st{prepare("DELETE FROM exits WHERE session = ? AND pid = ? AND status IS NULL AND "
-                    "signal IS NULL")};
+bool RecordingDb::replace_exit(const ExitRow& e) {
+    Stmt st{prepare("DELETE FROM exits WHERE rowid = (SELECT max(rowid) FROM exits WHERE "
+                    "session = ?1 AND pid = ?2)")};
     if (!st.st) return false;
     i64(st.st, 1, session_);
     i64(st.st, 2, e.pid);

@@ -104,8 +104,8 @@ class RecordingDb {
     bool add_latency(double t_s, const char* family, unsigned bucket, uint64_t count);
     bool add_process(double t_s, const ProcessRow& p);
     bool add_exit(const ExitRow& e);
-    // The exact end of a process already stored as ended, status not known.
-    bool replace_unknown_exit(const ExitRow& e);
+    // The exact end of a process already stored as ended (its latest row).
+    bool replace_exit(const ExitRow& e);
     bool end_session(double ended_s, uint64_t dropped_events, uint64_t dropped_outcomes);
 
     const std::string& error() const { return error_; }

@@ -46,6 +46,11 @@ std::atomic<uint64_t> g_client_masks[kFamilyCount];
 std::atomic<std::atomic<uint64_t>*> g_armed{g_no_rules};
 Segment* g_segment = nullptr;
 bool g_client = false;
+int32_t g_pid = 0;
+
+bool in_vfork_child() {
+    return g_pid != 0 && int32_t(syscall(SYS_getpid)) != g_pid;
+}
 std::atomic<uint32_t> g_process_gen{1};
 char g_comm[16];
 uint64_t g_lineage = 0;
@@ -117,6 +122,7 @@ void after_fork_child() {
     // Only the forking thread lives on: its slot belongs to the parent's
     // thread, its stream must differ from the parent's (docs/pitfalls.md, item 5).
     g_process_gen.fetch_add(1, std::memory_order_relaxed);
+    g_pid = int32_t(syscall(SYS_getpid));
     g_lineage = mix(g_lineage, g_forks);
     g_forks = 0;
     g_thread_ordinals.store(0, std::memory_order_relaxed);
@@ -263,6 +269,7 @@ __attribute__((constructor(101))) void shim_init() {
         g_slot_key_ok = pthread_key_create(&g_slot_key, release_slot) == 0;
         pthread_atfork(after_fork_prepare, nullptr, after_fork_child);
         g_segment = seg;
+        g_pid = int32_t(syscall(SYS_getpid));
         if (g_client) {
             g_client_masks[unsigned(Family::Net)].store(kObservedBit, std::memory_order_relaxed);
             g_armed.store(g_client_masks, std::memory_order_release);

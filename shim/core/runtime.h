@@ -23,6 +23,12 @@ extern uint64_t g_lineage; // seeds differ between parent and forked children
 // its exchanges (net/exchanges.h). Its masks say "observed" for the network
 // alone, so that only those hooks leave their fast path.
 extern bool g_client;
+// This process's pid, set when the shim attaches and in every fork child. A
+// vfork (or posix_spawn) child runs in its parent's memory before it execs:
+// it still sees its parent's pid here, and must not change what the shim
+// knows of the parent's fds (CPython's subprocess closes them all there).
+extern int32_t g_pid;
+bool in_vfork_child();
 
 // Recomputes the originals the malloc hooks' fast paths may call (defined in
 // mem_hooks.cpp); called when the originals are resolved, when ballast is

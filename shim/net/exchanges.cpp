@@ -179,8 +179,11 @@ void exchange_closed(SocketState& s) {
 void exchanges_at_exit() {
     SocketState* t = sockets_table();
     int highest = g_highest_fd.load(std::memory_order_relaxed);
-    for (int fd = 0; t && fd <= highest; ++fd)
-        if (t[fd].exchange.phase != ExchangePhase::Untracked) exchange_closed(t[fd]);
+    for (int fd = 0; t && fd <= highest; ++fd) {
+        ClientExchange& x = t[fd].exchange;
+        if (x.phase == ExchangePhase::Response) exchange_closed(t[fd]);
+        x.phase = ExchangePhase::Untracked; // a request still unanswered was abandoned
+    }
 }
 
 } // namespace faultline::shim

@@ -33,8 +33,12 @@ void exchange_sent(SocketState& s, ssize_t n, int err, int64_t start_ns);
 void exchange_received(SocketState& s, ssize_t n, int err, const void* data, size_t cap);
 // The socket is closed (or its fd reused): an exchange in flight ends.
 void exchange_closed(SocketState& s);
-// The process exits: its connections end as if closed (a load generator
-// that leaves its sockets to exit still had its last answers).
+// The process exits: a response it got on a connection it did not close is
+// its exchange's end (a load generator that leaves its sockets to exit
+// still had its last answers); a request still unanswered, or a connect in
+// progress, was abandoned with the process, and is no exchange (a load
+// generator stopping at its time limit leaves some in flight, which it does
+// not count either).
 void exchanges_at_exit();
 
 } // namespace faultline::shim

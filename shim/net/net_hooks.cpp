@@ -493,7 +493,12 @@ FL_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* le
     return real(fd, level, name, value, len);
 }
 
+// close, close_range, closefrom, dup2 and dup3 forget what the shim knew
+// of the fds they close, unless the caller is a vfork child: it shares its
+// parent's memory, and closes fds that stay open in the parent (CPython's
+// subprocess closes them all before exec; runtime.h g_pid).
 FL_EXPORT int close(int fd) {
+    if (in_vfork_child()) return net_originals().close(fd);
     if (sockets_table()) socket_forget(fd);
     epoll_forget_fd(fd); // also without a table: epoll registrations are mirrored anyway
     return net_originals().close(fd);
@@ -509,7 +514,7 @@ FL_EXPORT int close_range(unsigned first, unsigned last, int flags) {
         return -1;
     }
     int rc = real(first, last, flags);
-    if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
+    if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && !in_vfork_child()) {
         socket_forget_range(first, last);
         epoll_forget_range(first, last);
     }
@@ -518,6 +523,7 @@ FL_EXPORT int close_range(unsigned first, unsigned last, int flags) {
 
 FL_EXPORT void closefrom(int low) {
     if (auto real = net_originals().closefrom) real(low);
+    if (in_vfork_child()) return;
     if (low < 0) low = 0;
     socket_forget_range(unsigned(low), unsigned(kMaxTrackedFd - 1));
     epoll_forget_range(unsigned(low), unsigned(kMaxTrackedFd - 1));
@@ -525,14 +531,16 @@ FL_EXPORT void closefrom(int low) {
 
 FL_EXPORT int dup2(int fd, int target) {
     int r = net_originals().dup2(fd, target);
-    if (r >= 0 && sockets_table()) socket_forget(r);
-    if (r >= 0 && fd != target) epoll_forget_fd(r); // target was closed
+    if (r < 0 || in_vfork_child()) return r;
+    if (sockets_table()) socket_forget(r);
+    if (fd != target) epoll_forget_fd(r); // target was closed
     return r;
 }
 
 FL_EXPORT int dup3(int fd, int target, int flags) {
     int r = net_originals().dup3(fd, target, flags);
-    if (r >= 0 && sockets_table()) socket_forget(r);
-    if (r >= 0) epoll_forget_fd(r); // target was closed
+    if (r < 0 || in_vfork_child()) return r;
+    if (sockets_table()) socket_forget(r);
+    epoll_forget_fd(r); // target was closed
     return r;
 }

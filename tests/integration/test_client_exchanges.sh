@@ -186,10 +186,10 @@ expect_eq "net.refuse armed: a client curl gets its page (exit, http code)" "0 2
 got=$(timeout -k 2 10 "$FAULTLINE" run -s "$s4" -o none -- \
     curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:$p4/")
 expect_eq "... a curl in the session, not a client, is refused (exit, http code)" "7 000" "$? $got"
-# A client that exits (libc exit(), not _exit)
-# without closing a connection still waiting for its answer: that exchange
-# ends with the process, failed. The session is recorded by nobody: the
-# client run records it (-o).
+# A client that exits (libc exit(), not _exit) without closing its
+# connections: the one that had its answer is an exchange, ok; the one
+# still waiting for its answer was abandoned, and is none. The session is
+# recorded by nobody: the client run records it (-o).
 mute=$(free_port)
 "$PYTHON" -c '
 import socket, sys, time
@@ -202,11 +202,41 @@ check "a server that never answers (port $mute)" wait_until "$PYTHON" -c '
 import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$mute"
 timeout -k 2 10 "$FAULTLINE" run --client -s "$s4" -o "$TEST_TMP/exit.db" -- "$PYTHON" -c '
 import ctypes, socket, sys
+a = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+a.sendall(b"GET / HTTP/1.0\r\n\r\n")
+while b"\r\n\r\n" not in a.recv(65536): pass
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-ctypes.CDLL(None).exit(0)' "$mute"
-expect_eq "a client exiting with a request unanswered: one no-response exchange" "1 0 no-response" \
-    "$(sqlite3 -separator " " "$TEST_TMP/exit.db" "SELECT count(*), sum(ok), group_concat(failure) FROM exchanges")"
+ctypes.CDLL(None).exit(0)' "$mute" "$p4"
+expect_eq "a client exiting with both open: the answered one counted ok, the unanswered none" \
+    "1 1 200" \
+    "$(sqlite3 -separator " " "$TEST_TMP/exit.db" "SELECT count(*), sum(ok), group_concat(http_status) FROM exchanges")"
+# A client that starts a program while a request is in flight (CPython's
+# subprocess: vfork, then close_range in the child, in the parent's
+# memory): its own connections are untouched; 10 keep-alive requests are
+# 10 exchanges, all ok (before: 3, one of them failed).
+ka=$(free_port)
+"$PYTHON" -c '
+import sys, http.server, socketserver
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$ka" &
+TEST_PIDS+=("$!")
+check "a keep-alive HTTP/1.1 server (port $ka)" wait_until curl -s -o /dev/null -m 1 "http://127.0.0.1:$ka/"
+timeout -k 2 20 "$FAULTLINE" run --client -s "$s4" -o "$TEST_TMP/spawn.db" -- "$PYTHON" -c '
+import http.client, subprocess, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+for i in range(10):
+    c.request("GET", "/")
+    if i == 2: subprocess.run(["true"])
+    c.getresponse().read()
+c.close()' "$ka"
+expect_eq "a client spawning a program mid-request: 10 exchanges, 10 ok" "10 10" \
+    "$(sqlite3 -separator " " "$TEST_TMP/spawn.db" "SELECT count(*), sum(ok) FROM exchanges")"
 stop_run "$run4"
 
 # -- 5. failures are counted ---------------------------------------------------------
