@@ -202,19 +202,7 @@ bool Recorder::drain() {
     }
     // Traces whose events were dropped are orphans: forget them.
     if (traces_.size() > kTraceCapacity) traces_.clear();
-    // A record claimed and never published (its writer was killed between
-    // the two) would block the ring: give up on it after a second.
-    if (seg_.events.head.load(std::memory_order_acquire) != events_read_) {
-        int64_t now = monotonic_ns();
-        if (events_read_ != stuck_at_) {
-            stuck_at_ = events_read_;
-            stuck_since_ns_ = now;
-        } else if (now - stuck_since_ns_ > 1'000'000'000) {
-            seg_.events.skip_stuck(events_read_);
-        }
-    } else {
-        stuck_at_ = ~uint64_t(0); // the next record claimed starts the clock afresh
-    }
+    events_stuck_.check(seg_.events, events_read_);
     OutcomeRecord o;
     while (ok_ && seg_.outcomes.peek(o, outcomes_read_)) {
         if (o.kind == OutcomeKind::Pause) {
@@ -235,7 +223,10 @@ bool Recorder::drain() {
                        o.pid};
         if (!db_->add_outcome(row)) failed("storing an outcome");
     }
-    return drain_exchanges() || cut;
+    outcomes_stuck_.check(seg_.outcomes, outcomes_read_);
+    bool exchanges_cut = drain_exchanges();
+    exchanges_stuck_.check(seg_.exchanges, exchanges_read_);
+    return exchanges_cut || cut;
 }
 
 namespace {

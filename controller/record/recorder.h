@@ -95,12 +95,31 @@ class Recorder {
     uint64_t prev_errors_[kMaxHooks] = {}, prev_injected_[kMaxHooks] = {};
     // The rings' read cursors: read, stored, not yet released (flush()).
     uint64_t events_read_ = 0, outcomes_read_ = 0, exchanges_read_ = 0;
-    int64_t stuck_since_ns_ = 0;
+    // A record claimed and never published (its writer killed or stopped
+    // between the two) would block its ring for good: given up after a
+    // second, and counted as dropped.
+    struct StuckWatch {
+        uint64_t at = ~uint64_t(0); // none: the ring was read to its head
+        int64_t since_ns = 0;
+        template <class Ring> void check(Ring& ring, uint64_t& read) {
+            if (ring.head.load(std::memory_order_acquire) == read) {
+                at = ~uint64_t(0); // the next record claimed starts the clock afresh
+                return;
+            }
+            int64_t now = monotonic_ns();
+            if (read != at) {
+                at = read;
+                since_ns = now;
+            } else if (now - since_ns > 1'000'000'000) {
+                ring.skip_stuck(read);
+            }
+        }
+    };
+    StuckWatch events_stuck_, outcomes_stuck_, exchanges_stuck_;
     // The time-stamp counter against CLOCK_MONOTONIC when recording began
     // (common/tsc.h); tsc0_ 0: not used, or calibrated already.
     uint64_t tsc0_ = 0;
     int64_t tsc_mono0_ = 0;
-    uint64_t stuck_at_ = ~uint64_t(0); // none: the ring was empty
     // The session's processes seen alive at the last sample, and those whose
     // end is recorded.
     struct Alive {

@@ -262,6 +262,25 @@ expect_eq "the report: 20 operations, 20 failed (0% success)" "exchanges 20 20" 
 expect_eq "... connect failures" "20 connect" \
     "$(sqlite3 -separator " " "$db5" "SELECT count(*), group_concat(DISTINCT failure) FROM exchanges")"
 
+# A client killed between claiming a record of the exchange ring and
+# publishing it (ring_claim does just that) blocks the ring only a second:
+# the recorder gives the record up, counts it dropped, and stores what the
+# next client exchanges (before: nothing more, ever, and 0 dropped).
+s7=$(new_session)
+TEST_SESSIONS+=("$s7")
+db7=$TEST_TMP/stuck.db
+"$FAULTLINE" run -s "$s7" -o "$db7" -- sleep 30 &
+run7=$!
+TEST_PIDS+=("$run7")
+check "a recorded session" wait_until test -e "/dev/shm/faultline.$s7"
+expect_eq "a writer claims a record and dies" claimed "$("$TARGETS/ring_claim" "$s7" exchanges)"
+timeout -k 2 20 "$FAULTLINE" run --client -s "$s7" -- bash -c '
+for i in $(seq 5); do curl -s -o /dev/null -m 2 "http://127.0.0.1:$1/"; done' _ "$p4"
+sleep 1.5
+stop_run "$run7"
+expect_eq "the next client's 5 exchanges stored, the lost record counted" "5 1" \
+    "$(sqlite3 -separator " " "$db7" "SELECT (SELECT count(*) FROM exchanges), (SELECT dropped_outcomes FROM sessions)")"
+
 # -- 6. bad input --------------------------------------------------------------------
 err=$(env -u FAULTLINE_SESSION "$FAULTLINE" run --client -- true 2>&1)
 rc=$?
