@@ -39,9 +39,99 @@ bool transient(int err) {
            err == EALREADY;
 }
 
+void push_now(const ClientExchange& x, int64_t end_ns, ExchangeFailure why);
+
+// The failed connect held back (exchange_connect): one per process, and the
+// process's last connect that succeeded. `busy` guards both: a thread that
+// finds them taken pushes its failure at once.
+struct Fallback {
+    std::atomic<bool> busy{false};
+    bool held = false;
+    ClientExchange failed;
+    int64_t failed_end_ns = 0;
+    uint16_t ok_port = 0;
+    uint64_t ok_peer = 0;
+    int64_t ok_ns = 0;
+};
+Fallback g_fallback;
+
+struct FallbackLock {
+    bool locked = !g_fallback.busy.exchange(true, std::memory_order_acquire);
+    ~FallbackLock() {
+        if (locked) g_fallback.busy.store(false, std::memory_order_release);
+    }
+};
+
+// Two connects to the same port at different addresses, close in time.
+bool falls_back(uint16_t port, uint64_t peer, uint16_t other_port, uint64_t other_peer,
+                int64_t a_ns, int64_t b_ns) {
+    int64_t gap = a_ns > b_ns ? a_ns - b_ns : b_ns - a_ns;
+    return port == other_port && peer != other_peer && gap < kFallbackNs;
+}
+
+void release_held(Fallback& f) {
+    if (f.held) push_now(f.failed, f.failed_end_ns, ExchangeFailure::Connect);
+    f.held = false;
+}
+
+// A connect of this process failed: held back, or dropped when a connect
+// to the same port at another address succeeded just now.
+void hold_failed_connect(const ClientExchange& x, int64_t end_ns) {
+    FallbackLock lock;
+    if (!lock.locked) return push_now(x, end_ns, ExchangeFailure::Connect);
+    Fallback& f = g_fallback;
+    if (f.ok_ns && falls_back(x.peer_port, x.peer_key, f.ok_port, f.ok_peer, end_ns, f.ok_ns))
+        return; // the other address answered: no request failed
+    if (f.held && falls_back(x.peer_port, x.peer_key, f.failed.peer_port, f.failed.peer_key, end_ns,
+                             f.failed_end_ns)) {
+        // Its fallback failed too: one request, one failure, from the first try.
+        int64_t start = f.failed.start_ns;
+        f.failed = x;
+        f.failed.start_ns = start;
+        f.failed_end_ns = end_ns;
+        return;
+    }
+    release_held(f);
+    f.held = true;
+    f.failed = x;
+    f.failed_end_ns = end_ns;
+}
+
+// A connect of this process to (port, peer) begins, or (ok) succeeded: the
+// held failure is dropped when this is its fallback and it worked, kept
+// while its fallback is under way, pushed when this is another connect.
+void note_connect(uint16_t port, uint64_t peer, bool ok, int64_t now) {
+    FallbackLock lock;
+    if (!lock.locked) return;
+    Fallback& f = g_fallback;
+    if (ok) {
+        f.ok_port = port;
+        f.ok_peer = peer;
+        f.ok_ns = now;
+    }
+    if (!f.held) return;
+    if (falls_back(port, peer, f.failed.peer_port, f.failed.peer_key, now, f.failed_end_ns)) {
+        if (ok) f.held = false;
+        return;
+    }
+    release_held(f);
+}
+
+// A connect in progress succeeded.
+void connected(ClientExchange& x) {
+    x.phase = ExchangePhase::Idle;
+    note_connect(x.peer_port, x.peer_key, true, monotonic_ns());
+}
+
+// An exchange ends: a failed connect is held back first.
+void push(const ClientExchange& x, int64_t end_ns, ExchangeFailure why) {
+    if (why == ExchangeFailure::Connect) return hold_failed_connect(x, end_ns);
+    push_now(x, end_ns, why);
+}
+
 // Counted (status, top), and into the ring while a recorder drains it (a
 // full ring counts a drop).
-void push(const ClientExchange& x, int64_t end_ns, ExchangeFailure why) {
+void push_now(const ClientExchange& x, int64_t end_ns, ExchangeFailure why) {
     Segment* seg = g_segment;
     if (!seg) return;
     seg->exchanges_ended.fetch_add(1, std::memory_order_relaxed);
@@ -96,9 +186,31 @@ void read_head(ClientExchange& x, const char* data, size_t n) {
     x.http_status = code;
 }
 
+// Where a connect goes: its port, and a key for its address (FNV-1a).
+void peer_of(const sockaddr* addr, uint16_t& port, uint64_t& key) {
+    port = 0;
+    key = 0;
+    if (!addr) return;
+    const unsigned char* bytes = nullptr;
+    size_t n = 0;
+    if (addr->sa_family == AF_INET) {
+        auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+        port = ntohs(in->sin_port);
+        bytes = reinterpret_cast<const unsigned char*>(&in->sin_addr);
+        n = sizeof in->sin_addr;
+    } else if (addr->sa_family == AF_INET6) {
+        auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
+        port = ntohs(in6->sin6_port);
+        bytes = reinterpret_cast<const unsigned char*>(&in6->sin6_addr);
+        n = sizeof in6->sin6_addr;
+    }
+    key = 1469598103934665603ull ^ addr->sa_family;
+    for (size_t i = 0; i < n; ++i) key = (key ^ bytes[i]) * 1099511628211ull;
+}
+
 } // namespace
 
-void exchange_connect(SocketState& s, int rc, int err, int64_t start_ns) {
+void exchange_connect(SocketState& s, const sockaddr* addr, int rc, int err, int64_t start_ns) {
     ClientExchange& x = s.exchange;
     if (SocketState* t = sockets_table(); t && &s >= t && &s < t + kMaxTrackedFd) {
         int fd = int(&s - t), seen = g_highest_fd.load(std::memory_order_relaxed);
@@ -107,7 +219,7 @@ void exchange_connect(SocketState& s, int rc, int err, int64_t start_ns) {
     }
     if (x.phase == ExchangePhase::Connecting) { // asked again how it went
         if (rc == 0 || err == EISCONN)
-            x.phase = ExchangePhase::Idle;
+            connected(x);
         else if (!transient(err))
             fail(x, ExchangeFailure::Connect);
         return;
@@ -115,6 +227,8 @@ void exchange_connect(SocketState& s, int rc, int err, int64_t start_ns) {
     x = {};
     x.start_ns = start_ns;
     x.process_gen = g_process_gen.load(std::memory_order_relaxed);
+    peer_of(addr, x.peer_port, x.peer_key);
+    note_connect(x.peer_port, x.peer_key, rc == 0, start_ns);
     if (rc == 0) {
         x.phase = ExchangePhase::Idle;
     } else if (err == EINPROGRESS || err == EINTR || err == EALREADY) {
@@ -129,7 +243,7 @@ void exchange_connect_result(SocketState& s, int so_error) {
     ClientExchange& x = s.exchange;
     if (x.phase != ExchangePhase::Connecting || !own(x)) return;
     if (so_error == 0)
-        x.phase = ExchangePhase::Idle;
+        connected(x);
     else if (!transient(so_error))
         fail(x, ExchangeFailure::Connect);
 }
@@ -177,6 +291,10 @@ void exchange_closed(SocketState& s) {
 }
 
 void exchanges_at_exit() {
+    {
+        FallbackLock lock; // a failed connect never fallen back from failed
+        if (lock.locked) release_held(g_fallback);
+    }
     SocketState* t = sockets_table();
     int highest = g_highest_fd.load(std::memory_order_relaxed);
     for (int fd = 0; t && fd <= highest; ++fd) {

@@ -15,14 +15,23 @@
 #include "shim/net/net_sockets.h"
 
 #include <cstdint>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 namespace faultline::shim {
 
-// connect() returned `rc` (errno `err`), called at `start_ns`: the socket
-// is a client connection from now on (or a failed exchange). Called again
-// on a connect in progress, it says how that one went.
-void exchange_connect(SocketState& s, int rc, int err, int64_t start_ns);
+// connect() to `addr` returned `rc` (errno `err`), called at `start_ns`: the
+// socket is a client connection from now on (or a failed exchange). Called
+// again on a connect in progress, it says how that one went.
+//
+// A failed connect is held back, not failed at once: when the same process
+// connects to the same port at another address within kFallbackNs (::1
+// refused, then 127.0.0.1, as curl and Python's create_connection fall back
+// through a name's addresses) and that one succeeds, the request has not
+// failed, and the failure is dropped; otherwise (a retry at the same
+// address, another port, the process exits) it is pushed.
+void exchange_connect(SocketState& s, const sockaddr* addr, int rc, int err, int64_t start_ns);
+constexpr int64_t kFallbackNs = 2'000'000'000;
 // getsockopt(SO_ERROR) said `so_error` of a connect still in progress.
 void exchange_connect_result(SocketState& s, int so_error);
 // A send of the client's returned `n` (errno `err`); it began at `start_ns`.

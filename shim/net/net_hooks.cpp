@@ -85,7 +85,7 @@ int client_connect(int fd, const sockaddr* addr, socklen_t len,
     int e = errno;
     SocketState* s = socket_state(fd);
     if (s && SocketType(s->type.load(std::memory_order_relaxed)) == SocketType::Tcp)
-        exchange_connect(*s, rc, rc == 0 ? 0 : e, start);
+        exchange_connect(*s, addr, rc, rc == 0 ? 0 : e, start);
     errno = e;
     return rc;
 }

@@ -36,8 +36,12 @@ struct ClientExchange {
     char head[12];        // "HTTP/1.1 503": enough for the status line's code
     int64_t start_ns;     // the request's first byte (a connect: its start)
     int64_t last_ns;      // the response's last byte so far
-    uint32_t
-        process_gen; // g_process_gen of the process that connected: a fork's copy is not its own
+    // g_process_gen of the process that connected: a fork's copy is not its own
+    uint32_t process_gen;
+    // Where it connects: a failed connect followed by one to the same port
+    // at another address is the client falling back (exchanges.cpp).
+    uint16_t peer_port;
+    uint64_t peer_key;
 };
 
 struct SocketState {

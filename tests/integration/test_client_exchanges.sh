@@ -211,6 +211,13 @@ ctypes.CDLL(None).exit(0)' "$mute" "$p4"
 expect_eq "a client exiting with both open: the answered one counted ok, the unanswered none" \
     "1 1 200" \
     "$(sqlite3 -separator " " "$TEST_TMP/exit.db" "SELECT count(*), sum(ok), group_concat(http_status) FROM exchanges")"
+# A client falling back through a name's addresses (::1 refused: the
+# server listens on 127.0.0.1 alone; then 127.0.0.1) failed no request:
+# 3 curls, 3 exchanges, all ok (before: 6, half of them connect failures).
+timeout -k 2 20 "$FAULTLINE" run --client -s "$s4" -o "$TEST_TMP/fallback.db" -- bash -c '
+for i in 1 2 3; do curl -s -o /dev/null -m 3 --resolve "h.test:$1:[::1],127.0.0.1" "http://h.test:$1/"; done' _ "$p4"
+expect_eq "curl falling back from ::1 to 127.0.0.1: 3 exchanges, 3 ok" "3 3" \
+    "$(sqlite3 -separator " " "$TEST_TMP/fallback.db" "SELECT count(*), sum(ok) FROM exchanges")"
 # A client that starts a program while a request is in flight (CPython's
 # subprocess: vfork, then close_range in the child, in the parent's
 # memory): its own connections are untouched; 10 keep-alive requests are
