@@ -69,8 +69,9 @@ bool falls_back(uint16_t port, uint64_t peer, uint16_t other_port, uint64_t othe
     return port == other_port && peer != other_peer && gap < kFallbackNs;
 }
 
+// Pushes the held failure: a forked child's copy of its parent's is not its own.
 void release_held(Fallback& f) {
-    if (f.held) push_now(f.failed, f.failed_end_ns, ExchangeFailure::Connect);
+    if (f.held && own(f.failed)) push_now(f.failed, f.failed_end_ns, ExchangeFailure::Connect);
     f.held = false;
 }
 

@@ -336,7 +336,7 @@ FL_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
 
 FL_EXPORT int sendmmsg(int fd, mmsghdr* msgs, unsigned count, int flags) {
     auto real = net_originals().sendmmsg;
-    if (quiet()) return real(fd, msgs, count, flags);
+    if (quiet() || g_client) return real(fd, msgs, count, flags); // datagrams: no exchanges
     // One message at a time, so that each datagram meets the rules alone.
     unsigned done = 0;
     for (; done < count; ++done) {
