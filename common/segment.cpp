@@ -603,13 +603,13 @@ bool segment_push_outcome(Segment* seg, bool ok, OutcomeKind kind, int32_t exit_
 }
 
 bool segment_push_exit(Segment* seg, int32_t pid, int wait_status, bool target, bool stopped,
-                       std::string_view comm) {
+                       std::string_view comm, bool self) {
     int64_t now = monotonic_ns();
     return seg->outcomes.push([&](OutcomeRecord& r) {
         r.t_ns = now;
         r.pid = pid;
         r.exit_code = wait_status;
-        r.duration_ns = stopped ? 1 : 0;
+        r.duration_ns = (stopped ? kExitStopped : 0) | (self ? kExitSelf : 0);
         r.ok = target;
         r.kind = OutcomeKind::Exit;
         size_t n = comm.size() < sizeof r.label - 1 ? comm.size() : sizeof r.label - 1;

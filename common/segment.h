@@ -123,8 +123,8 @@ struct OutcomeRecord {
     int32_t pid;         // who reported it; an exit: the process that ended
     int32_t exit_code;   // a probe's exit status (128+N for signal N); a pause: processes;
                          // an exit: its wait status
-    int64_t duration_ns; // a probe's run time or a pause's length, else -1; an exit: 1 when
-                         // faultline stopped it (the end of the run), else 0
+    int64_t duration_ns; // a probe's run time or a pause's length, else -1; an exit:
+                         // kExitStopped | kExitSelf bits
     uint8_t ok;          // an exit: 1 a target, 0 a client
     OutcomeKind kind;
     char label[94];
@@ -353,10 +353,16 @@ bool segment_observe_all(Segment* seg, uint32_t families);
 bool segment_push_outcome(Segment* seg, bool ok, OutcomeKind kind, int32_t exit_code,
                           int64_t duration_ns, std::string_view label);
 
-// Records the end of process `pid` (`comm`), reaped with `wait_status` by a
-// `faultline run` that does not record: a target, or a client.
+// An exit's flags (OutcomeRecord::duration_ns): faultline stopped it (the
+// end of a run); the process said it itself as it called exit() (its status
+// exact, its role not known), not the run that reaped it.
+constexpr int64_t kExitStopped = 1, kExitSelf = 2;
+
+// Records the end of process `pid` (`comm`) with `wait_status`: reaped by a
+// `faultline run` that does not record (a target, or a client), or (self)
+// told by the process as it exits.
 bool segment_push_exit(Segment* seg, int32_t pid, int wait_status, bool target, bool stopped,
-                       std::string_view comm);
+                       std::string_view comm, bool self = false);
 
 // Records a pause of `processes` processes from `start_ns` (CLOCK_MONOTONIC)
 // for `duration_ns`, for the recorder, under `name` (the report's window).

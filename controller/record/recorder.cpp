@@ -211,7 +211,8 @@ bool Recorder::drain() {
         }
         if (o.kind == OutcomeKind::Exit) {
             note_exit(o.pid, std::string(o.label, strnlen(o.label, sizeof o.label)),
-                      seconds(o.t_ns), o.exit_code, o.ok != 0, o.duration_ns == 1, true);
+                      seconds(o.t_ns), o.exit_code, o.ok != 0, (o.duration_ns & kExitStopped) != 0,
+                      (o.duration_ns & kExitSelf) == 0);
             continue;
         }
         OutcomeRow row{seconds(o.t_ns),

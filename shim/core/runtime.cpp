@@ -217,6 +217,15 @@ Segment* attach_session(const char* name, const char* rules) {
     return seg;
 }
 
+// A process of the session says how it exits (exit(), or returning from
+// main): its parent may reap it before the recorder's next sample, which
+// would find it gone, status not known. Killed by a signal, it says nothing.
+void on_process_exit(int status, void*) {
+    Segment* seg = g_segment;
+    if (!seg || !seg->recorder_pid.load(std::memory_order_relaxed) || in_vfork_child()) return;
+    segment_push_exit(seg, int32_t(getpid()), (status & 0xff) << 8, false, false, g_comm, true);
+}
+
 __attribute__((constructor(101))) void shim_init() {
     int saved_errno = errno;
     g_stack_capture = capture_stack; // trace=1
@@ -270,6 +279,7 @@ __attribute__((constructor(101))) void shim_init() {
         pthread_atfork(after_fork_prepare, nullptr, after_fork_child);
         g_segment = seg;
         g_pid = int32_t(syscall(SYS_getpid));
+        on_exit(on_process_exit, nullptr);
         if (g_client) {
             g_client_masks[unsigned(Family::Net)].store(kObservedBit, std::memory_order_relaxed);
             g_armed.store(g_client_masks, std::memory_order_release);

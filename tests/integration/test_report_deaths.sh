@@ -10,7 +10,8 @@
 # - the report names the abort in the fault window (pid, python3, signal 6,
 #   a target), lists the children's ends in the baseline with their exact
 #   status (signal 9; status 3; sh's own `sleep 0.2`, reaped by sh at
-#   once, with none known), and the json has them in `exits`;
+#   once: its status 0, which it told as it exited), and the json has them
+#   in `exits`;
 # - judged (--min-success 0, which the figures alone pass), the window
 #   deviates with the death as its reason, and report exits 1; unjudged, 0;
 # - an experiment whose target aborts under its phase's rule exits 1, and
@@ -92,6 +93,9 @@ chk(len(sl) == 1 and not sl[0]["target"],
     "the baseline's exits: one sleep killed by signal 9 (%r)" % base)
 chk(len(sh) == 1 and sh[0]["status"] == 3 and sh[0]["signal"] is None,
     "and sh exited with status 3 (%r)" % sh)
+quick = [e for e in base if e["comm"] == "sleep" and e["signal"] is None]
+chk(len(quick) == 1 and quick[0]["status"] == 0 and not quick[0]["target"],
+    "sh's sleep 0.2, reaped by sh at once: status 0, as it told exiting (%r)" % base)
 chk(all(set(e) >= {"pid", "comm", "t_s", "status", "signal"} for e in r["exits"]),
     "every exit has pid, comm, t_s, status, signal")
 chk(r["windows"][0]["verdict"] is None, "the baseline still has no verdict")
