@@ -210,6 +210,10 @@ bool Recorder::drain() {
             continue;
         }
         if (o.kind == OutcomeKind::Exit) {
+            // What a process says of itself counts for one a sample saw: a
+            // script's every short-lived helper (bash, readlink, grep) is
+            // not the session's news.
+            if ((o.duration_ns & kExitSelf) && !alive_.count(o.pid)) continue;
             note_exit(o.pid, std::string(o.label, strnlen(o.label, sizeof o.label)),
                       seconds(o.t_ns), o.exit_code, o.ok != 0, (o.duration_ns & kExitStopped) != 0,
                       (o.duration_ns & kExitSelf) == 0);

@@ -9,7 +9,7 @@
 # - run exits 134, python3 aborted;
 # - the report names the abort in the fault window (pid, python3, signal 6,
 #   a target), lists the children's ends in the baseline with their exact
-#   status (signal 9; status 3; sh's own `sleep 0.2`, reaped by sh at
+#   status (signal 9; status 3; sh's own `sleep 0.5`, reaped by sh at
 #   once: its status 0, which it told as it exited), and the json has them
 #   in `exits`;
 # - judged (--min-success 0, which the figures alone pass), the window
@@ -26,7 +26,7 @@ trap 'cleanup_test KILL' EXIT
 cat >"$TEST_TMP/service.py" <<'PY'
 import os, signal, subprocess, sys, time
 sleep = subprocess.Popen(["sleep", "30"])
-sh = subprocess.Popen(["sh", "-c", "sleep 0.2; exit 3"])
+sh = subprocess.Popen(["sh", "-c", "sleep 0.5; exit 3"])
 print("ready", flush=True)
 time.sleep(0.4)
 sleep.send_signal(signal.SIGKILL)
@@ -95,7 +95,7 @@ chk(len(sh) == 1 and sh[0]["status"] == 3 and sh[0]["signal"] is None,
     "and sh exited with status 3 (%r)" % sh)
 quick = [e for e in base if e["comm"] == "sleep" and e["signal"] is None]
 chk(len(quick) == 1 and quick[0]["status"] == 0 and not quick[0]["target"],
-    "sh's sleep 0.2, reaped by sh at once: status 0, as it told exiting (%r)" % base)
+    "sh's sleep 0.5, reaped by sh at once: status 0, as it told exiting (%r)" % base)
 chk(all(set(e) >= {"pid", "comm", "t_s", "status", "signal"} for e in r["exits"]),
     "every exit has pid, comm, t_s, status, signal")
 chk(r["windows"][0]["verdict"] is None, "the baseline still has no verdict")
