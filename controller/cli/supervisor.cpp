@@ -152,6 +152,13 @@ pid_t Supervisor::launch(const std::vector<std::string>& argv, const LaunchEnv& 
 int Supervisor::wait(pid_t pid) {
     if (!recorder_) return exit_code(children_.wait(pid));
     for (;;) {
+        // A stop signal passed on (Ctrl-C, SIGTERM to run): what ends from
+        // now on, the target's helpers that its shutdown stops included, we
+        // stopped.
+        if (stop_.requested() && !stopping_) {
+            stopping_ = true;
+            recorder_->stopping();
+        }
         if (std::optional<int> status = children_.poll(pid)) return exit_code(*status);
         if (recorder_->poll()) continue; // behind: no sleep
         nap(recorder_->poll_interval_ns());
