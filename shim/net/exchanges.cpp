@@ -163,11 +163,12 @@ void finish(ClientExchange& x, ExchangeFailure no_response) {
     x.phase = ExchangePhase::Idle;
 }
 
+// A watched connection fails (never an untracked or ended one: watched()
+// and exchange_connect ask first), whatever its phase: its exchange failed.
 void fail(ClientExchange& x, ExchangeFailure why) {
-    if (x.phase == ExchangePhase::Idle) x.start_ns = monotonic_ns(); // a request that never left
-    if (x.phase == ExchangePhase::Response || x.phase == ExchangePhase::Request ||
-        x.phase == ExchangePhase::Connecting || x.phase == ExchangePhase::Idle)
-        push(x, monotonic_ns(), why);
+    int64_t now = monotonic_ns();
+    if (x.phase == ExchangePhase::Idle) x.start_ns = now; // a request that never left
+    push(x, now, why);
     x.phase = ExchangePhase::Ended;
 }
 

@@ -93,6 +93,9 @@ inline bool waits_faulted() {
     return rule_mask(Family::Net) != 0 || net_residue();
 }
 
+// Whether any fd was ever registered with epoll through the hooks: else
+// closing one has nothing to forget.
+bool epoll_tracks_fds();
 // close(fd): an fd the epoll hooks took out of a set is gone (net_wait.cpp).
 void epoll_forget_fd(int fd);
 // close_range, closefrom: fds [first, last] are gone.

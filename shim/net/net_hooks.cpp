@@ -494,13 +494,20 @@ FL_EXPORT int getsockopt(int fd, int level, int name, void* value, socklen_t* le
 }
 
 // close, close_range, closefrom, dup2 and dup3 forget what the shim knew
-// of the fds they close, unless the caller is a vfork child: it shares its
-// parent's memory, and closes fds that stay open in the parent (CPython's
-// subprocess closes them all before exec; runtime.h g_pid).
+// of the fds they close: when it knows anything (a socket table, an epoll
+// registration: else not even the vfork check's getpid is paid), and
+// unless the caller is a vfork child, which shares its parent's memory and
+// closes fds that stay open in the parent (CPython's subprocess closes them
+// all before exec; runtime.h g_pid).
+inline bool forgets() {
+    return (sockets_table() || epoll_tracks_fds()) && !in_vfork_child();
+}
+
 FL_EXPORT int close(int fd) {
-    if (in_vfork_child()) return net_originals().close(fd);
-    if (sockets_table()) socket_forget(fd);
-    epoll_forget_fd(fd); // also without a table: epoll registrations are mirrored anyway
+    if (forgets()) {
+        if (sockets_table()) socket_forget(fd);
+        epoll_forget_fd(fd); // also without a table: epoll registrations are mirrored anyway
+    }
     return net_originals().close(fd);
 }
 
@@ -514,7 +521,7 @@ FL_EXPORT int close_range(unsigned first, unsigned last, int flags) {
         return -1;
     }
     int rc = real(first, last, flags);
-    if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && !in_vfork_child()) {
+    if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && forgets()) {
         socket_forget_range(first, last);
         epoll_forget_range(first, last);
     }
@@ -523,7 +530,7 @@ FL_EXPORT int close_range(unsigned first, unsigned last, int flags) {
 
 FL_EXPORT void closefrom(int low) {
     if (auto real = net_originals().closefrom) real(low);
-    if (in_vfork_child()) return;
+    if (!forgets()) return;
     if (low < 0) low = 0;
     socket_forget_range(unsigned(low), unsigned(kMaxTrackedFd - 1));
     epoll_forget_range(unsigned(low), unsigned(kMaxTrackedFd - 1));
@@ -531,7 +538,7 @@ FL_EXPORT void closefrom(int low) {
 
 FL_EXPORT int dup2(int fd, int target) {
     int r = net_originals().dup2(fd, target);
-    if (r < 0 || in_vfork_child()) return r;
+    if (r < 0 || !forgets()) return r;
     if (sockets_table()) socket_forget(r);
     if (fd != target) epoll_forget_fd(r); // target was closed
     return r;
@@ -539,7 +546,7 @@ FL_EXPORT int dup2(int fd, int target) {
 
 FL_EXPORT int dup3(int fd, int target, int flags) {
     int r = net_originals().dup3(fd, target, flags);
-    if (r < 0 || in_vfork_child()) return r;
+    if (r < 0 || !forgets()) return r;
     if (sockets_table()) socket_forget(r);
     epoll_forget_fd(r); // target was closed
     return r;

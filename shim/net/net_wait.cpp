@@ -349,6 +349,10 @@ int epoll_held(int epfd, epoll_event* events, int max, int64_t timeout_ns,
 
 } // namespace
 
+bool epoll_tracks_fds() {
+    return g_top_registered.load(std::memory_order_relaxed) >= 0;
+}
+
 // close() of a held fd: the kernel drops it from epoll sets; so do we.
 void epoll_forget_fd(int fd) {
     if (fd >= 0) epoll_forget_range(unsigned(fd), unsigned(fd));

@@ -35,6 +35,17 @@ free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 # ab_field LABEL FILE: the number after "LABEL:" in ab's output (0 if absent:
 # ab prints no Non-2xx line when there were none).
 ab_field() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" "$2" | head -1 | grep . || echo 0; }
+# idle_session OUTPUT LABEL: a session held open by `sleep 30` under
+# faultline run (recording into OUTPUT, or none), for clients to join; sets
+# $session and $session_run (the run's pid).
+idle_session() {
+    session=$(new_session)
+    TEST_SESSIONS+=("$session")
+    "$FAULTLINE" run -s "$session" -o "$1" -- sleep 30 &
+    session_run=$!
+    TEST_PIDS+=("$session_run")
+    check "$2" wait_until test -e "/dev/shm/faultline.$session"
+}
 ab_p50() { sed -n 's/^ *50% *\([0-9]*\).*/\1/p' "$1" | head -1; }
 # json_summary FILE: "source ops failed p50_ms", ops and failed summed over the report's windows
 # (p50 of the window with the most operations), and its source.
@@ -173,12 +184,8 @@ p4=$(free_port)
 "$PYTHON" -m http.server "$p4" --bind 127.0.0.1 --directory "$TEST_TMP" >/dev/null 2>&1 &
 TEST_PIDS+=("$!")
 check "a server outside any session (port $p4)" wait_until curl -s -o /dev/null -m 1 "http://127.0.0.1:$p4/"
-s4=$(new_session)
-TEST_SESSIONS+=("$s4")
-"$FAULTLINE" run -s "$s4" -o none -- sleep 30 &
-run4=$!
-TEST_PIDS+=("$run4")
-check "a session to join" wait_until test -e "/dev/shm/faultline.$s4"
+idle_session none "a session to join"
+s4=$session run4=$session_run
 "$FAULTLINE" enable -s "$s4" 'net.refuse' >/dev/null
 got=$(timeout -k 2 10 "$FAULTLINE" run --client -s "$s4" -o none -- \
     curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:$p4/")
@@ -247,13 +254,9 @@ expect_eq "a client spawning a program mid-request: 10 exchanges, 10 ok" "10 10"
 stop_run "$run4"
 
 # -- 5. failures are counted ---------------------------------------------------------
-s5=$(new_session)
-TEST_SESSIONS+=("$s5")
 db5=$TEST_TMP/dead.db
-"$FAULTLINE" run -s "$s5" -o "$db5" -- sleep 30 &
-run5=$!
-TEST_PIDS+=("$run5")
-check "a recorded session" wait_until test -e "/dev/shm/faultline.$s5"
+idle_session "$db5" "a recorded session"
+s5=$session run5=$session_run
 dead=$(free_port)
 timeout -k 2 20 "$FAULTLINE" run --client -s "$s5" -- bash -c '
 for i in $(seq 20); do curl -s -o /dev/null -m 2 "http://127.0.0.1:$1/"; echo $?; done' _ "$dead" \
@@ -273,13 +276,9 @@ expect_eq "... connect failures" "20 connect" \
 # publishing it (ring_claim does just that) blocks the ring only a second:
 # the recorder gives the record up, counts it dropped, and stores what the
 # next client exchanges (before: nothing more, ever, and 0 dropped).
-s7=$(new_session)
-TEST_SESSIONS+=("$s7")
 db7=$TEST_TMP/stuck.db
-"$FAULTLINE" run -s "$s7" -o "$db7" -- sleep 30 &
-run7=$!
-TEST_PIDS+=("$run7")
-check "a recorded session" wait_until test -e "/dev/shm/faultline.$s7"
+idle_session "$db7" "a recorded session"
+s7=$session run7=$session_run
 expect_eq "a writer claims a record and dies" claimed "$("$TARGETS/ring_claim" "$s7" exchanges)"
 timeout -k 2 20 "$FAULTLINE" run --client -s "$s7" -- bash -c '
 for i in $(seq 5); do curl -s -o /dev/null -m 2 "http://127.0.0.1:$1/"; done' _ "$p4"
